@@ -1,0 +1,77 @@
+"""create_app(): a short list of init/register calls (Airflow's and cookiecutter-flask's habit)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from app.extensions import appbuilder, csrf, db, migrate
+
+
+def create_app(config_object=None) -> Flask:
+    from config import config_from_env
+
+    app = Flask(__name__, instance_relative_config=False)
+    cfg = config_object if config_object is not None else config_from_env()
+    app.config.from_object(cfg() if isinstance(cfg, type) else cfg)
+    init_config(app)
+    init_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def init_config(app: Flask) -> None:
+    from app.security.permissions import fab_roles
+
+    from config import Config
+
+    app.config["FAB_ROLES"] = fab_roles()
+    app.config["FAB_INDEX_VIEW"] = "app.views.tenants.CloserIndexView"
+    Config.validate(app.config)
+    logging.basicConfig(level=logging.INFO)
+
+
+def init_extensions(app: Flask) -> None:
+    from app.jobs import init_queue
+    from app.security.tenancy import bind_request_scope, install_orm_guard
+    from app.views import register_views
+    from app.views.context import register_template_helpers
+
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _sqlite_pragmas(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    init_queue(app)
+    install_orm_guard()
+    with app.app_context():
+        appbuilder.init_app(app, db.session)
+        register_views(appbuilder)
+    app.before_request(lambda: bind_request_scope(db.session))
+    register_template_helpers(app)
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """SQLite enforces foreign keys only when asked, per connection."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        @event.listens_for(db.engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

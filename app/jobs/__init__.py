@@ -1,0 +1,102 @@
+"""Enqueueing jobs: RQ on Redis in production, an in-process queue in the embedded default.
+
+Jobs are named by dotted path and take ids plus an explicit `tenant_id` (never a user, never a
+token), so the JSON serializer is enough and Redis write access can't smuggle in pickles.
+Every job gets a timeout and a Retry with backoff; job ids are `[A-Za-z0-9_-]` only.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import queue
+import re
+import threading
+
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "default"
+RETRY_INTERVALS = [10, 30, 60]
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def resolve(path: str):
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+class InlineQueue:
+    """A one-thread in-process queue so `make run` needs no Redis. Not durable: dev only."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._queue: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def enqueue(self, path: str, args: tuple, kwargs: dict, job_id: str | None = None) -> str:
+        self._queue.put((path, args, kwargs))
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="closer-jobs", daemon=True)
+                self._thread.start()
+        return job_id or "inline"
+
+    def _run(self) -> None:
+        while True:
+            path, args, kwargs = self._queue.get()
+            try:
+                with self.app.app_context():
+                    resolve(path)(*args, **kwargs)
+            except Exception:  # the job's own logging says what; keep the loop alive
+                log.exception("inline job %s%r failed", path, args)
+            finally:
+                self._queue.task_done()
+
+    def join(self) -> None:
+        """Wait until every queued job ran (tests, shutdown)."""
+        self._queue.join()
+
+    def ping(self) -> bool:
+        return True
+
+
+def init_queue(app: Flask) -> None:
+    if app.config.get("REDIS_URL"):
+        from redis import Redis
+        from rq import Queue
+        from rq.serializers import JSONSerializer
+
+        connection = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2)
+        app.extensions["redis"] = connection
+        app.extensions["job_queue"] = Queue(
+            QUEUE_NAME, connection=connection, serializer=JSONSerializer,
+            default_timeout=app.config["JOB_TIMEOUT"],
+        )
+    else:
+        app.extensions["redis"] = None
+        app.extensions["job_queue"] = InlineQueue(app)
+
+
+def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None = None):
+    """Queue `path(*args, tenant_id=...)`; with `job_id`, a second enqueue of the same id is a no-op."""
+    if job_id is not None and not _JOB_ID.match(job_id):
+        raise ValueError(f"job id {job_id!r} may only use letters, digits, '-' and '_'")
+    kwargs = {"tenant_id": tenant_id} if tenant_id is not None else {}
+    q = current_app.extensions["job_queue"]
+    if isinstance(q, InlineQueue):
+        return q.enqueue(path, args, kwargs, job_id)
+    from rq import Retry
+    from rq.exceptions import DuplicateJobError
+
+    try:
+        return q.enqueue(
+            path, *args, **kwargs,
+            job_id=job_id, unique=job_id is not None,
+            retry=Retry(max=current_app.config["JOB_RETRIES"], interval=RETRY_INTERVALS),
+            job_timeout=current_app.config["JOB_TIMEOUT"],
+            result_ttl=600, failure_ttl=7 * 24 * 3600,
+        ).id
+    except DuplicateJobError:
+        return job_id

@@ -1,0 +1,647 @@
+"""Every table, on Flask-AppBuilder's `Model` base (one MetaData with FAB's own ab_* tables).
+
+Rules kept here rather than in code that might forget them: every business row has
+`tenant_id NOT NULL` with an index (TenantMixin), unique keys are per tenant, money is an integer
+of minor units with a currency, stock can't go negative, and timestamps are UTC with callable
+defaults (a value computed at import would stamp every row with the process start time).
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declared_attr, relationship
+
+from app.money import format_money
+from app.security.crypto import EncryptedText
+
+# Named constraints from day one, so SQLite batch migrations can drop them later.
+Model.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def enum_column(enum_cls, name: str, default=None, nullable: bool = False) -> Column:
+    """A portable enum: VARCHAR plus a CHECK, stored by value (no PostgreSQL ENUM type to migrate)."""
+    return Column(
+        Enum(
+            enum_cls,
+            name=name,
+            native_enum=False,
+            create_constraint=True,
+            length=32,
+            values_callable=lambda e: [m.value for m in e],
+            validate_strings=True,
+        ),
+        nullable=nullable,
+        default=default,
+    )
+
+
+class Role(str, enum.Enum):
+    """A member's role inside one tenant (FAB role names are in app.security.permissions)."""
+
+    OWNER = "owner"
+    STAFF = "staff"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Platform(str, enum.Enum):
+    MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
+    WHATSAPP = "whatsapp"
+    PLAYGROUND = "playground"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class TargetPlatform(str, enum.Enum):
+    MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
+    WHATSAPP = "whatsapp"
+    ALL = "all"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CampaignStatus(str, enum.Enum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ChannelStatus(str, enum.Enum):
+    ACTIVE = "active"
+    ERROR = "error"
+    DISABLED = "disabled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ConversationStatus(str, enum.Enum):
+    OPEN = "open"
+    CONVERTED = "converted"
+    CLOSED = "closed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ConversationMode(str, enum.Enum):
+    AI = "ai"
+    HUMAN = "human"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Direction(str, enum.Enum):
+    IN = "in"
+    OUT = "out"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Sender(str, enum.Enum):
+    CUSTOMER = "customer"
+    AI = "ai"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class MessageStatus(str, enum.Enum):
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class OrderStatus(str, enum.Enum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    FULFILLED = "fulfilled"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class TemplateStatus(str, enum.Enum):
+    DRAFT = "draft"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class RuleTrigger(str, enum.Enum):
+    KEYWORD = "keyword"
+    FIRST_MESSAGE = "first_message"
+    OUTSIDE_HOURS = "outside_hours"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class RuleAction(str, enum.Enum):
+    REPLY = "reply"
+    HANDOFF = "handoff"
+    TAG = "tag"
+    OPT_OUT = "opt_out"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# ---------------------------------------------------------------------------- tenancy
+
+
+class Agency(Model):
+    """An agency runs many tenants from one login."""
+
+    __tablename__ = "agency"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(120), nullable=False, unique=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tenant(Model):
+    """One business. Every business row points here through TenantMixin."""
+
+    __tablename__ = "tenant"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(120), nullable=False)
+    slug = Column(String(80), nullable=False, unique=True)
+    agency_id = Column(Integer, ForeignKey("agency.id", ondelete="SET NULL"), index=True)
+    agency = relationship(Agency, backref="tenants")
+    currency = Column(String(3), nullable=False, default="INR")
+    timezone = Column(String(64), nullable=False, default="Asia/Kolkata")
+    active = Column(Boolean, nullable=False, default=True)
+    # Last order number handed out; bumped atomically by app.services.orders.
+    order_seq = Column(Integer, nullable=False, default=0)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantMixin:
+    """Marks a business table: tenant_id NOT NULL + index; the ORM guard scopes these classes."""
+
+    @declared_attr
+    def tenant_id(cls):
+        return Column(
+            Integer, ForeignKey("tenant.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+
+    @declared_attr
+    def tenant(cls):
+        return relationship(Tenant)
+
+
+class TenantMembership(TenantMixin, Model):
+    """A user's seat in one tenant with its role there."""
+
+    __tablename__ = "tenant_membership"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, index=True)
+    user = relationship(User, backref="tenant_memberships")
+    role = enum_column(Role, "membership_role", default=Role.STAFF)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    def __str__(self) -> str:
+        return f"{self.user.username if self.user else self.user_id} ({self.role})"
+
+
+class AgencyMembership(Model):
+    """An agency admin's seat: grants every tenant of the agency, present and future."""
+
+    __tablename__ = "agency_membership"
+    __table_args__ = (UniqueConstraint("agency_id", "user_id"),)
+    id = Column(Integer, primary_key=True)
+    agency_id = Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    agency = relationship(Agency, backref="memberships")
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, index=True)
+    user = relationship(User, backref="agency_memberships")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+# ---------------------------------------------------------------------------- business profile
+
+
+class BusinessProfile(TenantMixin, Model):
+    """What the agent knows about the business itself (one per tenant)."""
+
+    __tablename__ = "business_profile"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+    id = Column(Integer, primary_key=True)
+    business_name = Column(String(160), nullable=False)
+    owner_name = Column(String(120))
+    industry = Column(String(120))
+    description = Column(Text)
+    website = Column(String(255))
+    phone = Column(String(32))
+    goals = Column(Text)
+    audience = Column(Text)
+    tone = Column(String(255))
+    policies = Column(Text)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+    def __str__(self) -> str:
+        return self.business_name
+
+
+class KnowledgeDocument(TenantMixin, Model):
+    __tablename__ = "knowledge_document"
+    id = Column(Integer, primary_key=True)
+    title = Column(String(200), nullable=False)
+    content = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+    chunked_at = Column(DateTime(timezone=True))
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class KnowledgeChunk(TenantMixin, Model):
+    """A retrievable slice of a KnowledgeDocument (rebuilt whenever the document changes)."""
+
+    __tablename__ = "knowledge_chunk"
+    __table_args__ = (UniqueConstraint("document_id", "position"),)
+    id = Column(Integer, primary_key=True)
+    document_id = Column(
+        Integer, ForeignKey("knowledge_document.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    document = relationship(
+        KnowledgeDocument, backref="chunks", passive_deletes=True
+    )
+    position = Column(Integer, nullable=False)
+    content = Column(Text, nullable=False)
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.position}"
+
+
+# ---------------------------------------------------------------------------- catalog
+
+
+class Category(TenantMixin, Model):
+    __tablename__ = "category"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id = Column(Integer, primary_key=True)
+    name = Column(String(120), nullable=False)
+    description = Column(Text)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(TenantMixin, Model):
+    __tablename__ = "product"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "sku"),
+        CheckConstraint("price_minor >= 0", name="price_nonnegative"),
+        CheckConstraint("stock >= 0", name="stock_nonnegative"),
+        CheckConstraint("reserved >= 0 AND reserved <= stock", name="reserved_within_stock"),
+    )
+    id = Column(Integer, primary_key=True)
+    category_id = Column(Integer, ForeignKey("category.id", ondelete="SET NULL"), index=True)
+    category = relationship(Category, backref="products")
+    sku = Column(String(64), nullable=False)
+    name = Column(String(200), nullable=False)
+    description = Column(Text)
+    features = Column(Text)
+    price_minor = Column(Integer, nullable=False)
+    currency = Column(String(3), nullable=False, default="INR")
+    stock = Column(Integer, nullable=False, default=0)
+    reserved = Column(Integer, nullable=False, default=0)
+    active = Column(Boolean, nullable=False, default=True)
+    image_url = Column(String(500))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+    def price(self) -> str:
+        """Formatted price for lists (FAB calls model methods named in list_columns)."""
+        return format_money(self.price_minor, self.currency)
+
+    @property
+    def available(self) -> int:
+        return (self.stock or 0) - (self.reserved or 0)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+campaign_product = Table(
+    "campaign_product",
+    Model.metadata,
+    Column("campaign_id", Integer, ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", Integer, ForeignKey("product.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Campaign(TenantMixin, Model):
+    """A product (or a few) to sell with a chat flow on one platform or all of them."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id = Column(Integer, primary_key=True)
+    name = Column(String(160), nullable=False)
+    target_platform = enum_column(TargetPlatform, "target_platform", default=TargetPlatform.ALL)
+    status = enum_column(CampaignStatus, "campaign_status", default=CampaignStatus.DRAFT)
+    products = relationship(Product, secondary=campaign_product, backref="campaigns")
+    greeting = Column(Text)
+    qualification_questions = Column(Text)
+    objection_handling = Column(Text)
+    closing = Column(Text)
+    audience = Column(Text)
+    starts_at = Column(DateTime(timezone=True))
+    ends_at = Column(DateTime(timezone=True))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# ---------------------------------------------------------------------------- messaging
+
+
+class Channel(TenantMixin, Model):
+    """A connected Page / IG account / WhatsApp number (or the in-app Playground)."""
+
+    __tablename__ = "channel"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id = Column(Integer, primary_key=True)
+    name = Column(String(120), nullable=False)
+    platform = enum_column(Platform, "channel_platform")
+    external_id = Column(String(64), nullable=False)
+    access_token = Column(EncryptedText)
+    status = enum_column(ChannelStatus, "channel_status", default=ChannelStatus.ACTIVE)
+    last_error = Column(Text)
+    last_webhook_at = Column(DateTime(timezone=True))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.platform})"
+
+
+class Customer(TenantMixin, Model):
+    __tablename__ = "customer"
+    __table_args__ = (UniqueConstraint("tenant_id", "platform", "external_id"),)
+    id = Column(Integer, primary_key=True)
+    platform = enum_column(Platform, "customer_platform")
+    external_id = Column(String(128), nullable=False)
+    name = Column(String(160))
+    phone = Column(String(32))
+    email = Column(String(200))
+    tags = Column(String(500))
+    opted_out = Column(Boolean, nullable=False, default=False)
+    first_seen_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_seen_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    def __str__(self) -> str:
+        return self.name or f"{self.platform}:{self.external_id}"
+
+
+class Conversation(TenantMixin, Model):
+    """The "chat": one customer on one channel, optionally attributed to a campaign."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (
+        CheckConstraint("lead_score >= 0 AND lead_score <= 100", name="lead_score_range"),
+    )
+    id = Column(Integer, primary_key=True)
+    channel_id = Column(Integer, ForeignKey("channel.id", ondelete="CASCADE"), nullable=False, index=True)
+    channel = relationship(Channel)
+    customer_id = Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), nullable=False, index=True)
+    customer = relationship(Customer, backref="conversations")
+    campaign_id = Column(Integer, ForeignKey("campaign.id", ondelete="SET NULL"), index=True)
+    campaign = relationship(Campaign)
+    status = enum_column(ConversationStatus, "conversation_status", default=ConversationStatus.OPEN)
+    mode = enum_column(ConversationMode, "conversation_mode", default=ConversationMode.AI)
+    assignee_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    assignee = relationship(User)
+    lead_score = Column(Integer, nullable=False, default=0)
+    sentiment = Column(Float)
+    last_inbound_at = Column(DateTime(timezone=True))
+    last_message_at = Column(DateTime(timezone=True))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.customer}"
+
+
+class Message(TenantMixin, Model):
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("channel_id", "external_id"),)
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(
+        Integer, ForeignKey("conversation.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    conversation = relationship(Conversation, backref="messages")
+    channel_id = Column(Integer, ForeignKey("channel.id", ondelete="CASCADE"), nullable=False, index=True)
+    direction = enum_column(Direction, "message_direction")
+    sender = enum_column(Sender, "message_sender")
+    kind = Column(String(32), nullable=False, default="text")
+    text = Column(Text)
+    payload = Column(JSON)
+    external_id = Column(String(255))
+    status = enum_column(MessageStatus, "message_status", default=MessageStatus.RECEIVED)
+    error = Column(Text)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    sent_at = Column(DateTime(timezone=True))
+    handled_at = Column(DateTime(timezone=True))
+    latency_ms = Column(Integer)
+    prompt_tokens = Column(Integer)
+    completion_tokens = Column(Integer)
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.kind}: {(self.text or '')[:40]}"
+
+
+# ---------------------------------------------------------------------------- orders
+
+
+class Order(TenantMixin, Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        CheckConstraint("total_minor >= 0", name="total_nonnegative"),
+    )
+    id = Column(Integer, primary_key=True)
+    number = Column(String(32), nullable=False)
+    customer_id = Column(Integer, ForeignKey("customer.id", ondelete="SET NULL"), index=True)
+    customer = relationship(Customer, backref="orders")
+    conversation_id = Column(Integer, ForeignKey("conversation.id", ondelete="SET NULL"), index=True)
+    conversation = relationship(Conversation, backref="orders")
+    campaign_id = Column(Integer, ForeignKey("campaign.id", ondelete="SET NULL"), index=True)
+    campaign = relationship(Campaign)
+    status = enum_column(OrderStatus, "order_status", default=OrderStatus.PENDING_PAYMENT)
+    currency = Column(String(3), nullable=False, default="INR")
+    total_minor = Column(Integer, nullable=False, default=0)
+    payment_link_id = Column(String(64))
+    payment_link_url = Column(String(500))
+    tracking_number = Column(String(120))
+    notes = Column(Text)
+    paid_at = Column(DateTime(timezone=True))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+    def total(self) -> str:
+        return format_money(self.total_minor, self.currency)
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderItem(TenantMixin, Model):
+    """A line with the product's name and price as they were when ordered."""
+
+    __tablename__ = "order_item"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="unit_price_nonnegative"),
+    )
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    order = relationship(Order, backref="items")
+    product_id = Column(Integer, ForeignKey("product.id", ondelete="SET NULL"), index=True)
+    product = relationship(Product)
+    sku = Column(String(64), nullable=False)
+    name = Column(String(200), nullable=False)
+    unit_price_minor = Column(Integer, nullable=False)
+    quantity = Column(Integer, nullable=False)
+
+    @property
+    def line_total_minor(self) -> int:
+        return (self.unit_price_minor or 0) * (self.quantity or 0)
+
+    def unit_price(self) -> str:
+        return format_money(self.unit_price_minor, self.order.currency if self.order else "INR")
+
+    def line_total(self) -> str:
+        return format_money(self.line_total_minor, self.order.currency if self.order else "INR")
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}"
+
+
+class PaymentEvent(Model):
+    """The payment idempotency log: one row per provider event id.
+
+    tenant_id is nullable on purpose: an event for an order we don't know is still recorded
+    (and acknowledged) before any tenant can be resolved. Views only ever show rows whose
+    tenant is resolved, through the same tenant filter as every other table.
+    """
+
+    __tablename__ = "payment_event"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(Integer, ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    provider = Column(String(32), nullable=False, default="razorpay")
+    event_id = Column(String(128), nullable=False)
+    event_type = Column(String(64), nullable=False)
+    order_id = Column(Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True)
+    payload = Column(JSON, nullable=False)
+    received_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    processed_at = Column(DateTime(timezone=True))
+    error = Column(Text)
+
+
+# ---------------------------------------------------------------------------- automation
+
+
+class Template(TenantMixin, Model):
+    """A reusable message (WhatsApp: an approved template usable outside the 24-hour window)."""
+
+    __tablename__ = "template"
+    __table_args__ = (UniqueConstraint("tenant_id", "platform", "name"),)
+    id = Column(Integer, primary_key=True)
+    name = Column(String(120), nullable=False)
+    platform = enum_column(TargetPlatform, "template_platform", default=TargetPlatform.ALL)
+    language = Column(String(16), nullable=False, default="en")
+    category = Column(String(32), nullable=False, default="utility")
+    body = Column(Text, nullable=False)
+    status = enum_column(TemplateStatus, "template_status", default=TemplateStatus.DRAFT)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AutomationRule(TenantMixin, Model):
+    __tablename__ = "automation_rule"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id = Column(Integer, primary_key=True)
+    name = Column(String(120), nullable=False)
+    trigger = enum_column(RuleTrigger, "rule_trigger", default=RuleTrigger.KEYWORD)
+    match = Column(String(255))
+    action = enum_column(RuleAction, "rule_action", default=RuleAction.REPLY)
+    response = Column(Text)
+    template_id = Column(Integer, ForeignKey("template.id", ondelete="SET NULL"), index=True)
+    template = relationship(Template)
+    priority = Column(Integer, nullable=False, default=100)
+    active = Column(Boolean, nullable=False, default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+TENANT_MODELS = [
+    cls
+    for cls in Model.registry._class_registry.values()
+    if isinstance(cls, type) and issubclass(cls, TenantMixin)
+]

@@ -1,0 +1,63 @@
+"""Order bookkeeping shared by the admin, the API and (later) the checkout flow."""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import Order, OrderItem, OrderStatus, Tenant
+
+MAX_QUANTITY = 100
+
+
+class OrderError(ValueError):
+    """An order change that the rules refuse; the message is shown to the user."""
+
+
+def next_order_number(tenant_id: int) -> str:
+    """Hand out the tenant's next number in one atomic UPDATE ... RETURNING (no gaps on race)."""
+    seq = db.session.execute(
+        update(Tenant)
+        .where(Tenant.id == tenant_id)
+        .values(order_seq=Tenant.order_seq + 1)
+        .returning(Tenant.order_seq)
+    ).scalar_one()
+    return f"ORD-{1000 + seq}"
+
+
+def assign_number(order: Order) -> None:
+    if not order.number:
+        order.number = next_order_number(order.tenant_id)
+    if order.status is None:
+        order.status = OrderStatus.PENDING_PAYMENT
+    tenant = db.session.get(Tenant, order.tenant_id)
+    order.currency = tenant.currency if tenant else "INR"
+    order.total_minor = order.total_minor or 0
+
+
+def snapshot_item(item: OrderItem) -> None:
+    """Copy the product's sku, name and price onto the line; refuse what can't be sold."""
+    order, product = item.order, item.product
+    if order is None or product is None:
+        raise OrderError("An order line needs an order and a product")
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise OrderError(f"Order {order.number} is {order.status}; its items can't change")
+    if not product.active:
+        raise OrderError(f"{product.name} is not for sale")
+    if not item.quantity or item.quantity < 1 or item.quantity > MAX_QUANTITY:
+        raise OrderError(f"Quantity must be between 1 and {MAX_QUANTITY}")
+    item.sku, item.name, item.unit_price_minor = product.sku, product.name, product.price_minor
+
+
+def recompute_total(order: Order | None) -> None:
+    """Total = sum of the lines' snapshots, in minor units (never from free text)."""
+    if order is None:
+        return
+    total = sum(
+        line.unit_price_minor * line.quantity
+        for line in db.session.scalars(select(OrderItem).where(OrderItem.order_id == order.id))
+    )
+    order.total_minor = total
+    db.session.commit()
+
+
+__all__ = ["OrderError", "assign_number", "next_order_number", "recompute_total", "snapshot_item"]

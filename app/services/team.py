@@ -1,0 +1,104 @@
+"""Tenant user management: seats in a tenant, kept in step with the user's FAB role.
+
+Owners and agency admins manage the people of their own tenants here; FAB's global user and
+role screens remain Admin-only. A person's FAB role follows their seat (Owner or Staff).
+"""
+from __future__ import annotations
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import func, select
+
+from app.extensions import appbuilder, db
+from app.models import Role, TenantMembership
+from app.security.permissions import ROLE_OWNER, ROLE_STAFF
+
+FAB_ROLE_FOR = {Role.OWNER: ROLE_OWNER, Role.STAFF: ROLE_STAFF}
+
+__all__ = ["Role", "TeamError", "add_member", "change_role", "remove_member"]
+
+
+class TeamError(ValueError):
+    """A team change the rules refuse (message is shown to the user)."""
+
+
+def _fab_role(role: Role):
+    found = appbuilder.sm.find_role(FAB_ROLE_FOR[Role(role)])
+    if found is None:
+        raise TeamError("Roles are not set up: run `flask --app run roles sync`")
+    return found
+
+
+def add_member(
+    tenant_id: int,
+    *,
+    username: str,
+    email: str | None,
+    password: str | None,
+    role: Role = Role.STAFF,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    commit: bool = True,
+) -> TenantMembership:
+    """Give `username` a seat in the tenant, creating the user when new."""
+    role = Role(role)
+    username = (username or "").strip()
+    if not username:
+        raise TeamError("A username is required")
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is None:
+        if not email or not password:
+            raise TeamError("A new user needs an email and a password")
+        if db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
+            raise TeamError(f"Email {email} is already used by another user")
+        user = appbuilder.sm.add_user(
+            username, first_name or username, last_name or "", email,
+            role=_fab_role(role), password=password, commit=False,
+        )
+        if not user:
+            raise TeamError(f"Could not create user {username}")
+        db.session.flush()
+    exists = db.session.scalar(
+        select(TenantMembership).where(
+            TenantMembership.tenant_id == tenant_id, TenantMembership.user_id == user.id
+        )
+    )
+    if exists is not None:
+        raise TeamError(f"{username} is already a member")
+    membership = TenantMembership(tenant_id=tenant_id, user_id=user.id, role=role)
+    db.session.add(membership)
+    if commit:
+        db.session.commit()
+    return membership
+
+
+def sync_user_role(membership: TenantMembership) -> None:
+    """Keep the user's FAB role equal to their seat's role (platform roles are left alone)."""
+    user = membership.user
+    keep = [r for r in user.roles if r.name not in FAB_ROLE_FOR.values()]
+    user.roles = keep + [_fab_role(membership.role)]
+
+
+def ensure_other_owner(membership: TenantMembership) -> None:
+    """Refuse a change that would leave the tenant without an owner."""
+    others = db.session.scalar(
+        select(func.count()).select_from(TenantMembership).where(
+            TenantMembership.tenant_id == membership.tenant_id,
+            TenantMembership.role == Role.OWNER,
+            TenantMembership.id != membership.id,
+        )
+    )
+    if not others:
+        raise TeamError("A tenant must keep at least one owner")
+
+
+def change_role(membership: TenantMembership, role: Role, previous: Role | None) -> None:
+    if previous == Role.OWNER and Role(role) != Role.OWNER:
+        ensure_other_owner(membership)
+    membership.role = Role(role)
+    sync_user_role(membership)
+
+
+def remove_member(membership: TenantMembership) -> None:
+    """Check a seat may go (never the last owner); the caller deletes it."""
+    if membership.role == Role.OWNER:
+        ensure_other_owner(membership)

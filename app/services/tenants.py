@@ -1,0 +1,88 @@
+"""Creating tenants (CLI, agency screens, demo seed) and their first owner."""
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Agency, BusinessProfile, Channel, Platform, Tenant
+from app.services import team
+
+
+class TenantError(ValueError):
+    """A tenant that can't be created as asked (message is shown to the user)."""
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:60] or "tenant"
+
+
+def unique_slug(name: str) -> str:
+    base = slugify(name)
+    slug, n = base, 1
+    while db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def get_or_create_agency(name: str) -> Agency:
+    agency = db.session.scalar(select(Agency).where(Agency.name == name))
+    if agency is None:
+        agency = Agency(name=name)
+        db.session.add(agency)
+        db.session.flush()
+    return agency
+
+
+def prepare_tenant(tenant: Tenant) -> None:
+    """Fill what every tenant needs: slug, defaults, a profile and a Playground channel."""
+    if not tenant.name or not tenant.name.strip():
+        raise TenantError("A tenant needs a name")
+    tenant.name = tenant.name.strip()
+    tenant.slug = tenant.slug or unique_slug(tenant.name)
+    tenant.currency = tenant.currency or current_app.config["DEFAULT_CURRENCY"]
+    tenant.timezone = tenant.timezone or current_app.config["DEFAULT_TIMEZONE"]
+
+
+def add_starter_rows(tenant: Tenant) -> None:
+    """Rows a new tenant starts with, so the inbox works before any Meta channel is connected."""
+    db.session.add(BusinessProfile(tenant_id=tenant.id, business_name=tenant.name))
+    db.session.add(
+        Channel(
+            tenant_id=tenant.id, name="Playground", platform=Platform.PLAYGROUND,
+            external_id=f"playground-{tenant.slug}",
+        )
+    )
+
+
+def create_tenant(
+    name: str,
+    *,
+    owner_username: str | None = None,
+    owner_email: str | None = None,
+    owner_password: str | None = None,
+    agency_name: str | None = None,
+) -> Tenant:
+    """Create a tenant (optionally in an agency) with its owner, in one transaction."""
+    tenant = Tenant(name=name)
+    prepare_tenant(tenant)
+    if agency_name:
+        tenant.agency = get_or_create_agency(agency_name)
+    db.session.add(tenant)
+    try:
+        db.session.flush()
+        add_starter_rows(tenant)
+        if owner_username:
+            team.add_member(
+                tenant.id, username=owner_username, email=owner_email, password=owner_password,
+                role=team.Role.OWNER, commit=False,
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return tenant

@@ -1,0 +1,62 @@
+"""register_views(): every view and API, in menu order (Airflow's init_views habit)."""
+from __future__ import annotations
+
+from app.security.permissions import (
+    MENU_AGENCY,
+    MENU_CATALOG,
+    MENU_INBOX,
+    MENU_MARKETING,
+    MENU_SALES,
+    MENU_SETTINGS,
+)
+
+
+def register_views(appbuilder) -> None:
+    from app.views.automation import (
+        AutomationRuleApi,
+        AutomationRuleView,
+        TemplateApi,
+        TemplateView,
+    )
+    from app.views.campaigns import CampaignApi, CampaignView
+    from app.views.catalog import CategoryApi, CategoryView, ProductApi, ProductView
+    from app.views.channels import ChannelApi, ChannelView
+    from app.views.customers import CustomerApi, CustomerView
+    from app.views.inbox import ConversationApi, ConversationView, MessageApi, MessageView
+    from app.views.orders import OrderApi, OrderItemApi, OrderItemView, OrderView
+    from app.views.settings import (
+        BusinessProfileApi,
+        BusinessProfileView,
+        KnowledgeDocumentApi,
+        KnowledgeDocumentView,
+        TenantSettingsView,
+    )
+    from app.views.team import AddTeamMemberView, TeamView
+    from app.views.tenants import TenantSwitchView, TenantsView
+
+    ab = appbuilder
+    ab.add_view_no_menu(MessageView)
+    ab.add_view_no_menu(OrderItemView)
+    ab.add_view_no_menu(TenantSwitchView)
+    ab.add_view(ConversationView, "Conversations", icon="fa-comments", category=MENU_INBOX)
+    ab.add_view(CustomerView, "Customers", icon="fa-address-book", category=MENU_INBOX)
+    ab.add_view(ProductView, "Products", icon="fa-cube", category=MENU_CATALOG)
+    ab.add_view(CategoryView, "Categories", icon="fa-tags", category=MENU_CATALOG)
+    ab.add_view(OrderView, "Orders", icon="fa-shopping-cart", category=MENU_SALES)
+    ab.add_view(CampaignView, "Campaigns", icon="fa-bullhorn", category=MENU_MARKETING)
+    ab.add_view(TemplateView, "Templates", icon="fa-file-text-o", category=MENU_MARKETING)
+    ab.add_view(AutomationRuleView, "Automation Rules", icon="fa-magic", category=MENU_MARKETING)
+    ab.add_view(ChannelView, "Channels", icon="fa-plug", category=MENU_SETTINGS)
+    ab.add_view(BusinessProfileView, "Business Profile", icon="fa-briefcase", category=MENU_SETTINGS)
+    ab.add_view(KnowledgeDocumentView, "Knowledge", icon="fa-book", category=MENU_SETTINGS)
+    ab.add_view(TeamView, "Team", icon="fa-users", category=MENU_SETTINGS)
+    ab.add_view(AddTeamMemberView, "Add Team Member", icon="fa-user-plus", category=MENU_SETTINGS)
+    ab.add_view(TenantSettingsView, "Store Settings", icon="fa-cog", category=MENU_SETTINGS)
+    ab.add_view(TenantsView, "Tenants", icon="fa-building", category=MENU_AGENCY)
+
+    for api in (
+        ConversationApi, MessageApi, CustomerApi, ProductApi, CategoryApi, OrderApi,
+        OrderItemApi, CampaignApi, TemplateApi, AutomationRuleApi, ChannelApi,
+        BusinessProfileApi, KnowledgeDocumentApi,
+    ):
+        ab.add_api(api)

@@ -1,0 +1,194 @@
+"""The one tenant-scoped mixin every ModelView and ModelRestApi goes through.
+
+It declares the base filter (`tenant_id IN scope`, empty scope = no rows), scopes every related
+dropdown / search filter / `_info` list to the active tenant, stamps `tenant_id` on the server in
+pre_add/pre_update and refuses related rows of another tenant, and re-checks the tenant on
+actions (FAB's `action`/`action_post` load rows without base filters). Subclasses only declare.
+"""
+from __future__ import annotations
+
+from flask import abort, request
+from flask_appbuilder import ModelRestApi, ModelView
+from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import TenantMembership, TenantMixin
+from app.security import tenancy
+from app.security.permissions import API_METHOD_PERMISSIONS, VIEW_METHOD_PERMISSIONS
+
+
+class CrossTenantReference(ValueError):
+    """A related row named in a form or payload belongs to another tenant (or doesn't exist)."""
+
+
+def member_user_ids() -> list[int]:
+    """Users with a seat in the active tenant (for assignee dropdowns)."""
+    ids = tenancy.scope_ids()
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(TenantMembership.user_id).where(TenantMembership.tenant_id.in_(ids))
+        ).all()
+    )
+
+
+def _rel_filter(model) -> list | None:
+    if isinstance(model, type) and issubclass(model, TenantMixin):
+        return [["tenant_id", FilterInFunction, tenancy.scope_ids]]
+    if model is User or (isinstance(model, type) and issubclass(model, User)):
+        return [["id", FilterInFunction, member_user_ids]]
+    return None
+
+
+def scoped_rel_fields(datamodel, columns) -> dict:
+    """{relation column: [tenant filter]} for every relation among `columns`."""
+    fields = {}
+    for col in columns or []:
+        if "." in col or not (datamodel.is_relation(col)):
+            continue
+        flt = _rel_filter(datamodel.get_related_model(col))
+        if flt:
+            fields[col] = flt
+    return fields
+
+
+def check_related_tenants(item) -> None:
+    """Refuse any loaded relation of `item` that points outside the item's tenant."""
+    mapper = type(item).__mapper__
+    for rel in mapper.relationships:
+        if rel.key == "tenant":
+            continue
+        value = getattr(item, rel.key, None)
+        values = value if isinstance(value, (list, set, tuple)) else [value]
+        for related in values:
+            if related is None:
+                continue
+            if isinstance(related, TenantMixin) and related.tenant_id != item.tenant_id:
+                raise CrossTenantReference(f"{rel.key}: not found")
+            if isinstance(related, User) and rel.key == "assignee":
+                if related.id not in member_user_ids():
+                    raise CrossTenantReference(f"{rel.key}: not found")
+
+
+def stamp_tenant(item) -> None:
+    """Set the row's tenant from the request scope (never from the client)."""
+    tenant_id = tenancy.active_tenant_id()
+    if tenant_id is None:
+        abort(404)
+    if getattr(item, "tenant_id", None) not in (None, tenant_id):
+        abort(404)
+    item.tenant_id = tenant_id
+    check_related_tenants(item)
+
+
+class TenantScopedMixin:
+    """Shared declarations; see the module docstring."""
+
+    base_filters = [["tenant_id", FilterInFunction, tenancy.scope_ids]]
+
+    def before_save(self, item, created: bool) -> None:
+        """Domain rules for a row about to be written (subclasses override; raise to refuse)."""
+
+    def _prepare(self, item, created: bool) -> None:
+        # A refused row must not linger in the session: relationship backrefs may have
+        # cascaded it in, and a later flush would write it half-checked.
+        try:
+            stamp_tenant(item)
+            self.before_save(item, created)
+        except Exception:
+            db.session.rollback()
+            raise
+
+    def pre_add(self, item):
+        self._prepare(item, created=True)
+
+    def pre_update(self, item):
+        self._prepare(item, created=False)
+
+    def _scope_relations(self):
+        cols = set(self.add_columns or []) | set(self.edit_columns or [])
+        cols |= set(getattr(self, "search_columns", None) or [])
+        return scoped_rel_fields(self.datamodel, cols)
+
+
+class TenantModelView(TenantScopedMixin, ModelView):
+    """A CRUD view over one tenant table."""
+
+    method_permission_name = VIEW_METHOD_PERMISSIONS
+    page_size = 25
+
+    def _init_forms(self):
+        rel = self._scope_relations()
+        self.add_form_query_rel_fields = {**rel, **(self.add_form_query_rel_fields or {})}
+        self.edit_form_query_rel_fields = {**rel, **(self.edit_form_query_rel_fields or {})}
+        self.search_form_query_rel_fields = {**rel, **(self.search_form_query_rel_fields or {})}
+        super()._init_forms()
+
+    def _scoped_get(self, pk):
+        item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
+        if item is None:
+            abort(404)
+        return item
+
+    def action(self, name, pk):
+        """FAB loads the row without base filters; refuse another tenant's id first."""
+        self._scoped_get(pk)
+        return super().action(name, pk)
+
+    def action_post(self):
+        for pk in request.form.getlist("rowid"):
+            self._scoped_get(pk)
+        return super().action_post()
+
+
+class TenantModelApi(TenantScopedMixin, ModelRestApi):
+    """A REST resource over one tenant table: rows land in the caller's active tenant."""
+
+    method_permission_name = API_METHOD_PERMISSIONS
+    allow_browser_login = False
+
+    def _init_properties(self):
+        super()._init_properties()
+        rel = self._scope_relations()
+        self.add_query_rel_fields = {**rel, **(self.add_query_rel_fields or {})}
+        self.edit_query_rel_fields = {**rel, **(self.edit_query_rel_fields or {})}
+
+    def _refuse_foreign_ids(self, columns):
+        """422 naming the field when a related id isn't one of this tenant's rows."""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return None
+        scoped = scoped_rel_fields(self.datamodel, columns)
+        for col in scoped:
+            if col not in body or body[col] is None:
+                continue
+            ids = body[col] if isinstance(body[col], list) else [body[col]]
+            model = self.datamodel.get_related_model(col)
+            pk = model.__mapper__.primary_key[0]
+            for value in ids:
+                stmt = select(pk).where(pk == value)
+                if issubclass(model, TenantMixin):
+                    stmt = stmt.where(model.tenant_id.in_(tenancy.scope_ids()))
+                else:
+                    stmt = stmt.where(pk.in_(member_user_ids()))
+                try:
+                    found = db.session.execute(stmt).first()
+                except Exception:
+                    db.session.rollback()
+                    found = None
+                if found is None:
+                    return self.response_422(message={col: [f"{value} not found"]})
+        return None
+
+    def post_headless(self):
+        if tenancy.active_tenant_id() is None:
+            return self.response_404()
+        refused = self._refuse_foreign_ids(self.add_columns)
+        return refused or super().post_headless()
+
+    def put_headless(self, pk):
+        refused = self._refuse_foreign_ids(self.edit_columns)
+        return refused or super().put_headless(pk)

@@ -1,0 +1,31 @@
+"""Customers: one row per person per platform."""
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.models import Customer
+from app.security.permissions import RESOURCE_CUSTOMERS
+from app.views.base import TenantModelApi, TenantModelView
+
+EDITABLE = ["name", "phone", "email", "tags", "opted_out"]
+COLUMNS = ["platform", "external_id", *EDITABLE]
+
+
+class CustomerView(TenantModelView):
+    datamodel = SQLAInterface(Customer)
+    class_permission_name = RESOURCE_CUSTOMERS
+    list_columns = ["name", "platform", "phone", "tags", "opted_out", "last_seen_at"]
+    show_columns = COLUMNS + ["first_seen_at", "last_seen_at"]
+    add_columns = COLUMNS
+    edit_columns = EDITABLE
+    search_columns = ["name", "platform", "phone", "email", "tags", "opted_out"]
+    label_columns = {"external_id": "Platform ID"}
+    base_order = ("last_seen_at", "desc")
+
+
+class CustomerApi(TenantModelApi):
+    resource_name = "customers"
+    datamodel = SQLAInterface(Customer)
+    class_permission_name = RESOURCE_CUSTOMERS
+    list_columns = show_columns = ["id", *COLUMNS, "first_seen_at", "last_seen_at"]
+    add_columns = COLUMNS
+    edit_columns = EDITABLE
+    search_columns = ["name", "platform", "phone", "tags", "opted_out"]

@@ -1,0 +1,61 @@
+"""Inbox: conversations with their messages (newest last) as a related view."""
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.models import Conversation, Message
+from app.security.permissions import RESOURCE_CONVERSATIONS, RESOURCE_MESSAGES
+from app.views.base import TenantModelApi, TenantModelView
+
+MESSAGE_COLUMNS = ["created_at", "direction", "sender", "kind", "text", "status", "error"]
+CONVERSATION_EDIT = ["campaign", "status", "mode", "assignee"]
+
+
+class MessageView(TenantModelView):
+    """Messages are a log: readable here, written only by the pipeline."""
+
+    datamodel = SQLAInterface(Message)
+    class_permission_name = RESOURCE_MESSAGES
+    base_permissions = ["can_list", "can_show"]
+    list_columns = MESSAGE_COLUMNS
+    show_columns = ["conversation", *MESSAGE_COLUMNS, "external_id", "sent_at",
+                    "latency_ms", "prompt_tokens", "completion_tokens"]
+    search_columns = ["direction", "sender", "kind", "text", "status"]
+    base_order = ("created_at", "asc")
+    page_size = 50
+
+
+class ConversationView(TenantModelView):
+    datamodel = SQLAInterface(Conversation)
+    class_permission_name = RESOURCE_CONVERSATIONS
+    related_views = [MessageView]
+    show_template = "appbuilder/general/model/show_cascade.html"
+    list_columns = ["customer", "channel", "campaign", "status", "mode", "assignee",
+                    "lead_score", "last_message_at"]
+    show_columns = ["customer", "channel", "campaign", "status", "mode", "assignee",
+                    "lead_score", "sentiment", "last_inbound_at", "last_message_at", "created_at"]
+    add_columns = ["channel", "customer", *CONVERSATION_EDIT]
+    edit_columns = CONVERSATION_EDIT
+    search_columns = ["customer", "channel", "campaign", "status", "mode", "assignee", "lead_score"]
+    base_order = ("last_message_at", "desc")
+
+
+class ConversationApi(TenantModelApi):
+    resource_name = "conversations"
+    datamodel = SQLAInterface(Conversation)
+    class_permission_name = RESOURCE_CONVERSATIONS
+    list_columns = show_columns = [
+        "id", "customer.id", "customer.name", "channel.id", "campaign.id", "status", "mode",
+        "assignee.id", "lead_score", "sentiment", "last_inbound_at", "last_message_at",
+    ]
+    add_columns = ["channel", "customer", *CONVERSATION_EDIT]
+    edit_columns = CONVERSATION_EDIT
+    search_columns = ["customer", "channel", "campaign", "status", "mode"]
+
+
+class MessageApi(TenantModelApi):
+    resource_name = "messages"
+    datamodel = SQLAInterface(Message)
+    class_permission_name = RESOURCE_MESSAGES
+    include_route_methods = {"get", "get_list", "info"}
+    list_columns = show_columns = ["id", "conversation.id", *MESSAGE_COLUMNS, "external_id"]
+    search_columns = ["conversation", "direction", "sender", "status"]
+    base_order = ("created_at", "asc")

@@ -1,0 +1,81 @@
+"""Business settings an Owner keeps: store settings, business profile, knowledge."""
+from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.jobs import enqueue
+from app.models import BusinessProfile, KnowledgeDocument, Tenant
+from app.security import tenancy
+from app.security.permissions import (
+    RESOURCE_KNOWLEDGE,
+    RESOURCE_PROFILE,
+    RESOURCE_TENANT_SETTINGS,
+    VIEW_METHOD_PERMISSIONS,
+)
+from app.views.base import TenantModelApi, TenantModelView
+from flask_appbuilder import ModelView
+
+PROFILE_COLUMNS = ["business_name", "owner_name", "industry", "description", "website", "phone",
+                   "goals", "audience", "tone", "policies"]
+
+
+class BusinessProfileView(TenantModelView):
+    datamodel = SQLAInterface(BusinessProfile)
+    class_permission_name = RESOURCE_PROFILE
+    list_columns = ["business_name", "industry", "website", "phone", "updated_at"]
+    show_columns = PROFILE_COLUMNS + ["updated_at"]
+    add_columns = edit_columns = PROFILE_COLUMNS
+    description_columns = {
+        "tone": "How the salesperson should sound, e.g. warm, concise, Hinglish ok",
+        "policies": "Shipping, returns, payment and warranty rules the agent must follow",
+    }
+
+
+class KnowledgeDocumentView(TenantModelView):
+    datamodel = SQLAInterface(KnowledgeDocument)
+    class_permission_name = RESOURCE_KNOWLEDGE
+    list_columns = ["title", "updated_at", "chunked_at"]
+    show_columns = ["title", "content", "created_at", "updated_at", "chunked_at"]
+    add_columns = edit_columns = ["title", "content"]
+    search_columns = ["title", "content"]
+    label_columns = {"chunked_at": "Indexed at"}
+
+    def post_add(self, item):
+        enqueue("app.jobs.knowledge.chunk_document", item.id, tenant_id=item.tenant_id)
+
+    post_update = post_add
+
+
+class TenantSettingsView(ModelView):
+    """The active tenant's own row (name, currency, timezone)."""
+
+    datamodel = SQLAInterface(Tenant)
+    class_permission_name = RESOURCE_TENANT_SETTINGS
+    method_permission_name = VIEW_METHOD_PERMISSIONS
+    base_permissions = ["can_read", "can_write"]
+    base_filters = [["id", FilterInFunction, tenancy.scope_ids]]
+    include_route_methods = {"list", "show", "edit"}
+    list_columns = ["name", "slug", "currency", "timezone"]
+    show_columns = ["name", "slug", "agency", "currency", "timezone", "created_at"]
+    edit_columns = ["name", "currency", "timezone"]
+
+
+class BusinessProfileApi(TenantModelApi):
+    resource_name = "business_profile"
+    datamodel = SQLAInterface(BusinessProfile)
+    class_permission_name = RESOURCE_PROFILE
+    list_columns = show_columns = ["id", *PROFILE_COLUMNS, "updated_at"]
+    add_columns = edit_columns = PROFILE_COLUMNS
+
+
+class KnowledgeDocumentApi(TenantModelApi):
+    resource_name = "knowledge"
+    datamodel = SQLAInterface(KnowledgeDocument)
+    class_permission_name = RESOURCE_KNOWLEDGE
+    list_columns = show_columns = ["id", "title", "content", "updated_at", "chunked_at"]
+    add_columns = edit_columns = ["title", "content"]
+    search_columns = ["title"]
+
+    def post_add(self, item):
+        enqueue("app.jobs.knowledge.chunk_document", item.id, tenant_id=item.tenant_id)
+
+    post_update = post_add

@@ -1,0 +1,162 @@
+"""Every setting in one place, read from the environment.
+
+`Config` is production-shaped; `DevConfig` is the embedded default that `make run` serves
+(SQLite under instance/, in-process jobs, generated local secrets); `TestConfig` is what pytest
+uses. Outside-world base URLs are settings so tests and staging can point them at local fakes.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CLOSER_INSTANCE_DIR", BASE_DIR / "instance"))
+
+# The Graph API version is part of the base URL so adapters append only `/{id}/messages`.
+GRAPH_API_VERSION = "v25.0"
+DEV_SECRET_KEY = "dev-not-secret-change-me"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Production defaults: everything sensitive must come from the environment."""
+
+    APP_NAME = "Closer"
+    APP_THEME = ""
+    SECRET_KEY = _env("SECRET_KEY", DEV_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'closer.db'}")
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = _env("REDIS_URL")
+    # Fernet keys, comma separated, newest first (MultiFernet: encrypt with the first, decrypt with any).
+    TOKEN_ENCRYPTION_KEYS = _env("TOKEN_ENCRYPTION_KEYS")
+
+    GROQ_API_KEY = _env("GROQ_API_KEY")
+    GROQ_BASE_URL = _env("GROQ_BASE_URL", "https://api.groq.com")
+    GROQ_MODEL = _env("GROQ_MODEL", "openai/gpt-oss-120b")
+    META_APP_ID = _env("META_APP_ID")
+    META_APP_SECRET = _env("META_APP_SECRET")
+    META_VERIFY_TOKEN = _env("META_VERIFY_TOKEN")
+    GRAPH_API_BASE = _env("GRAPH_API_BASE", f"https://graph.facebook.com/{GRAPH_API_VERSION}")
+    RAZORPAY_KEY_ID = _env("RAZORPAY_KEY_ID")
+    RAZORPAY_KEY_SECRET = _env("RAZORPAY_KEY_SECRET")
+    RAZORPAY_WEBHOOK_SECRET = _env("RAZORPAY_WEBHOOK_SECRET")
+    RAZORPAY_API_BASE = _env("RAZORPAY_API_BASE", "https://api.razorpay.com")
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    # Jobs
+    JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "120"))
+    JOB_RETRIES = int(_env("JOB_RETRIES", "3"))
+
+    # Flask-AppBuilder (see ../shared/notes/fab-rq-pitfalls.md)
+    FAB_SECURITY_MANAGER_CLASS = "app.security.manager.CloserSecurityManager"
+    FAB_CREATE_DB = False  # Alembic owns every table, FAB's included
+    FAB_UPDATE_PERMS = False  # roles are regex "builtin" roles; no permission rows to race over
+    FAB_ADD_SECURITY_API = False
+    FAB_API_SWAGGER_UI = False
+    FAB_PASSWORD_HASH_METHOD = "scrypt"
+    FAB_API_MAX_PAGE_SIZE = 100
+    AUTH_TYPE = 1  # AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USER_REGISTRATION = False
+    AUTH_RATE_LIMITED = True
+    AUTH_RATE_LIMIT = "10 per 20 second"
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
+    FAB_ROLES: dict = {}  # filled from app.security.permissions in create_app
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    JWT_ACCESS_TOKEN_EXPIRES = 3600
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    DEFAULT_TIMEZONE = "Asia/Kolkata"
+    DEFAULT_CURRENCY = "INR"
+    PRODUCTION = True
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Refuse to start a production app with development secrets."""
+        if not config.get("PRODUCTION"):
+            return
+        problems = []
+        if config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY) or len(config["SECRET_KEY"]) < 24:
+            problems.append("SECRET_KEY must be set to a long random value")
+        if not config.get("TOKEN_ENCRYPTION_KEYS"):
+            problems.append("TOKEN_ENCRYPTION_KEYS must be set (Fernet keys, comma separated)")
+        if problems:
+            raise RuntimeError("Refusing to start: " + "; ".join(problems))
+
+
+def _local_secret(name: str, make) -> str:
+    """A per-install secret kept in instance/ (never in the database, never committed)."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / name
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class DevConfig(Config):
+    """The embedded default: SQLite file, in-process jobs, offline agent, local secrets."""
+
+    PRODUCTION = False
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+
+    def __init__(self) -> None:
+        import secrets
+
+        from cryptography.fernet import Fernet
+
+        if self.SECRET_KEY == DEV_SECRET_KEY:
+            self.SECRET_KEY = _local_secret("secret_key", lambda: secrets.token_urlsafe(48))
+        if not self.TOKEN_ENCRYPTION_KEYS:
+            self.TOKEN_ENCRYPTION_KEYS = _local_secret(
+                "token_keys", lambda: Fernet.generate_key().decode()
+            )
+
+
+class TestConfig(Config):
+    """pytest: DATABASE_URL/REDIS_URL from the environment (CI sets PostgreSQL + Redis)."""
+
+    PRODUCTION = False
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production-use"
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", "sqlite:///" + str(INSTANCE_DIR / "test.db"))
+    TOKEN_ENCRYPTION_KEYS = "5Q8l0yVw4cYgqkFJt9m0x9nqL1k4m2s3yN4HqC2Jr9E="
+    SESSION_COOKIE_SECURE = False
+    AUTH_RATE_LIMITED = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    WTF_CSRF_ENABLED = True
+    META_APP_SECRET = "test_app_secret"
+    META_VERIFY_TOKEN = "test_verify_token"
+    RAZORPAY_WEBHOOK_SECRET = "test_webhook_secret"
+    GRAPH_API_BASE = "http://graph.test/v25.0"
+    RAZORPAY_API_BASE = "http://razorpay.test"
+    GROQ_BASE_URL = "http://groq.test"
+    GROQ_API_KEY = None
+
+
+def config_from_env():
+    """Pick the config class from CLOSER_ENV (production | development | testing)."""
+    name = (_env("CLOSER_ENV", "development") or "development").lower()
+    if name.startswith("prod"):
+        return Config
+    if name.startswith("test"):
+        return TestConfig
+    return DevConfig
