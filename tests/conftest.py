@@ -1,0 +1,201 @@
+"""Test scaffolding: a real database (PostgreSQL under CI, SQLite otherwise) migrated from empty,
+Redis when REDIS_URL is set, two agencies with three tenants, and logged-in clients per persona.
+
+Only the outside world (Graph API, Razorpay, Groq) is ever faked, at the HTTP boundary.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before config is imported: tests never read the developer's instance/ secrets.
+os.environ.setdefault("CLOSER_ENV", "testing")
+_TMP = Path(tempfile.mkdtemp(prefix="closer-test-"))
+os.environ.setdefault("CLOSER_INSTANCE_DIR", str(_TMP))
+
+from sqlalchemy import text  # noqa: E402
+
+from config import TestConfig  # noqa: E402
+
+PASSWORD = "password123"
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
+REDIS_URL = os.environ.get("REDIS_URL") or None
+IS_POSTGRES = DATABASE_URL.startswith("postgresql")
+
+
+def pytest_report_header(config):
+    return [f"closer: database={DATABASE_URL.split('@')[-1]} redis={REDIS_URL or 'none (inline jobs)'}"]
+
+
+def pytest_sessionstart(session):
+    """Under CI the real services must be there: fail loudly instead of skipping."""
+    if os.environ.get("CI", "").lower() != "true":
+        return
+    if not IS_POSTGRES or not REDIS_URL:
+        pytest.exit("CI=true needs DATABASE_URL (PostgreSQL) and REDIS_URL", returncode=3)
+
+
+def make_config(**overrides):
+    cfg = TestConfig()
+    cfg.SQLALCHEMY_DATABASE_URI = DATABASE_URL
+    cfg.REDIS_URL = REDIS_URL
+    for key, value in overrides.items():
+        setattr(cfg, key, value)
+    return cfg
+
+
+def reset_database(engine) -> None:
+    """Empty schema: the migrations run from nothing, as on a fresh install."""
+    if IS_POSTGRES:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        path = Path(DATABASE_URL.removeprefix("sqlite:///"))
+        engine.dispose()
+        if path.exists():
+            path.unlink()
+
+
+@pytest.fixture(scope="session")
+def app():
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import appbuilder, db
+
+    application = create_app(make_config())
+    with application.app_context():
+        reset_database(db.engine)
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        appbuilder.sm.sync_roles()
+    return application
+
+
+KEEP_TABLES = {"ab_role", "alembic_version"}
+
+
+def truncate_all(db) -> None:
+    from flask_appbuilder import Model
+
+    tables = [t for t in Model.metadata.sorted_tables if t.name not in KEEP_TABLES]
+    db.session.remove()
+    with db.engine.begin() as conn:
+        if IS_POSTGRES:
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _clean(app):
+    from app.extensions import db
+
+    yield
+    with app.app_context():
+        truncate_all(db)
+    redis = app.extensions.get("redis")
+    if redis is not None:
+        redis.flushdb()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def world(app):
+    """Agency X {A, B} and agency Y {C}, users per role, one row of every table per tenant."""
+    from tests.factories import build_world
+
+    with app.app_context():
+        return build_world()
+
+
+class Browser:
+    """A logged-in browser session that posts forms with their CSRF token, as a person would."""
+
+    def __init__(self, app, username: str | None):
+        self.app = app
+        self.client = app.test_client()
+        if username:
+            self.login(username)
+
+    def csrf(self, path: str = "/login/") -> str:
+        html = self.client.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', html
+        )
+        assert match, f"no csrf token on {path}"
+        return match.group(1)
+
+    def login(self, username: str, password: str = PASSWORD):
+        token = self.csrf("/login/")
+        resp = self.client.post(
+            "/login/", data={"username": username, "password": password, "csrf_token": token}
+        )
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        assert "/login" not in resp.headers["Location"], f"login failed for {username}"
+
+    def get(self, path, **kw):
+        return self.client.get(path, **kw)
+
+    def post(self, path, data=None, token_from: str | None = None, **kw):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf(token_from or "/"))
+        return self.client.post(path, data=data, **kw)
+
+
+@pytest.fixture
+def browser(app):
+    def make(username: str | None = None) -> Browser:
+        return Browser(app, username)
+
+    return make
+
+
+class ApiClient:
+    """JWT client for /api/v1 (the API is CSRF-exempt and cookie-less)."""
+
+    def __init__(self, app, username: str, password: str = PASSWORD):
+        self.client = app.test_client()
+        resp = self.client.post(
+            "/api/v1/security/login",
+            json={"username": username, "password": password, "provider": "db"},
+        )
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        self.headers = {"Authorization": f"Bearer {resp.json['access_token']}"}
+
+    def _h(self, tenant_id=None):
+        h = dict(self.headers)
+        if tenant_id is not None:
+            h["X-Tenant-ID"] = str(tenant_id)
+        return h
+
+    def get(self, path, tenant_id=None, **kw):
+        return self.client.get(path, headers=self._h(tenant_id), **kw)
+
+    def post(self, path, json=None, tenant_id=None):
+        return self.client.post(path, json=json, headers=self._h(tenant_id))
+
+    def put(self, path, json=None, tenant_id=None):
+        return self.client.put(path, json=json, headers=self._h(tenant_id))
+
+    def delete(self, path, tenant_id=None):
+        return self.client.delete(path, headers=self._h(tenant_id))
+
+
+@pytest.fixture
+def api(app):
+    def make(username: str) -> ApiClient:
+        return ApiClient(app, username)
+
+    return make
