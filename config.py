@@ -63,6 +63,7 @@ class Config:
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.CloserSecurityManager"
     FAB_CREATE_DB = False  # Alembic owns every table, FAB's included
     FAB_UPDATE_PERMS = False  # roles are regex "builtin" roles; no permission rows to race over
+    FAB_BASE_TEMPLATE = "closer/base.html"
     FAB_ADD_SECURITY_API = False
     FAB_API_SWAGGER_UI = False
     FAB_PASSWORD_HASH_METHOD = "scrypt"
@@ -138,6 +139,8 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production-use"
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", "sqlite:///" + str(INSTANCE_DIR / "test.db"))
     TOKEN_ENCRYPTION_KEYS = "5Q8l0yVw4cYgqkFJt9m0x9nqL1k4m2s3yN4HqC2Jr9E="
+    # Deliberately cheap hashing so the suite's many logins stay fast (never in production).
+    FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     SESSION_COOKIE_SECURE = False
     AUTH_RATE_LIMITED = False
     RATELIMIT_ENABLED = False

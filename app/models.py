@@ -63,143 +63,31 @@ def enum_column(enum_cls, name: str, default=None, nullable: bool = False) -> Co
     )
 
 
-class Role(str, enum.Enum):
-    """A member's role inside one tenant (FAB role names are in app.security.permissions)."""
+def str_enum(name: str, *values: str) -> type[enum.StrEnum]:
+    """A StrEnum whose member *names* are its values, plus UPPERCASE aliases for code.
 
-    OWNER = "owner"
-    STAFF = "staff"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Platform(str, enum.Enum):
-    MESSENGER = "messenger"
-    INSTAGRAM = "instagram"
-    WHATSAPP = "whatsapp"
-    PLAYGROUND = "playground"
-
-    def __str__(self) -> str:
-        return self.value
+    Flask-AppBuilder's EnumField looks members up by the stored string, so the canonical
+    names must equal the values stored in the database ("pending_payment", not "PENDING_PAYMENT");
+    the aliases keep call sites readable (OrderStatus.PAID is OrderStatus.paid).
+    """
+    members = [(v, v) for v in values] + [(v.upper(), v) for v in values]
+    return enum.StrEnum(name, members, module=__name__)
 
 
-class TargetPlatform(str, enum.Enum):
-    MESSENGER = "messenger"
-    INSTAGRAM = "instagram"
-    WHATSAPP = "whatsapp"
-    ALL = "all"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class CampaignStatus(str, enum.Enum):
-    DRAFT = "draft"
-    ACTIVE = "active"
-    PAUSED = "paused"
-    ENDED = "ended"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class ChannelStatus(str, enum.Enum):
-    ACTIVE = "active"
-    ERROR = "error"
-    DISABLED = "disabled"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class ConversationStatus(str, enum.Enum):
-    OPEN = "open"
-    CONVERTED = "converted"
-    CLOSED = "closed"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class ConversationMode(str, enum.Enum):
-    AI = "ai"
-    HUMAN = "human"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Direction(str, enum.Enum):
-    IN = "in"
-    OUT = "out"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Sender(str, enum.Enum):
-    CUSTOMER = "customer"
-    AI = "ai"
-    AGENT = "agent"
-    SYSTEM = "system"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class MessageStatus(str, enum.Enum):
-    RECEIVED = "received"
-    QUEUED = "queued"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    READ = "read"
-    FAILED = "failed"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class OrderStatus(str, enum.Enum):
-    PENDING_PAYMENT = "pending_payment"
-    PAID = "paid"
-    FULFILLED = "fulfilled"
-    SHIPPED = "shipped"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-    REFUNDED = "refunded"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class TemplateStatus(str, enum.Enum):
-    DRAFT = "draft"
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class RuleTrigger(str, enum.Enum):
-    KEYWORD = "keyword"
-    FIRST_MESSAGE = "first_message"
-    OUTSIDE_HOURS = "outside_hours"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class RuleAction(str, enum.Enum):
-    REPLY = "reply"
-    HANDOFF = "handoff"
-    TAG = "tag"
-    OPT_OUT = "opt_out"
-
-    def __str__(self) -> str:
-        return self.value
+Role = str_enum('Role', "owner", "staff")
+Platform = str_enum('Platform', "messenger", "instagram", "whatsapp", "playground")
+TargetPlatform = str_enum('TargetPlatform', "messenger", "instagram", "whatsapp", "all")
+CampaignStatus = str_enum('CampaignStatus', "draft", "active", "paused", "ended")
+ChannelStatus = str_enum('ChannelStatus', "active", "error", "disabled")
+ConversationStatus = str_enum('ConversationStatus', "open", "converted", "closed")
+ConversationMode = str_enum('ConversationMode', "ai", "human")
+Direction = str_enum('Direction', "in", "out")
+Sender = str_enum('Sender', "customer", "ai", "agent", "system")
+MessageStatus = str_enum('MessageStatus', "received", "queued", "sent", "delivered", "read", "failed")
+OrderStatus = str_enum('OrderStatus', "pending_payment", "paid", "fulfilled", "shipped", "delivered", "cancelled", "expired", "refunded")
+TemplateStatus = str_enum('TemplateStatus', "draft", "pending", "approved", "rejected")
+RuleTrigger = str_enum('RuleTrigger', "keyword", "first_message", "outside_hours")
+RuleAction = str_enum('RuleAction', "reply", "handoff", "tag", "opt_out")
 
 
 # ---------------------------------------------------------------------------- tenancy

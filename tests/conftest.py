@@ -131,8 +131,10 @@ class Browser:
 
     def csrf(self, path: str = "/login/") -> str:
         html = self.client.get(path).get_data(as_text=True)
-        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-            r'value="([^"]+)"[^>]*name="csrf_token"', html
+        match = (
+            re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+            or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
+            or re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
         )
         assert match, f"no csrf token on {path}"
         return match.group(1)

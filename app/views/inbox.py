@@ -14,7 +14,7 @@ class MessageView(TenantModelView):
 
     datamodel = SQLAInterface(Message)
     class_permission_name = RESOURCE_MESSAGES
-    base_permissions = ["can_list", "can_show"]
+    include_route_methods = {"list", "show"}
     list_columns = MESSAGE_COLUMNS
     show_columns = ["conversation", *MESSAGE_COLUMNS, "external_id", "sent_at",
                     "latency_ms", "prompt_tokens", "completion_tokens"]

@@ -1,0 +1,272 @@
+"""Tenant isolation, generated from the registered views and APIs.
+
+Every ModelView and ModelRestApi that the app registers is discovered here; a view whose model
+this file doesn't know fails `test_every_view_is_covered`, so a new view can't skip the suite.
+Logged in as tenant A's owner and staff, every list, show, edit, delete, action, mass action,
+related dropdown, search filter and API verb is tried with tenant B's ids: each answers 404
+(or 403 / the login redirect where the role lacks the permission) and B's rows are unchanged.
+"""
+from __future__ import annotations
+
+import pytest
+from flask_appbuilder import ModelRestApi, ModelView
+
+from app import models as m
+from app.extensions import db
+from app.views.base import TenantModelApi, TenantModelView
+
+ROW_KEY = {
+    m.Category: "category", m.Product: "product", m.Campaign: "campaign", m.Channel: "channel",
+    m.Customer: "customer", m.Conversation: "conversation", m.Message: "message",
+    m.Order: "order", m.OrderItem: "order_item", m.Template: "template",
+    m.AutomationRule: "rule", m.KnowledgeDocument: "document", m.BusinessProfile: "profile",
+    m.TenantMembership: "membership", m.Tenant: "tenant",
+}
+PERSONAS = ["owner_a", "staff_a"]
+REFUSED = (403, 404)
+
+
+def registered(app, kind):
+    """Our views and APIs (FAB's own security screens are Admin-only: see test_roles)."""
+    return [v for v in app.appbuilder.baseviews
+            if isinstance(v, kind) and type(v).__module__.startswith("app.")]
+
+
+def view_ids(app):
+    return [type(v).__name__ for v in registered(app, ModelView)]
+
+
+@pytest.fixture(scope="module")
+def views(app):
+    return {type(v).__name__: v for v in registered(app, ModelView)}
+
+
+@pytest.fixture(scope="module")
+def apis(app):
+    return {type(v).__name__: v for v in registered(app, ModelRestApi)}
+
+
+def model_of(view):
+    return view.datamodel.obj
+
+
+def snapshot(app, model, pk):
+    with app.app_context():
+        row = db.session.get(model, pk)
+        data = row.to_json() if row is not None else None
+        db.session.remove()
+        return data
+
+
+def assert_refused(resp, strict: bool):
+    """404 for a role that may use the view; 403 or the login redirect for one that may not."""
+    if strict:
+        assert resp.status_code == 404, (resp.status_code, resp.get_data(as_text=True)[:300])
+    elif resp.status_code == 302:
+        assert "/login" in resp.headers["Location"], resp.headers["Location"]
+    else:
+        assert resp.status_code in REFUSED, resp.status_code
+    assert "-B" not in resp.get_data(as_text=True)
+
+
+def can(app, username, view, perm):
+    from flask_appbuilder.security.sqla.models import User
+
+    with app.app_context():
+        user = db.session.query(User).filter_by(username=username).one()
+        roles = {r.name for r in user.roles}
+        db.session.remove()
+    fab_roles = app.config["FAB_ROLES"]
+    import re
+
+    for role in roles:
+        for view_re, perm_re in fab_roles.get(role, []):
+            if re.match(view_re, view.class_permission_name) and re.match(perm_re, perm):
+                return True
+    return False
+
+
+def test_every_view_is_covered(app):
+    for view in registered(app, ModelView) + registered(app, ModelRestApi):
+        model = model_of(view)
+        assert model in ROW_KEY, f"{type(view).__name__} ({model.__name__}) has no isolation rows"
+        if model is not m.Tenant:
+            assert isinstance(view, (TenantModelView, TenantModelApi)), (
+                f"{type(view).__name__} must use the tenant-scoped mixin"
+            )
+
+
+def _view_names():
+    from app import create_app  # noqa: F401  (names only; the app fixture builds the real one)
+
+    return [
+        "CategoryView", "ProductView", "CampaignView", "CustomerView", "ConversationView",
+        "MessageView", "OrderView", "OrderItemView", "ChannelView", "TemplateView",
+        "AutomationRuleView", "BusinessProfileView", "KnowledgeDocumentView", "TeamView",
+        "TenantSettingsView", "TenantsView",
+    ]
+
+
+def test_view_list_matches_registry(app):
+    assert sorted(view_ids(app)) == sorted(_view_names())
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("view_name", _view_names())
+def test_view_refuses_other_tenant(app, world, browser, views, persona, view_name):
+    view = views[view_name]
+    model = model_of(view)
+    b_id = world.b[ROW_KEY[model]]
+    base = view.route_base
+    strict_read = can(app, persona, view, "can_read")
+    strict_write = can(app, persona, view, "can_write")
+    before = snapshot(app, model, b_id)
+    client = browser(persona)
+
+    # list: no B rows
+    resp = client.get(f"{base}/list/")
+    if resp.status_code == 200:
+        assert "-B" not in resp.get_data(as_text=True)
+    # show / edit / delete / actions with B's id
+    for path in ("show", "edit"):
+        if path in _routes(view):
+            resp = client.get(f"{base}/{path}/{b_id}")
+            assert_refused(resp, strict_read if path == "show" else strict_write)
+    if "edit" in _routes(view):
+        resp = client.post(f"{base}/edit/{b_id}", data={"name": "HACKED", "notes": "HACKED"})
+        assert_refused(resp, strict_write)
+    if "delete" in _routes(view):
+        resp = client.post(f"{base}/delete/{b_id}")
+        assert_refused(resp, strict_write)
+    for action in getattr(view, "actions", {}) or {}:
+        resp = client.post(f"{base}/action/{action}/{b_id}")
+        assert_refused(resp, strict_write)
+        resp = client.post(f"{base}/action_post", data={"action": action, "rowid": [b_id]})
+        assert_refused(resp, strict_write)
+    assert snapshot(app, model, b_id) == before, "tenant B's row changed"
+
+
+def _routes(view):
+    """The CRUD routes a view actually exposes."""
+    names = {"show", "edit", "delete", "add", "list"}
+    if view.include_route_methods:
+        names &= set(view.include_route_methods)
+    return names - set(view.exclude_route_methods or ())
+
+
+@pytest.mark.parametrize("view_name", _view_names())
+def test_forms_and_search_offer_no_foreign_rows(app, world, browser, views, view_name):
+    """Add/edit dropdowns and search filters list only the active tenant's rows."""
+    view = views[view_name]
+    model = model_of(view)
+    client = browser("owner_a")
+    routes = _routes(view)
+    pages = [f"{view.route_base}/list/"]
+    if "add" in routes:
+        pages.append(f"{view.route_base}/add")
+    if "edit" in routes:
+        pages.append(f"{view.route_base}/edit/{world.a[ROW_KEY[model]]}")
+    for page in pages:
+        resp = client.get(page)
+        if resp.status_code in (302, 403):
+            continue  # the owner has no access to this view at all
+        assert resp.status_code == 200, (page, resp.status_code)
+        html = resp.get_data(as_text=True)
+        for tag in ("-B", "-C"):
+            assert tag not in html, f"{page} shows another tenant's row ({tag})"
+    # search filters on relation columns with B's related ids find nothing of A's or B's
+    for col in view.search_columns or []:
+        if view.datamodel.is_relation(col):
+            related = view.datamodel.get_related_model(col)
+            if related in ROW_KEY and ROW_KEY[related] in world.b.ids:
+                resp = client.get(f"{view.route_base}/list/?_flt_0_{col}={world.b[ROW_KEY[related]]}")
+                if resp.status_code == 200:
+                    assert "-B" not in resp.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------------------------- API
+
+def _api_names():
+    return [
+        "ConversationApi", "MessageApi", "CustomerApi", "ProductApi", "CategoryApi", "OrderApi",
+        "OrderItemApi", "CampaignApi", "TemplateApi", "AutomationRuleApi", "ChannelApi",
+        "BusinessProfileApi", "KnowledgeDocumentApi",
+    ]
+
+
+def test_api_list_matches_registry(app):
+    assert sorted(type(v).__name__ for v in registered(app, ModelRestApi)) == sorted(_api_names())
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("api_name", _api_names())
+def test_api_refuses_other_tenant(app, world, api, apis, persona, api_name):
+    view = apis[api_name]
+    model = model_of(view)
+    b_id = world.b[ROW_KEY[model]]
+    a_id = world.a[ROW_KEY[model]]
+    base = f"/api/v1/{view.resource_name}"
+    client = api(persona)
+    strict = can(app, persona, view, "can_read")
+    before = snapshot(app, model, b_id)
+
+    resp = client.get(f"{base}/{b_id}")
+    assert resp.status_code == (404 if strict else 403), resp.get_data(as_text=True)
+    resp = client.get(f"{base}/")
+    if strict:
+        assert resp.status_code == 200
+        ids = set(resp.json["ids"])
+        assert b_id not in ids or model is m.BusinessProfile and b_id == a_id
+        assert "-B" not in resp.get_data(as_text=True)
+        info = client.get(f"{base}/_info")
+        assert info.status_code == 200
+        assert "-B" not in info.get_data(as_text=True) and "-C" not in info.get_data(as_text=True)
+    if "put" in _api_routes(view):
+        resp = client.put(f"{base}/{b_id}", json={"notes": "HACKED"})
+        assert resp.status_code in ((404, 422) if strict else (403,)), resp.status_code
+    if "delete" in _api_routes(view):
+        resp = client.delete(f"{base}/{b_id}")
+        assert resp.status_code == (404 if strict else 403)
+    assert snapshot(app, model, b_id) == before
+
+
+def _api_routes(view):
+    return {n for n in ("get", "get_list", "info", "post", "put", "delete")
+            if not view.include_route_methods or n in view.include_route_methods}
+
+
+@pytest.mark.parametrize("api_name", _api_names())
+def test_api_post_with_foreign_related_id_writes_nothing(app, world, api, apis, api_name):
+    """POST naming tenant B's related row is refused (404/422) and nothing is written."""
+    view = apis[api_name]
+    if "post" not in _api_routes(view):
+        pytest.skip("read-only resource")
+    client = api("owner_a")
+    rel_cols = [c for c in view.add_columns if view.datamodel.is_relation(c)]
+    model = model_of(view)
+    for col in rel_cols:
+        related = view.datamodel.get_related_model(col)
+        if related not in ROW_KEY:
+            continue
+        with app.app_context():
+            count_before = db.session.query(model).count()
+            db.session.remove()
+        foreign = world.b[ROW_KEY[related]]
+        value = [foreign] if view.datamodel.is_relation_many_to_many(col) else foreign
+        resp = client.post(f"/api/v1/{view.resource_name}/", json={col: value, **_minimal(model)})
+        assert resp.status_code in (404, 422), (col, resp.status_code, resp.get_data(as_text=True))
+        with app.app_context():
+            assert db.session.query(model).count() == count_before
+            db.session.remove()
+
+
+def _minimal(model):
+    """Valid scalar fields so only the foreign id can be the reason for refusal."""
+    return {
+        m.Order: {"notes": "x"},
+        m.OrderItem: {"quantity": 1},
+        m.Conversation: {},
+        m.Campaign: {"name": "New campaign"},
+        m.AutomationRule: {"name": "New rule"},
+        m.Product: {"sku": "NEW-1", "name": "New", "price_minor": 100},
+    }.get(model, {})
