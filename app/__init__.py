@@ -5,7 +5,9 @@ import logging
 
 from flask import Flask
 
-from app.extensions import appbuilder, csrf, db, migrate
+from flask_appbuilder import AppBuilder
+
+from app.extensions import csrf, db, migrate
 
 
 def create_app(config_object=None) -> Flask:
@@ -46,8 +48,9 @@ def init_extensions(app: Flask) -> None:
     init_queue(app)
     install_orm_guard()
     with app.app_context():
-        appbuilder.init_app(app, db.session)
-        register_views(appbuilder)
+        builder = AppBuilder()
+        builder.init_app(app, db.session)
+        register_views(builder)
     app.before_request(lambda: bind_request_scope(db.session))
     register_template_helpers(app)
 

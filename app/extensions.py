@@ -1,10 +1,16 @@
-"""Unbound extensions; create_app() binds them. Nothing here touches an app at import."""
-from flask_appbuilder import AppBuilder
+"""Unbound extensions; create_app() binds them. Nothing here touches an app at import.
+
+`appbuilder` is a proxy to the current app's AppBuilder: FAB keeps per-app state (views,
+security manager, menu) on the AppBuilder object, so each app gets its own instance and a
+module-level singleton would be silently rebound by a second create_app() (tests, scripts).
+"""
+from flask import current_app
 from flask_appbuilder.utils.legacy import get_sqla_class
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.local import LocalProxy
 
 db = get_sqla_class()()
-appbuilder = AppBuilder()
+appbuilder = LocalProxy(lambda: current_app.appbuilder)
 csrf = CSRFProtect()
 migrate = Migrate()
