@@ -25,11 +25,13 @@ def next_order_number(tenant_id: int) -> str:
 
 
 def assign_number(order: Order) -> None:
-    if not order.number:
-        order.number = next_order_number(order.tenant_id)
+    """Number, status, currency and total for an order created in the admin or the API."""
+    with db.session.no_autoflush:  # the half-built order must not be flushed by these reads
+        if not order.number:
+            order.number = next_order_number(order.tenant_id)
+        tenant = db.session.get(Tenant, order.tenant_id)
     if order.status is None:
         order.status = OrderStatus.PENDING_PAYMENT
-    tenant = db.session.get(Tenant, order.tenant_id)
     order.currency = tenant.currency if tenant else "INR"
     order.total_minor = order.total_minor or 0
 

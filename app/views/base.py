@@ -12,6 +12,7 @@ from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import TenantMembership, TenantMixin
@@ -156,6 +157,16 @@ class TenantModelApi(TenantScopedMixin, ModelRestApi):
         self.add_query_rel_fields = {**rel, **(self.add_query_rel_fields or {})}
         self.edit_query_rel_fields = {**rel, **(self.edit_query_rel_fields or {})}
 
+    def _init_model_schemas(self):
+        super()._init_model_schemas()
+        # FAB marks enum fields required whenever NOT NULL, even with a default; a column
+        # the model fills by default is optional on POST.
+        table = self.datamodel.obj.__table__
+        for name, schema_field in self.add_model_schema.fields.items():
+            column = table.columns.get(name)
+            if column is not None and column.default is not None:
+                schema_field.required = False
+
     def _refuse_foreign_ids(self, columns):
         """422 naming the field when a related id isn't one of this tenant's rows."""
         body = request.get_json(silent=True)
@@ -183,12 +194,28 @@ class TenantModelApi(TenantScopedMixin, ModelRestApi):
                     return self.response_422(message={col: [f"{value} not found"]})
         return None
 
+    def _database_refusal(self, exc: SQLAlchemyError):
+        """A constraint the database enforces (unique SKU, stock >= 0...) is the client's 422."""
+        db.session.rollback()
+        detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+        return self.response_422(message={"_schema": [f"Rejected by the database: {detail}"]})
+
     def post_headless(self):
         if tenancy.active_tenant_id() is None:
             return self.response_404()
         refused = self._refuse_foreign_ids(self.add_columns)
-        return refused or super().post_headless()
+        if refused:
+            return refused
+        try:
+            return super().post_headless()
+        except SQLAlchemyError as exc:  # FAB 5.3 re-raises these from add() as-is
+            return self._database_refusal(exc)
 
     def put_headless(self, pk):
         refused = self._refuse_foreign_ids(self.edit_columns)
-        return refused or super().put_headless(pk)
+        if refused:
+            return refused
+        try:
+            return super().put_headless(pk)
+        except SQLAlchemyError as exc:
+            return self._database_refusal(exc)
