@@ -60,9 +60,12 @@ def tenant_list():
 @with_appcontext
 def seed_demo():
     """Create the demo agency, tenants, users, catalog, campaigns, chats and orders (once)."""
-    from app.services.demo import seed
+    from app.services.demo import DemoSeedError, seed
 
-    report = seed()
+    try:
+        report = seed()
+    except DemoSeedError as exc:
+        raise click.ClickException(str(exc)) from exc
     if report.created:
         click.echo("Demo data created.")
     else:

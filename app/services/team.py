@@ -5,8 +5,10 @@ role screens remain Admin-only. A person's FAB role follows their seat (Owner or
 """
 from __future__ import annotations
 
+from flask import current_app
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
 from app.extensions import appbuilder, db
 from app.models import Role, TenantMembership
@@ -14,7 +16,7 @@ from app.security.permissions import ROLE_OWNER, ROLE_STAFF
 
 FAB_ROLE_FOR = {Role.OWNER: ROLE_OWNER, Role.STAFF: ROLE_STAFF}
 
-__all__ = ["Role", "TeamError", "add_member", "change_role", "remove_member"]
+__all__ = ["Role", "TeamError", "add_member", "change_role", "create_user", "remove_member"]
 
 
 class TeamError(ValueError):
@@ -26,6 +28,26 @@ def _fab_role(role: Role):
     if found is None:
         raise TeamError("Roles are not set up: run `flask --app run roles sync`")
     return found
+
+
+def create_user(username, email, password, fab_role, first_name=None, last_name=None) -> User:
+    """A new active user with one FAB role, flushed but not committed.
+
+    FAB's own add_user() rolls back the whole session when it fails, which would silently
+    discard the rest of a caller's unit of work; this only adds to it.
+    """
+    user = appbuilder.sm.user_model(
+        username=username, email=email, first_name=first_name or username,
+        last_name=last_name or "", active=True, roles=[fab_role],
+    )
+    user.password = generate_password_hash(
+        password,
+        method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
+        salt_length=current_app.config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
 
 
 def add_member(
@@ -50,13 +72,7 @@ def add_member(
             raise TeamError("A new user needs an email and a password")
         if db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
             raise TeamError(f"Email {email} is already used by another user")
-        user = appbuilder.sm.add_user(
-            username, first_name or username, last_name or "", email,
-            role=_fab_role(role), password=password, commit=False,
-        )
-        if not user:
-            raise TeamError(f"Could not create user {username}")
-        db.session.flush()
+        user = create_user(username, email, password, _fab_role(role), first_name, last_name)
     exists = db.session.scalar(
         select(TenantMembership).where(
             TenantMembership.tenant_id == tenant_id, TenantMembership.user_id == user.id
@@ -64,7 +80,7 @@ def add_member(
     )
     if exists is not None:
         raise TeamError(f"{username} is already a member")
-    membership = TenantMembership(tenant_id=tenant_id, user_id=user.id, role=role)
+    membership = TenantMembership(tenant_id=tenant_id, user=user, role=role)
     db.session.add(membership)
     if commit:
         db.session.commit()

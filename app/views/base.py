@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
-from app.models import TenantMembership, TenantMixin
+from app.models import Tenant, TenantMembership, TenantMixin
 from app.security import tenancy
 from app.security.permissions import API_METHOD_PERMISSIONS, VIEW_METHOD_PERMISSIONS
 
@@ -37,6 +37,8 @@ def member_user_ids() -> list[int]:
 
 
 def _rel_filter(model) -> list | None:
+    if model is Tenant:
+        return [["id", FilterInFunction, tenancy.scope_ids]]
     if isinstance(model, type) and issubclass(model, TenantMixin):
         return [["tenant_id", FilterInFunction, tenancy.scope_ids]]
     if model is User or (isinstance(model, type) and issubclass(model, User)):

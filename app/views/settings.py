@@ -24,6 +24,7 @@ class BusinessProfileView(TenantModelView):
     list_columns = ["business_name", "industry", "website", "phone", "updated_at"]
     show_columns = PROFILE_COLUMNS + ["updated_at"]
     add_columns = edit_columns = PROFILE_COLUMNS
+    search_columns = ["business_name", "industry"]
     description_columns = {
         "tone": "How the salesperson should sound, e.g. warm, concise, Hinglish ok",
         "policies": "Shipping, returns, payment and warranty rules the agent must follow",
@@ -57,6 +58,7 @@ class TenantSettingsView(ModelView):
     list_columns = ["name", "slug", "currency", "timezone"]
     show_columns = ["name", "slug", "agency", "currency", "timezone", "created_at"]
     edit_columns = ["name", "currency", "timezone"]
+    search_columns = ["name"]
 
 
 class BusinessProfileApi(TenantModelApi):
@@ -65,6 +67,7 @@ class BusinessProfileApi(TenantModelApi):
     class_permission_name = RESOURCE_PROFILE
     list_columns = show_columns = ["id", *PROFILE_COLUMNS, "updated_at"]
     add_columns = edit_columns = PROFILE_COLUMNS
+    search_columns = ["business_name", "industry"]
 
 
 class KnowledgeDocumentApi(TenantModelApi):

@@ -71,6 +71,10 @@ class AddTeamMemberView(SimpleFormView):
         except team.TeamError as exc:
             db.session.rollback()
             flash(str(exc), "danger")
-            return None
+            # Show the form again with what was typed, rather than redirecting it away.
+            return self.render_template(
+                self.form_template, title=self.form_title, appbuilder=self.appbuilder,
+                widgets=self._get_edit_widget(form=form),
+            )
         flash(f"{form.username.data} added to the team", "success")
         return redirect(url_for("TeamView.list"))

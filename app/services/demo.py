@@ -1,0 +1,324 @@
+"""Demo data for `flask seed-demo`: an agency, two stores and ten days of selling on chat.
+
+The seed goes through the services the app itself uses (create_tenant, team.add_member,
+next_order_number, rebuild_chunks) so the demo obeys the same invariants as real data. It runs
+once: a tenant with the slug "demo-store" means it is done. create_tenant and rebuild_chunks
+commit on their own, so a failure part-way is undone by deleting what this run created; a rerun
+therefore never finds a half-written demo and skips it.
+
+Data lives in the module-level tables below; the functions at the end only walk them. Prices in
+chat text are `{p[SKU]}` placeholders filled from the catalog, so they can't drift from it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import delete, func, select
+
+from app.extensions import appbuilder, db
+from app.models import (
+    Agency,
+    AgencyMembership,
+    AutomationRule,
+    BusinessProfile,
+    Campaign,
+    CampaignStatus,
+    Category,
+    Channel,
+    Conversation,
+    ConversationMode,
+    ConversationStatus,
+    Customer,
+    Direction,
+    KnowledgeDocument,
+    Message,
+    MessageStatus,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Platform,
+    Product,
+    RuleTrigger,
+    Sender,
+    Template,
+    Tenant,
+    TenantMembership,
+    utcnow,
+)
+from app.money import format_money
+from app.services import knowledge, team
+from app.services.demo_data import (
+    AGENCY,
+    DEMO_SLUG,
+    EMAIL_DOMAIN,
+    LOGINS,
+    MIN_PASSWORD,
+    PAID_STATES,
+    STORES,
+    WHERE,
+    WHO,
+)
+from app.services.orders import next_order_number
+from app.services.tenants import create_tenant
+
+log = logging.getLogger(__name__)
+
+class DemoSeedError(ValueError):
+    """The demo can't be seeded as configured (message says what to change)."""
+
+
+@dataclass
+class SeedReport:
+    """What `flask seed-demo` prints: whether anything was created, and the login lines."""
+
+    created: bool
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Created:
+    """Rows committed by this run, deleted again if a later step fails."""
+
+    tenant_ids: list[int] = field(default_factory=list)
+    agency_id: int | None = None
+    user_ids: list[int] = field(default_factory=list)
+
+    def undo(self) -> None:
+        db.session.rollback()
+        try:  # tenants cascade to every business row; memberships go with users or tenants
+            if self.tenant_ids:
+                db.session.execute(delete(Tenant).where(Tenant.id.in_(self.tenant_ids)))
+            if self.agency_id is not None:
+                db.session.execute(delete(Agency).where(Agency.id == self.agency_id))
+            for model in (TenantMembership, AgencyMembership):
+                db.session.execute(delete(model).where(model.user_id.in_(self.user_ids)))
+            for user in db.session.scalars(select(User).where(User.id.in_(self.user_ids))):
+                db.session.delete(user)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("demo seed: cleanup after a failure failed too")
+
+
+def seed() -> SeedReport:
+    """Create the demo once; later calls change nothing and list the logins without passwords."""
+    header = [f"Admin: http://127.0.0.1:{os.environ.get('PORT', '5000')}/"]
+    if db.session.scalar(select(Tenant.id).where(Tenant.slug == DEMO_SLUG)) is not None:
+        return SeedReport(False, header + [
+            "Logins (passwords were printed on first seed, or come from DEMO_PASSWORD*):",
+            *(f"  {username} ({_describe(username)})" for username in LOGINS),
+        ])
+    passwords = _passwords()  # validated before anything is written
+    appbuilder.sm.sync_roles()
+    created = _Created()
+    try:
+        lines = _seed_all(passwords, created)
+    except Exception:
+        created.undo()
+        raise
+    return SeedReport(True, header + ["Logins:", *lines])
+
+
+def _describe(username: str) -> str:
+    role, store = LOGINS[username][2], LOGINS[username][3]
+    return f"{role}, {WHERE.get(username) or store}"
+
+
+def _passwords() -> dict[str, tuple[str, str | None]]:
+    """username -> (password, env var it came from or None when generated here)."""
+    shared = os.environ.get("DEMO_PASSWORD") or None
+    out = {}
+    for username in LOGINS:
+        name = f"DEMO_PASSWORD_{username.upper()}"
+        value = os.environ.get(name) or shared
+        source = name if os.environ.get(name) else ("DEMO_PASSWORD" if shared else None)
+        if value is not None and len(value) < MIN_PASSWORD:
+            raise DemoSeedError(f"{source} must be at least {MIN_PASSWORD} characters")
+        out[username] = (value or secrets.token_urlsafe(9), source)
+    return out
+
+
+def _seed_all(passwords: dict[str, tuple[str, str | None]], created: _Created) -> list[str]:
+    existing = {
+        name: db.session.scalar(select(User).where(func.lower(User.username) == name))
+        for name in LOGINS
+    }
+    agency_existed = db.session.scalar(select(Agency.id).where(Agency.name == AGENCY))
+    tenants = {}
+    for spec in STORES:  # create_tenant commits each one
+        tenant = create_tenant(spec["name"], agency_name=AGENCY)
+        created.tenant_ids.append(tenant.id)
+        tenants[spec["name"]] = tenant
+    if agency_existed is None:
+        created.agency_id = tenants["Demo Store"].agency_id
+    users = {name: _user(name, passwords[name][0], tenants, existing[name]) for name in LOGINS}
+    created.user_ids = [u.id for name, u in users.items() if existing[name] is None]
+    seat = {"agency_id": tenants["Demo Store"].agency_id, "user_id": users["agency"].id}
+    if not db.session.scalar(select(AgencyMembership.id).filter_by(**seat)):  # reused agency
+        db.session.add(AgencyMembership(**seat))
+    now = utcnow().replace(second=0, microsecond=0)
+    docs = []
+    for spec in STORES:
+        docs += _seed_store(spec, tenants[spec["name"]], users["staff"], now)
+    db.session.commit()
+    for tenant_id, doc_id in docs:
+        knowledge.rebuild_chunks(tenant_id=tenant_id, document_id=doc_id)
+    lines = []
+    for name in LOGINS:
+        password, source = passwords[name]
+        if existing[name] is not None:
+            password = "(existing user, password unchanged)"
+        elif source:
+            password = f"(password from {source})"
+        lines.append(f"  {name} / {password} ({_describe(name)})")
+    return lines
+
+
+def _user(username: str, password: str, tenants: dict[str, Tenant], existing: User | None) -> User:
+    """A demo login: platform roles via FAB directly, store seats via team.add_member."""
+    first, last, role_name, store, seat = LOGINS[username]
+    email = f"{username}@{EMAIL_DOMAIN}"
+    if seat is not None:
+        seat_row = team.add_member(
+            tenants[store].id, username=username, email=email, password=password, role=seat,
+            first_name=first, last_name=last, commit=False,
+        )
+        return seat_row.user
+    if existing is not None:
+        return existing
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+        raise DemoSeedError(f"Email {email} is already used by another user")
+    user = team.create_user(username, email, password, appbuilder.sm.find_role(role_name),
+                            first, last)
+    return user
+
+
+def _seed_store(spec: dict, tenant: Tenant, staff: User, now) -> list[tuple[int, int]]:
+    """Everything inside one store; returns (tenant_id, document_id) pairs to chunk."""
+    t = tenant.id
+    profile = db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == t))
+    for key, value in spec["profile"].items():
+        setattr(profile, key, value)
+    cats = {n: Category(tenant_id=t, name=n, description=d) for n, d in spec["categories"]}
+    products = {
+        sku: Product(tenant_id=t, sku=sku, name=name, category=cats[cat], price_minor=price,
+                     currency=tenant.currency, stock=stock, reserved=0, active=active,
+                     description=desc, features=feats)
+        for sku, name, cat, price, stock, active, desc, feats in spec["products"]
+    }
+    campaigns = {
+        c["name"]: Campaign(
+            tenant_id=t, name=c["name"], target_platform=c["target"],
+            status=CampaignStatus.ACTIVE, products=[products[s] for s in c["products"]],
+            greeting=c["greeting"], qualification_questions="\n".join(c["questions"]),
+            objection_handling=c["objections"], closing=c["closing"], audience=c["audience"],
+            starts_at=now - timedelta(days=12),
+            ends_at=now + timedelta(days=c["ends_in_days"]) if c["ends_in_days"] else None,
+        )
+        for c in spec["campaigns"]
+    }
+    channels = {Platform.PLAYGROUND: db.session.scalar(
+        select(Channel).where(Channel.tenant_id == t, Channel.platform == Platform.PLAYGROUND))}
+    for platform, name, external_id, token in spec["channels"]:
+        channels[platform] = Channel(tenant_id=t, name=name, platform=platform,
+                                     external_id=external_id, access_token=token)
+    customers = {
+        key: Customer(tenant_id=t, platform=pf, external_id=ext, name=name, phone=phone,
+                      email=email, tags=tags)
+        for key, (pf, ext, name, phone, email, tags) in spec["customers"].items()
+    }
+    for name, platform, category, status, body in spec["templates"]:
+        db.session.add(Template(tenant_id=t, name=name, platform=platform, category=category,
+                                status=status, body=body, language="en"))
+    for name, match, action, response, priority in spec["rules"]:
+        db.session.add(AutomationRule(tenant_id=t, name=name, trigger=RuleTrigger.KEYWORD,
+                                      match=match, action=action, response=response,
+                                      priority=priority))
+    docs = [KnowledgeDocument(tenant_id=t, title=title, content=body)
+            for title, body in spec["documents"]]
+    db.session.add_all([*cats.values(), *products.values(), *campaigns.values(),
+                        *channels.values(), *customers.values(), *docs])
+    db.session.flush()
+    prices = {sku: format_money(p.price_minor, p.currency) for sku, p in products.items()}
+    for chat in sorted(spec["chats"], key=lambda c: c["start"], reverse=True):  # oldest first
+        start = now - timedelta(days=chat["start"][0], hours=chat["start"][1])
+        _seed_chat(tenant, chat, start, customers[chat["customer"]], channels, campaigns,
+                   products, prices, staff)
+    return [(t, d.id) for d in docs]
+
+
+def _seed_chat(tenant, chat, start, customer, channels, campaigns, products, prices, staff):
+    """One conversation with its messages and (maybe) its order, timed from `start`."""
+    human = chat.get("mode") == "human"
+    conv = Conversation(
+        tenant_id=tenant.id, channel=channels[customer.platform], customer=customer,
+        campaign=campaigns.get(chat["campaign"]), status=ConversationStatus(chat["status"]),
+        mode=ConversationMode.HUMAN if human else ConversationMode.AI,
+        assignee=staff if human else None, lead_score=chat["lead"],
+        sentiment=chat["sentiment"], created_at=start,
+    )
+    db.session.add(conv)
+    db.session.flush()
+    fill = {"p": prices, "number": "", "total": "", "link": "", "tracking": ""}
+    if "order" in chat:
+        order = _order(tenant, chat["order"], start, conv, products)
+        fill.update(number=order.number, total=order.total(), link=order.payment_link_url or "",
+                    tracking=order.tracking_number or "")
+    script = chat["messages"]
+    for n, (minutes, who, text) in enumerate(script, 1):
+        at = start + timedelta(minutes=minutes)
+        direction, sender = WHO[who]
+        answered = any(w == "c" for _, w, _ in script[n:])
+        if direction == Direction.IN:
+            status = MessageStatus.RECEIVED
+        else:
+            status = MessageStatus.READ if answered else MessageStatus.DELIVERED
+        db.session.add(Message(
+            tenant_id=tenant.id, conversation_id=conv.id, channel_id=conv.channel_id,
+            direction=direction, sender=sender, text=text.format(**fill),
+            external_id=f"demo-{conv.id}-{n}", status=status, created_at=at,
+            sent_at=at if direction == Direction.OUT else None,
+            handled_at=at + timedelta(seconds=2) if direction == Direction.IN else None,
+            latency_ms=900 + 37 * n if sender == Sender.AI else None,
+        ))
+    times = [start + timedelta(minutes=m) for m, _, _ in script]
+    inbound = [start + timedelta(minutes=m) for m, w, _ in script if w == "c"]
+    conv.last_message_at = max(times)
+    conv.last_inbound_at = max(inbound) if inbound else None
+    customer.first_seen_at = min(times)
+    customer.last_seen_at = max(inbound or times)
+    customer.opted_out = chat.get("opted_out", False)
+
+
+def _order(tenant, spec, start, conv, products) -> Order:
+    """An order as the checkout would have left it: snapshots, totals, stock and payment."""
+    status = OrderStatus(spec["status"])
+    lines = [(products[sku], qty) for sku, qty in spec["items"]]
+    created_at = start + timedelta(minutes=spec["at"])
+    paid_at = start + timedelta(minutes=spec["paid"]) if status in PAID_STATES else None
+    number = next_order_number(tenant.id)
+    link_key = f"{tenant.id}-{number.lower()}"
+    order = Order(
+        tenant_id=tenant.id, number=number, customer_id=conv.customer_id, conversation=conv,
+        campaign_id=conv.campaign_id, status=status, currency=tenant.currency,
+        total_minor=sum(p.price_minor * q for p, q in lines), tracking_number=spec.get("tracking"),
+        paid_at=paid_at, created_at=created_at, updated_at=paid_at or created_at,
+        payment_link_id=None if status == OrderStatus.CANCELLED else f"plink_demo-{link_key}",
+        payment_link_url=None if status == OrderStatus.CANCELLED
+        else f"https://rzp.io/rzp/demo-{link_key}",
+    )
+    order.items = [
+        OrderItem(tenant_id=tenant.id, product=p, sku=p.sku, name=p.name,
+                  unit_price_minor=p.price_minor, quantity=q)
+        for p, q in lines
+    ]
+    if status == OrderStatus.PENDING_PAYMENT:  # held until paid or expired
+        for product, qty in lines:
+            product.reserved += qty
+    db.session.add(order)
+    return order
