@@ -124,3 +124,32 @@ def test_owner_edits_own_store_settings_only(world, browser, app):
     assert owner.get(f"/tenantsettingsview/edit/{world.b.tenant_id}").status_code == 404
     with app.app_context():
         assert db.session.get(Tenant, tid).name == "Tenant A Renamed"
+
+
+def test_store_settings_validate_timezone_and_currency(world, browser, app):
+    owner = browser("owner_a")
+    tid = world.a.tenant_id
+    resp = owner.post(f"/tenantsettingsview/edit/{tid}", token_from=f"/tenantsettingsview/edit/{tid}",
+                      data={"name": "A", "currency": "RUPEES", "timezone": "Mars/Olympus"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "IANA timezone" in html and "ISO 4217" in html
+    with app.app_context():
+        assert db.session.get(Tenant, tid).timezone == "Asia/Kolkata"
+    owner.post(f"/tenantsettingsview/edit/{tid}", token_from=f"/tenantsettingsview/edit/{tid}",
+               data={"name": "A", "currency": "usd", "timezone": "America/New_York"})
+    with app.app_context():
+        t = db.session.get(Tenant, tid)
+        assert (t.currency, t.timezone) == ("USD", "America/New_York")
+
+
+def test_times_are_shown_in_the_tenant_timezone(world, browser, app):
+    from datetime import datetime, timezone
+
+    from app.models import Conversation
+
+    with app.app_context():
+        conv = db.session.get(Conversation, world.a["conversation"])
+        conv.last_message_at = datetime(2026, 11, 20, 6, 0, tzinfo=timezone.utc)
+        db.session.commit()
+    html = browser("owner_a").get(f"/conversationview/show/{world.a['conversation']}").get_data(as_text=True)
+    assert "20 Nov 2026, 11:30 IST" in html

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import Tenant, TenantMembership, TenantMixin
 from app.security import tenancy
 from app.security.permissions import API_METHOD_PERMISSIONS, VIEW_METHOD_PERMISSIONS
+from app.views.formatting import datetime_formatters
 
 
 class CrossTenantReference(ValueError):
@@ -122,6 +123,13 @@ class TenantModelView(TenantScopedMixin, ModelView):
 
     method_permission_name = VIEW_METHOD_PERMISSIONS
     page_size = 25
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        shown = set(self.list_columns or []) | set(self.show_columns or [])
+        self.formatters_columns = {
+            **datetime_formatters(self.datamodel, shown), **(self.formatters_columns or {})
+        }
 
     def _init_forms(self):
         rel = self._scope_relations()

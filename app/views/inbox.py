@@ -27,7 +27,6 @@ class ConversationView(TenantModelView):
     datamodel = SQLAInterface(Conversation)
     class_permission_name = RESOURCE_CONVERSATIONS
     related_views = [MessageView]
-    show_template = "appbuilder/general/model/show_cascade.html"
     list_columns = ["customer", "channel", "campaign", "status", "mode", "assignee",
                     "lead_score", "last_message_at"]
     show_columns = ["customer", "channel", "campaign", "status", "mode", "assignee",

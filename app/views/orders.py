@@ -38,7 +38,6 @@ class OrderView(TenantModelView):
     datamodel = SQLAInterface(Order)
     class_permission_name = RESOURCE_ORDERS
     related_views = [OrderItemView]
-    show_template = "appbuilder/general/model/show_cascade.html"
     list_columns = ["number", "customer", "status", "total", "campaign", "created_at"]
     show_columns = ["number", "customer", "conversation", "campaign", "status", "total",
                     "payment_link_url", "tracking_number", "notes", "paid_at", "created_at",

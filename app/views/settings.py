@@ -5,6 +5,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from app.jobs import enqueue
 from app.models import BusinessProfile, KnowledgeDocument, Tenant
 from app.security import tenancy
+from app.views.validators import TENANT_VALIDATORS
 from app.security.permissions import (
     RESOURCE_KNOWLEDGE,
     RESOURCE_PROFILE,
@@ -55,6 +56,7 @@ class TenantSettingsView(ModelView):
     base_permissions = ["can_read", "can_write"]
     base_filters = [["id", FilterInFunction, tenancy.scope_ids]]
     include_route_methods = {"list", "show", "edit"}
+    validators_columns = TENANT_VALIDATORS
     list_columns = ["name", "slug", "currency", "timezone"]
     show_columns = ["name", "slug", "agency", "currency", "timezone", "created_at"]
     edit_columns = ["name", "currency", "timezone"]

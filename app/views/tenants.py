@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AgencyMembership, Conversation, Order, Product, Tenant
 from app.security import tenancy
+from app.views.validators import TENANT_VALIDATORS
 from app.security.permissions import RESOURCE_TENANTS, VIEW_METHOD_PERMISSIONS
 from app.services import tenants as tenant_service
 
@@ -24,6 +25,7 @@ class TenantsView(ModelView):
     method_permission_name = VIEW_METHOD_PERMISSIONS
     base_filters = [["id", FilterInFunction, allowed_ids]]
     include_route_methods = {"list", "show", "add", "edit"}
+    validators_columns = TENANT_VALIDATORS
     list_columns = ["name", "slug", "agency", "currency", "timezone", "created_at"]
     show_columns = ["name", "slug", "agency", "currency", "timezone", "active", "created_at"]
     add_columns = ["name", "currency", "timezone"]
