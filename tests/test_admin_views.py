@@ -107,3 +107,29 @@ def test_order_numbers_are_per_tenant_and_unique(world, app):
         db.session.commit()
     assert a1 != a2 and int(a2.split("-")[1]) == int(a1.split("-")[1]) + 1
     assert b1 == a1  # each tenant counts its own orders
+
+
+def test_mass_actions_change_own_rows(world, browser, app):
+    from app.models import Conversation
+
+    client = browser("owner_a")
+    resp = client.post("/productview/action_post", token_from="/productview/list/",
+                       data={"action": "deactivate", "rowid": [world.a["product"]]})
+    assert resp.status_code == 302
+    resp = client.post(f"/conversationview/action/to_human/{world.a['conversation']}",
+                       token_from="/conversationview/list/")
+    assert resp.status_code == 302
+    with app.app_context():
+        assert db.session.get(Product, world.a["product"]).active is False
+        assert db.session.get(Conversation, world.a["conversation"]).mode == "human"
+
+
+def test_mass_action_with_one_foreign_id_changes_nothing(world, browser, app):
+    client = browser("owner_a")
+    resp = client.post("/productview/action_post", token_from="/productview/list/",
+                       data={"action": "deactivate",
+                             "rowid": [world.a["product"], world.b["product"]]})
+    assert resp.status_code == 404
+    with app.app_context():
+        assert db.session.get(Product, world.a["product"]).active is True
+        assert db.session.get(Product, world.b["product"]).active is True

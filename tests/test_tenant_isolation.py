@@ -168,7 +168,10 @@ def test_view_refuses_other_tenant(app, world, browser, views, persona, view_nam
     if "delete" in _routes(view):
         resp = client.post(f"{base}/delete/{b_id}")
         assert_refused(resp, strict_write)
+    rules = {r.rule for r in app.url_map.iter_rules()}
     for action in getattr(view, "actions", {}) or {}:
+        # a missing route would also answer 404: make sure the refusal is the tenant check
+        assert f"{base}/action_post" in rules and f"{base}/action/<string:name>/<pk>" in rules
         resp = client.post(f"{base}/action/{action}/{b_id}")
         assert_refused(resp, strict_write)
         resp = client.post(f"{base}/action_post", data={"action": action, "rowid": [b_id]})
@@ -299,3 +302,27 @@ def _minimal(model):
         m.AutomationRule: {"name": "New rule"},
         m.Product: {"sku": "NEW-1", "name": "New", "price_minor": 100},
     }.get(model, {})
+
+
+def test_orm_guard_scopes_unfiltered_queries(app, world):
+    """Second layer: an ORM query that forgot its tenant filter still sees only the scope."""
+    from flask import g
+    from sqlalchemy import select
+
+    from app.security.tenancy import unguarded
+
+    with app.test_request_context("/"):
+        g.tenant_scope = [world.a.tenant_id]
+        names = set(db.session.scalars(select(m.Product.name)).all())
+        assert names == {"Prod-A"}
+        # relationship loads are scoped too
+        conv = db.session.scalars(select(m.Conversation)).one()
+        assert [msg.text for msg in conv.messages] == ["Msg-A"]
+        with unguarded():
+            assert {"Prod-A", "Prod-B", "Prod-C"} <= set(db.session.scalars(select(m.Product.name)))
+        g.tenant_scope = []  # no tenant resolved: nothing at all
+        assert db.session.scalars(select(m.Product)).all() == []
+        db.session.remove()
+    with app.app_context():  # jobs and CLI have no request scope and filter explicitly
+        assert db.session.query(m.Product).count() == 3
+        db.session.remove()

@@ -7,8 +7,8 @@ actions (FAB's `action`/`action_post` load rows without base filters). Subclasse
 """
 from __future__ import annotations
 
-from flask import abort, request
-from flask_appbuilder import ModelRestApi, ModelView
+from flask import abort, flash, redirect, request
+from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
@@ -17,7 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.extensions import db
 from app.models import Tenant, TenantMembership, TenantMixin
 from app.security import tenancy
-from app.security.permissions import API_METHOD_PERMISSIONS, VIEW_METHOD_PERMISSIONS
+from app.security.permissions import (
+    API_METHOD_PERMISSIONS,
+    CAN_WRITE,
+    VIEW_METHOD_PERMISSIONS,
+)
 from app.views.formatting import datetime_formatters
 
 
@@ -126,6 +130,11 @@ class TenantModelView(TenantScopedMixin, ModelView):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        # Actions are writes: they need can_write on the view's resource, like edit.
+        self.method_permission_name = {
+            **self.method_permission_name,
+            **{a.func.__name__: CAN_WRITE for a in self.actions.values()},
+        }
         shown = set(self.list_columns or []) | set(self.show_columns or [])
         self.formatters_columns = {
             **datetime_formatters(self.datamodel, shown), **(self.formatters_columns or {})
@@ -144,15 +153,29 @@ class TenantModelView(TenantScopedMixin, ModelView):
             abort(404)
         return item
 
+    # Overriding a routed method drops FAB's route, so the @expose lines are repeated here.
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
     def action(self, name, pk):
         """FAB loads the row without base filters; refuse another tenant's id first."""
         self._scoped_get(pk)
         return super().action(name, pk)
 
+    @expose("/action_post", methods=["POST"])
     def action_post(self):
         for pk in request.form.getlist("rowid"):
             self._scoped_get(pk)
         return super().action_post()
+
+    def bulk_update(self, items, change, *args):
+        """Apply a service `change(item, *args)` to one row or many, then back to the list."""
+        rows = items if isinstance(items, list) else [items]
+        for row in rows:
+            if row is None or row.tenant_id not in tenancy.scope_ids():
+                abort(404)  # second check: the action's rows were loaded without base filters
+        changed = change(rows, *args)
+        flash(f"{changed} of {len(rows)} updated", "success")
+        self.update_redirect()
+        return redirect(self.get_redirect())
 
 
 class TenantModelApi(TenantScopedMixin, ModelRestApi):

@@ -1,8 +1,10 @@
 """Catalog: categories and products (prices edited in minor units, shown formatted)."""
+from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.models import Category, Product
 from app.security.permissions import RESOURCE_CATEGORIES, RESOURCE_PRODUCTS
+from app.services import bulk
 from app.views.base import TenantModelApi, TenantModelView
 
 PRODUCT_COLUMNS = [
@@ -30,6 +32,17 @@ class ProductView(TenantModelView):
     label_columns = {"price_minor": "Price (paise)", "image_url": "Image URL", "sku": "SKU"}
     description_columns = {"price_minor": "Integer minor units: ₹799.00 is 79900"}
     base_order = ("name", "asc")
+
+
+    @action("activate", "Put on sale", "Put the selected products on sale?", "fa-check",
+            single=False)
+    def activate(self, items):
+        return self.bulk_update(items, bulk.set_attribute, "active", True)
+
+    @action("deactivate", "Take off sale", "Take the selected products off sale?", "fa-ban",
+            single=False)
+    def deactivate(self, items):
+        return self.bulk_update(items, bulk.set_attribute, "active", False)
 
 
 class CategoryApi(TenantModelApi):

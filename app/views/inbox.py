@@ -1,7 +1,9 @@
 """Inbox: conversations with their messages (newest last) as a related view."""
+from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
-from app.models import Conversation, Message
+from app.models import Conversation, ConversationMode, ConversationStatus, Message
+from app.services import bulk
 from app.security.permissions import RESOURCE_CONVERSATIONS, RESOURCE_MESSAGES
 from app.views.base import TenantModelApi, TenantModelView
 
@@ -35,6 +37,21 @@ class ConversationView(TenantModelView):
     edit_columns = CONVERSATION_EDIT
     search_columns = ["customer", "channel", "campaign", "status", "mode", "assignee", "lead_score"]
     base_order = ("last_message_at", "desc")
+
+
+    @action("to_human", "Hand over to a person", "Stop automated replies in these chats?",
+            "fa-user")
+    def to_human(self, items):
+        return self.bulk_update(items, bulk.set_attribute, "mode", ConversationMode.HUMAN)
+
+    @action("to_ai", "Hand back to the AI", "Let the AI salesperson answer these chats?",
+            "fa-magic")
+    def to_ai(self, items):
+        return self.bulk_update(items, bulk.set_attribute, "mode", ConversationMode.AI)
+
+    @action("close", "Close", "Close these conversations?", "fa-archive")
+    def close(self, items):
+        return self.bulk_update(items, bulk.set_attribute, "status", ConversationStatus.CLOSED)
 
 
 class ConversationApi(TenantModelApi):
