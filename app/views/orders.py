@@ -11,14 +11,8 @@ ORDER_EDIT = ["tracking_number", "notes"]
 ITEM_COLUMNS = ["order", "product", "quantity"]
 
 
-class OrderItemView(TenantModelView):
-    datamodel = SQLAInterface(OrderItem)
-    class_permission_name = RESOURCE_ORDER_ITEMS
-    list_columns = ["sku", "name", "unit_price", "quantity", "line_total"]
-    show_columns = ["order", "product", "sku", "name", "unit_price", "quantity", "line_total"]
-    add_columns = ITEM_COLUMNS
-    edit_columns = ["quantity"]
-    search_columns = ["order", "product", "sku", "name"]
+class OrderItemRules:
+    """Lines snapshot the product and keep the order's total right (admin and API alike)."""
 
     def before_save(self, item, created):
         order_service.snapshot_item(item)
@@ -30,11 +24,28 @@ class OrderItemView(TenantModelView):
         order_service.recompute_total(item.order)
 
     def post_delete(self, item):
-        if item.order is not None:
-            order_service.recompute_total(item.order)
+        order_service.recompute_total(item.order)
 
 
-class OrderView(TenantModelView):
+class OrderRules:
+    """A new order gets its number, status and currency on the server."""
+
+    def before_save(self, item, created):
+        if created:
+            order_service.assign_number(item)
+
+
+class OrderItemView(OrderItemRules, TenantModelView):
+    datamodel = SQLAInterface(OrderItem)
+    class_permission_name = RESOURCE_ORDER_ITEMS
+    list_columns = ["sku", "name", "unit_price", "quantity", "line_total"]
+    show_columns = ["order", "product", "sku", "name", "unit_price", "quantity", "line_total"]
+    add_columns = ITEM_COLUMNS
+    edit_columns = ["quantity"]
+    search_columns = ["order", "product", "sku", "name"]
+
+
+class OrderView(OrderRules, TenantModelView):
     datamodel = SQLAInterface(Order)
     class_permission_name = RESOURCE_ORDERS
     related_views = [OrderItemView]
@@ -47,12 +58,8 @@ class OrderView(TenantModelView):
     search_columns = ["number", "customer", "campaign", "status", "total_minor", "created_at"]
     base_order = ("created_at", "desc")
 
-    def before_save(self, item, created):
-        if created:
-            order_service.assign_number(item)
 
-
-class OrderApi(TenantModelApi):
+class OrderApi(OrderRules, TenantModelApi):
     resource_name = "orders"
     datamodel = SQLAInterface(Order)
     class_permission_name = RESOURCE_ORDERS
@@ -64,12 +71,8 @@ class OrderApi(TenantModelApi):
     edit_columns = ORDER_EDIT
     search_columns = ["number", "customer", "status", "created_at"]
 
-    def before_save(self, item, created):
-        if created:
-            order_service.assign_number(item)
 
-
-class OrderItemApi(TenantModelApi):
+class OrderItemApi(OrderItemRules, TenantModelApi):
     resource_name = "order_items"
     datamodel = SQLAInterface(OrderItem)
     class_permission_name = RESOURCE_ORDER_ITEMS
@@ -78,12 +81,3 @@ class OrderItemApi(TenantModelApi):
     add_columns = ITEM_COLUMNS
     edit_columns = ["quantity"]
     search_columns = ["order", "product"]
-
-    def before_save(self, item, created):
-        order_service.snapshot_item(item)
-
-    def post_add(self, item):
-        order_service.recompute_total(item.order)
-
-    def post_update(self, item):
-        order_service.recompute_total(item.order)
