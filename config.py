@@ -58,6 +58,10 @@ class Config:
     # Jobs
     JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "120"))
     JOB_RETRIES = int(_env("JOB_RETRIES", "3"))
+    # A burst of fragments from one customer within this many seconds gets one reply.
+    REPLY_DEBOUNCE_SECONDS = float(_env("REPLY_DEBOUNCE_SECONDS", "2"))
+    # Unanswered inbound messages / unsent replies older than this are re-queued by the sweep.
+    SWEEP_AFTER_SECONDS = int(_env("SWEEP_AFTER_SECONDS", "30"))
 
     # Flask-AppBuilder (see ../shared/notes/fab-rq-pitfalls.md)
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.CloserSecurityManager"
@@ -83,7 +87,7 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     JWT_ACCESS_TOKEN_EXPIRES = 3600
-    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     DEFAULT_TIMEZONE = "Asia/Kolkata"
     DEFAULT_CURRENCY = "INR"
     PRODUCTION = True
@@ -153,6 +157,7 @@ class TestConfig(Config):
     RAZORPAY_API_BASE = "http://razorpay.test"
     GROQ_BASE_URL = "http://groq.test"
     GROQ_API_KEY = None
+    REPLY_DEBOUNCE_SECONDS = 0.0
 
 
 def config_from_env():

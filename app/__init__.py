@@ -70,8 +70,10 @@ def _sqlite_pragmas(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.health import bp as health_bp
+    from app.webhooks import register_webhooks
 
     app.register_blueprint(health_bp)
+    register_webhooks(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -74,6 +74,16 @@ def seed_demo():
         click.echo(line)
 
 
+@click.command("sweep")
+@with_appcontext
+def sweep_command():
+    """Re-queue inbound messages left unanswered and replies left unsent (idempotent)."""
+    from app.services.sweep import sweep
+
+    report = sweep()
+    click.echo(f"re-queued {report.inbound} inbound and {report.outbound} outbound messages")
+
+
 @click.command("worker")
 @click.option("--processes", "-n", default=1, show_default=True, help="Worker processes.")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
@@ -91,6 +101,10 @@ def worker(processes, burst, with_scheduler):
     if redis is None:
         raise click.ClickException("REDIS_URL is not set: the embedded default runs jobs in-process")
     set_worker_app(current_app._get_current_object())
+    from app.jobs.maintenance import schedule_sweep
+
+    if not burst:
+        schedule_sweep(delay=5)  # the periodic sweep keeps itself going from here
     if processes > 1:
         from rq.worker_pool import WorkerPool
 
@@ -103,5 +117,5 @@ def worker(processes, burst, with_scheduler):
 
 
 def register(app: Flask) -> None:
-    for command in (roles_cli, tenant_cli, seed_demo, worker):
+    for command in (roles_cli, tenant_cli, seed_demo, sweep_command, worker):
         app.cli.add_command(command)

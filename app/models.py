@@ -21,6 +21,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -338,6 +339,8 @@ class Customer(TenantMixin, Model):
     email = Column(String(200))
     tags = Column(String(500))
     opted_out = Column(Boolean, nullable=False, default=False)
+    # When we last asked the platform for the person's name (asked once, not per message).
+    profile_checked_at = Column(DateTime(timezone=True))
     first_seen_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     last_seen_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
@@ -374,8 +377,17 @@ class Conversation(TenantMixin, Model):
 
 
 class Message(TenantMixin, Model):
+    """One message in or out. Inbound rows wait with handled_at NULL until a job answers them;
+    outbound rows are written QUEUED before the platform is called, then SENT with its id."""
+
     __tablename__ = "message"
-    __table_args__ = (UniqueConstraint("channel_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_id"),
+        # At most one automated reply per inbound message, however often its job runs.
+        UniqueConstraint("reply_to_id"),
+        Index("ix_message_pending", "handled_at", "direction"),
+        Index("ix_message_conversation_created", "conversation_id", "created_at"),
+    )
     id = Column(Integer, primary_key=True)
     conversation_id = Column(
         Integer, ForeignKey("conversation.id", ondelete="CASCADE"), nullable=False, index=True
@@ -393,6 +405,11 @@ class Message(TenantMixin, Model):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     sent_at = Column(DateTime(timezone=True))
     handled_at = Column(DateTime(timezone=True))
+    reply_to_id = Column(Integer, ForeignKey("message.id", ondelete="SET NULL"))
+    author_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    author = relationship(User)
+    edited_at = Column(DateTime(timezone=True))
+    deleted_at = Column(DateTime(timezone=True))
     latency_ms = Column(Integer)
     prompt_tokens = Column(Integer)
     completion_tokens = Column(Integer)

@@ -201,3 +201,73 @@ def api(app):
         return ApiClient(app, username)
 
     return make
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Run every queued job to completion: a real RQ worker on Redis, else the inline queue."""
+    from app.jobs import InlineQueue
+
+    def run():
+        queue = app.extensions["job_queue"]
+        if isinstance(queue, InlineQueue):
+            queue.join()
+            return
+        from rq import SimpleWorker
+
+        with app.app_context():
+            SimpleWorker([queue], connection=queue.connection, serializer=queue.serializer).work(
+                burst=True, with_scheduler=False)
+
+    return run
+
+
+@pytest.fixture
+def graph():
+    """The Graph API, faked at the HTTP boundary; every send gets a fresh message id."""
+    import itertools
+    import json as _json
+
+    import responses
+
+    counter = itertools.count(1)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        def send(request):
+            body = _json.loads(request.body)
+            if "sender_action" in body or body.get("status") == "read":
+                return 200, {}, _json.dumps({"success": True})
+            n = next(counter)
+            if body.get("messaging_product") == "whatsapp":
+                return 200, {}, _json.dumps({"messaging_product": "whatsapp",
+                                             "messages": [{"id": f"wamid.OUT{n}"}]})
+            return 200, {}, _json.dumps({"recipient_id": body["recipient"]["id"],
+                                         "message_id": f"m_out_{n}"})
+
+        import re as _re
+
+        rsps.add_callback(responses.POST, _re.compile(r"http://graph\.test/v25\.0/.+/messages"),
+                          callback=send, content_type="application/json")
+        rsps.sends = lambda: [_json.loads(c.request.body) for c in rsps.calls
+                              if c.request.url.split("?")[0].endswith("/messages")
+                              and "sender_action" not in _json.loads(c.request.body)
+                              and _json.loads(c.request.body).get("status") != "read"]
+        yield rsps
+
+
+@pytest.fixture
+def post_meta(app):
+    """POST a signed Meta webhook delivery, as Meta would."""
+    from tests.meta_payloads import encode, sign
+
+    client = app.test_client()
+
+    def post(payload, signature: str | None = "auto", raw: bytes | None = None):
+        body = raw if raw is not None else encode(payload)
+        headers = {"Content-Type": "application/json"}
+        if signature == "auto":
+            headers["X-Hub-Signature-256"] = sign(body)
+        elif signature is not None:
+            headers["X-Hub-Signature-256"] = signature
+        return client.post("/webhooks/meta", data=body, headers=headers)
+
+    return post

@@ -35,7 +35,13 @@ class InlineQueue:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def enqueue(self, path: str, args: tuple, kwargs: dict, job_id: str | None = None) -> str:
+    def enqueue(self, path: str, args: tuple, kwargs: dict, job_id: str | None = None,
+                delay: float | None = None) -> str:
+        if delay:
+            timer = threading.Timer(delay, self.enqueue, (path, args, kwargs, job_id))
+            timer.daemon = True
+            timer.start()
+            return job_id or "inline"
         self._queue.put((path, args, kwargs))
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
@@ -79,24 +85,32 @@ def init_queue(app: Flask) -> None:
         app.extensions["job_queue"] = InlineQueue(app)
 
 
-def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None = None):
-    """Queue `path(*args, tenant_id=...)`; with `job_id`, a second enqueue of the same id is a no-op."""
+def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None = None,
+            delay: float | None = None, retry: bool = True):
+    """Queue `path(*args, tenant_id=...)`, after `delay` seconds if given.
+
+    With `job_id`, a second enqueue of the same id while the first exists is a no-op.
+    """
     if job_id is not None and not _JOB_ID.match(job_id):
         raise ValueError(f"job id {job_id!r} may only use letters, digits, '-' and '_'")
     kwargs = {"tenant_id": tenant_id} if tenant_id is not None else {}
     q = current_app.extensions["job_queue"]
     if isinstance(q, InlineQueue):
-        return q.enqueue(path, args, kwargs, job_id)
+        return q.enqueue(path, args, kwargs, job_id, delay)
+    from datetime import timedelta
+
     from rq import Retry
     from rq.exceptions import DuplicateJobError
 
+    options = dict(
+        job_id=job_id, unique=job_id is not None,
+        retry=Retry(max=current_app.config["JOB_RETRIES"], interval=RETRY_INTERVALS) if retry else None,
+        job_timeout=current_app.config["JOB_TIMEOUT"],
+        result_ttl=600, failure_ttl=7 * 24 * 3600,
+    )
     try:
-        return q.enqueue(
-            path, *args, **kwargs,
-            job_id=job_id, unique=job_id is not None,
-            retry=Retry(max=current_app.config["JOB_RETRIES"], interval=RETRY_INTERVALS),
-            job_timeout=current_app.config["JOB_TIMEOUT"],
-            result_ttl=600, failure_ttl=7 * 24 * 3600,
-        ).id
+        if delay:
+            return q.enqueue_in(timedelta(seconds=delay), path, *args, **kwargs, **options).id
+        return q.enqueue(path, *args, **kwargs, **options).id
     except DuplicateJobError:
         return job_id

@@ -22,6 +22,7 @@ from app.models import AgencyMembership, Tenant, TenantMembership, TenantMixin
 from app.security.permissions import ROLE_ADMIN, ROLE_AGENCY_ADMIN
 
 SESSION_KEY = "active_tenant_id"
+SYSTEM_PATHS = ("/webhooks/",)
 TENANT_HEADER = "X-Tenant-ID"
 
 
@@ -79,6 +80,12 @@ def bind_request_scope(db_session) -> None:
     """Resolve allowed and active tenants for this request into `g` (called before each request)."""
     from flask_login import current_user
 
+    if request.path.startswith(SYSTEM_PATHS):
+        # Signed webhooks act for whichever tenant owns the channel they name; their services
+        # filter by that tenant explicitly, like jobs do. No user, so no request scope.
+        g.tenant_scope = None
+        g.allowed_tenant_ids = []
+        return
     user = None
     is_api = request.path.startswith("/api/")
     if is_api and not request.path.startswith("/api/v1/security/"):

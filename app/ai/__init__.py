@@ -1,0 +1,1 @@
+"""Who answers the customer: the campaign chat flow now; the AI salesperson replaces it."""

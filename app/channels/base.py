@@ -1,0 +1,77 @@
+"""The normalized event every platform adapter parses into, and the adapter contract.
+
+An adapter turns one platform's webhook payload into `InboundEvent`s (parse) and delivers one
+stored outbound message (send). It never touches the database: ingest and outbound services do.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class EventKind(enum.StrEnum):
+    MESSAGE = "message"        # a customer's message (text, attachment, quick reply, ...)
+    ECHO = "echo"              # something the business sent (from us or from another app)
+    EDIT = "edit"              # the customer edited a message
+    DELETE = "delete"          # the customer unsent a message
+    REACTION = "reaction"      # a reaction to a message
+    DELIVERY = "delivery"      # our messages reached the customer's device
+    READ = "read"              # the customer read our messages
+    STATUS = "status"          # WhatsApp status of one of our messages (sent/delivered/read/failed)
+    REFERRAL = "referral"      # the customer arrived from an ad / link (no message)
+    OPTIN = "optin"
+
+
+@dataclass
+class InboundEvent:
+    """One thing that happened on a channel, in platform-neutral terms."""
+
+    platform: str
+    kind: EventKind
+    account_id: str                      # page id / IG account id / WhatsApp phone_number_id
+    customer_id: str | None = None       # PSID / IGSID / wa_id (or BSUID)
+    timestamp: datetime | None = None
+    message_id: str | None = None        # mid / wamid of the message this event is or concerns
+    message_kind: str = "text"           # text|image|audio|video|file|location|sticker|...
+    text: str | None = None
+    payload: str | None = None           # quick reply / postback / button payload
+    customer_name: str | None = None
+    customer_phone: str | None = None
+    status: str | None = None            # delivered|read|sent|failed (STATUS / DELIVERY / READ)
+    watermark: datetime | None = None    # Messenger delivery/read watermark
+    mids: list[str] = field(default_factory=list)
+    error: str | None = None
+    app_id: str | None = None            # echoes: which app sent it
+    referral: dict[str, Any] | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def graph_for(channel):
+    """A Graph API client for this channel: base URL from settings, its decrypted token."""
+    from flask import current_app
+
+    from app.clients.graph import GraphClient
+
+    return GraphClient(
+        current_app.config["GRAPH_API_BASE"], channel.access_token,
+        app_secret=current_app.config.get("META_APP_SECRET"),
+    )
+
+
+@dataclass
+class SendResult:
+    external_id: str | None
+
+
+class ChannelAdapter(Protocol):
+    """What a platform adapter provides (one per platform, registered in app.channels)."""
+
+    platform: str
+
+    def parse(self, body: dict[str, Any]) -> list[InboundEvent]:
+        """Every event in a webhook body; unknown shapes are skipped (and logged)."""
+
+    def send(self, channel, recipient_id: str, message, *, tag: str | None = None) -> SendResult:
+        """Deliver one stored outbound message; raises app.clients.graph errors."""

@@ -1,0 +1,99 @@
+"""Automation rules, run before any responder: keywords, first message, outside hours.
+
+Rules run in priority order; every matching TAG rule applies, and the first matching REPLY,
+HANDOFF or OPT_OUT rule decides the answer and stops the responder.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from app.ai.flow import Reply
+from app.extensions import db
+from app.models import (
+    AutomationRule,
+    Conversation,
+    ConversationMode,
+    Message,
+    RuleAction,
+    RuleTrigger,
+    Tenant,
+    utcnow,
+)
+
+HANDOFF_TEXT = "Connecting you with a person from our team. They'll reply here shortly."
+OPT_OUT_TEXT = "You won't get automated messages from us any more. Message us any time to talk."
+
+
+@dataclass
+class Outcome:
+    reply: Reply | None = None
+    stop: bool = False  # the responder must not answer
+
+
+def _keywords(match: str | None) -> list[str]:
+    return [k.strip().lower() for k in (match or "").split(",") if k.strip()]
+
+
+def _has_keyword(texts: list[str], keywords: list[str]) -> bool:
+    words = " ".join(texts).lower()
+    return any(re.search(rf"(?<!\w){re.escape(k)}(?!\w)", words) for k in keywords)
+
+
+def parse_hours(match: str | None) -> tuple[time, time] | None:
+    """'09:00-21:00' -> (09:00, 21:00)."""
+    found = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", match or "")
+    if not found:
+        return None
+    h1, m1, h2, m2 = map(int, found.groups())
+    return time(h1, m1), time(h2, m2)
+
+
+def outside_hours(match: str | None, zone: str, now: datetime) -> bool:
+    hours = parse_hours(match)
+    if hours is None:
+        return False
+    local = now.astimezone(ZoneInfo(zone)).time()
+    start, end = hours
+    inside = start <= local < end if start <= end else (local >= start or local < end)
+    return not inside
+
+
+def _matches(rule: AutomationRule, conv: Conversation, texts: list[str], first: bool, now) -> bool:
+    if rule.trigger == RuleTrigger.KEYWORD:
+        return _has_keyword(texts, _keywords(rule.match))
+    if rule.trigger == RuleTrigger.FIRST_MESSAGE:
+        return first
+    if rule.trigger == RuleTrigger.OUTSIDE_HOURS:
+        return outside_hours(rule.match, db.session.get(Tenant, conv.tenant_id).timezone, now)
+    return False
+
+
+def run_rules(conv: Conversation, incoming: list[Message], first: bool) -> Outcome:
+    rules = db.session.scalars(select(AutomationRule).where(
+        AutomationRule.tenant_id == conv.tenant_id, AutomationRule.active.is_(True),
+    ).order_by(AutomationRule.priority, AutomationRule.id)).all()
+    texts = [m.text or "" for m in incoming] + [((m.payload or {}).get("payload") or "") for m in incoming]
+    now = utcnow()
+    for rule in rules:
+        if not _matches(rule, conv, texts, first, now):
+            continue
+        text = rule.response or (rule.template.body if rule.template else None)
+        if rule.action == RuleAction.TAG:
+            tags = {t.strip() for t in (conv.customer.tags or "").split(",") if t.strip()}
+            tags.add((rule.response or rule.name).strip())
+            conv.customer.tags = ", ".join(sorted(tags))
+            continue
+        if rule.action == RuleAction.OPT_OUT:
+            conv.customer.opted_out = True
+            return Outcome(Reply(text or OPT_OUT_TEXT, agent=f"rule:{rule.name}"), stop=True)
+        if rule.action == RuleAction.HANDOFF:
+            conv.mode = ConversationMode.HUMAN
+            return Outcome(Reply(text or HANDOFF_TEXT, agent=f"rule:{rule.name}"), stop=True)
+        if rule.action == RuleAction.REPLY and text:
+            return Outcome(Reply(text, agent=f"rule:{rule.name}"), stop=True)
+    return Outcome()

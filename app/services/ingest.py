@@ -1,0 +1,298 @@
+"""Ingest normalized channel events: one transaction per webhook delivery.
+
+Resolves the Channel by (platform, account id), upserts the Customer, opens or reuses the
+Conversation and inserts the Message; a platform message id already stored is skipped, so a
+delivery Meta repeats is stored once (and therefore answered once). Receipts and statuses move
+our outbound messages forward only. Returns the inbound message ids that need an answer.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.channels.base import EventKind, InboundEvent
+from app.extensions import db
+from app.models import (
+    Campaign,
+    CampaignStatus,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Customer,
+    Direction,
+    Message,
+    MessageStatus,
+    Sender,
+    TargetPlatform,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+# Forward-only order of an outbound message's status; FAILED may replace only QUEUED/SENT.
+STATUS_RANK = {MessageStatus.QUEUED: 0, MessageStatus.SENT: 1, MessageStatus.DELIVERED: 2,
+               MessageStatus.READ: 3}
+WEBHOOK_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass
+class IngestResult:
+    to_answer: list[tuple[int, int]] = field(default_factory=list)  # (message id, tenant id)
+    stored: int = 0
+    duplicates: int = 0
+    unknown_accounts: set[str] = field(default_factory=set)
+
+
+def ingest(events: list[InboundEvent]) -> IngestResult:
+    """Store every event in one transaction (retried once if a concurrent delivery raced us)."""
+    for attempt in (1, 2):
+        try:
+            result = _ingest(events)
+            db.session.commit()
+            return result
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == 2:
+                raise
+            log.info("ingest: concurrent duplicate delivery, retrying once")
+    raise AssertionError("unreachable")
+
+
+class _Batch:
+    """Per-delivery caches so a batch of N events doesn't look the same rows up N times."""
+
+    def __init__(self):
+        self.channels: dict[tuple[str, str], Channel | None] = {}
+        self.customers: dict[tuple[int, str], Customer] = {}
+        self.conversations: dict[tuple[int, int], Conversation] = {}
+
+    def channel(self, platform: str, account: str) -> Channel | None:
+        key = (platform, account)
+        if key not in self.channels:
+            self.channels[key] = db.session.scalar(
+                select(Channel).where(Channel.platform == platform, Channel.external_id == account)
+            )
+        return self.channels[key]
+
+
+def _ingest(events: list[InboundEvent]) -> IngestResult:
+    result = IngestResult()
+    batch = _Batch()
+    now = utcnow()
+    for event in sorted(events, key=lambda e: e.timestamp or now):  # Meta doesn't keep order
+        channel = batch.channel(event.platform, event.account_id)
+        if channel is None:
+            result.unknown_accounts.add(f"{event.platform}:{event.account_id}")
+            continue
+        _touch_channel(channel, now)
+        handler = HANDLERS.get(event.kind)
+        if handler is not None:
+            handler(batch, channel, event, result, now)
+    for account in result.unknown_accounts:
+        log.warning("webhook for unknown account %s acknowledged and dropped", account)
+    return result
+
+
+def _touch_channel(channel: Channel, now: datetime) -> None:
+    last = channel.last_webhook_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=timezone.utc)
+    if last is None or now - last > WEBHOOK_TOUCH_INTERVAL:
+        channel.last_webhook_at = now
+
+
+def _customer(batch: _Batch, channel: Channel, event: InboundEvent, now) -> Customer:
+    key = (channel.tenant_id, event.customer_id)
+    customer = batch.customers.get(key)
+    if customer is None:
+        customer = db.session.scalar(select(Customer).where(
+            Customer.tenant_id == channel.tenant_id, Customer.platform == channel.platform,
+            Customer.external_id == event.customer_id))
+        if customer is None:
+            customer = Customer(tenant_id=channel.tenant_id, platform=channel.platform,
+                                external_id=event.customer_id, first_seen_at=now, last_seen_at=now)
+            db.session.add(customer)
+        batch.customers[key] = customer
+    if event.customer_name and not customer.name:
+        customer.name = event.customer_name
+    if event.customer_phone and not customer.phone:
+        customer.phone = event.customer_phone
+    customer.last_seen_at = max(_aware(customer.last_seen_at) or now, event.timestamp or now)
+    return customer
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def default_campaign(tenant_id: int, platform: str) -> Campaign | None:
+    """The active campaign for this platform (a platform-specific one before an 'all' one)."""
+    candidates = db.session.scalars(select(Campaign).where(
+        Campaign.tenant_id == tenant_id, Campaign.status == CampaignStatus.ACTIVE,
+        Campaign.target_platform.in_([platform, TargetPlatform.ALL]),
+    ).order_by(Campaign.created_at.desc())).all()
+    specific = [c for c in candidates if c.target_platform == platform]
+    return (specific or candidates or [None])[0]
+
+
+def conversation_for(batch: _Batch, channel: Channel, customer: Customer) -> Conversation:
+    """The customer's latest conversation on this channel unless closed; else a new one."""
+    db.session.flush()  # a customer created in this batch needs its id
+    key = (channel.id, customer.id)
+    conv = batch.conversations.get(key)
+    if conv is None:
+        conv = db.session.scalar(select(Conversation).where(
+            Conversation.channel_id == channel.id, Conversation.customer_id == customer.id,
+        ).order_by(Conversation.created_at.desc(), Conversation.id.desc()).limit(1))
+        if conv is None or conv.status == ConversationStatus.CLOSED:
+            campaign = default_campaign(channel.tenant_id, str(channel.platform))
+            conv = Conversation(tenant_id=channel.tenant_id, channel_id=channel.id,
+                                customer_id=customer.id, campaign_id=campaign.id if campaign else None)
+            db.session.add(conv)
+            db.session.flush()
+        batch.conversations[key] = conv
+    return conv
+
+
+def _stored(channel: Channel, external_id: str | None) -> Message | None:
+    if not external_id:
+        return None
+    return db.session.scalar(select(Message).where(
+        Message.channel_id == channel.id, Message.external_id == external_id))
+
+
+def _on_message(batch, channel, event: InboundEvent, result: IngestResult, now) -> None:
+    if not event.customer_id:
+        return
+    if _stored(channel, event.message_id) is not None:
+        result.duplicates += 1
+        return
+    customer = _customer(batch, channel, event, now)
+    conv = conversation_for(batch, channel, customer)
+    at = event.timestamp or now
+    msg = Message(tenant_id=channel.tenant_id, conversation_id=conv.id, channel_id=channel.id,
+                  direction=Direction.IN, sender=Sender.CUSTOMER, kind=event.message_kind,
+                  text=event.text, external_id=event.message_id, status=MessageStatus.RECEIVED,
+                  created_at=at, payload=_payload(event))
+    db.session.add(msg)
+    conv.last_inbound_at = max(_aware(conv.last_inbound_at) or at, at)
+    conv.last_message_at = max(_aware(conv.last_message_at) or at, at)
+    db.session.flush()
+    result.stored += 1
+    result.to_answer.append((msg.id, msg.tenant_id))
+
+
+def _payload(event: InboundEvent) -> dict:
+    data = {"raw": event.raw}
+    if event.payload:
+        data["payload"] = event.payload
+    if event.referral:
+        data["referral"] = event.referral
+    return data
+
+
+def _on_echo(batch, channel, event: InboundEvent, result, now) -> None:
+    """What the business sent: ours is already stored (by mid); another app's is an agent's."""
+    if _stored(channel, event.message_id) is not None:
+        result.duplicates += 1
+        return
+    if event.app_id and event.app_id == str(current_app.config.get("META_APP_ID") or ""):
+        return  # our own send, echoed before its response was recorded: not a new message
+    customer = _customer(batch, channel, event, now)
+    conv = conversation_for(batch, channel, customer)
+    at = event.timestamp or now
+    db.session.add(Message(
+        tenant_id=channel.tenant_id, conversation_id=conv.id, channel_id=channel.id,
+        direction=Direction.OUT, sender=Sender.AGENT, kind=event.message_kind, text=event.text,
+        external_id=event.message_id, status=MessageStatus.SENT, created_at=at, sent_at=at,
+        handled_at=at, payload={"raw": event.raw, "app_id": event.app_id}))
+    conv.last_message_at = max(_aware(conv.last_message_at) or at, at)
+    result.stored += 1
+
+
+def _on_edit(batch, channel, event, result, now) -> None:
+    msg = _stored(channel, event.message_id)
+    if msg is not None:
+        msg.text, msg.edited_at = event.text, event.timestamp or now
+
+
+def _on_delete(batch, channel, event, result, now) -> None:
+    msg = _stored(channel, event.message_id)
+    if msg is not None:
+        msg.deleted_at = event.timestamp or now
+
+
+def _on_reaction(batch, channel, event, result, now) -> None:
+    msg = _stored(channel, event.message_id)
+    if msg is not None:
+        msg.payload = {**(msg.payload or {}), "reaction": event.text}
+
+
+def advance(msg: Message, status: str, error: str | None = None) -> None:
+    """Move an outbound message's status forward only (late or skipped statuses are fine)."""
+    new = MessageStatus(status)
+    if new == MessageStatus.FAILED:
+        if msg.status in (MessageStatus.QUEUED, MessageStatus.SENT):
+            msg.status, msg.error = MessageStatus.FAILED, error or "failed"
+        return
+    if msg.status == MessageStatus.FAILED:
+        return
+    if STATUS_RANK.get(new, -1) > STATUS_RANK.get(msg.status, -1):
+        msg.status = new
+
+
+def _on_receipt(batch, channel, event: InboundEvent, result, now) -> None:
+    status = event.status or ("read" if event.kind == EventKind.READ else "delivered")
+    for mid in event.mids:
+        msg = _stored(channel, mid)
+        if msg is not None and msg.direction == Direction.OUT:
+            advance(msg, status)
+    if event.watermark and event.customer_id:
+        customer = db.session.scalar(select(Customer.id).where(
+            Customer.tenant_id == channel.tenant_id, Customer.platform == channel.platform,
+            Customer.external_id == event.customer_id))
+        if customer is None:
+            return
+        convs = select(Conversation.id).where(Conversation.channel_id == channel.id,
+                                              Conversation.customer_id == customer)
+        ranks = [s for s, r in STATUS_RANK.items() if 0 < r < STATUS_RANK[MessageStatus(status)]]
+        db.session.execute(update(Message).where(
+            Message.conversation_id.in_(convs), Message.direction == Direction.OUT,
+            Message.created_at <= event.watermark, Message.status.in_(ranks),
+        ).values(status=MessageStatus(status)).execution_options(synchronize_session=False))
+
+
+def _on_status(batch, channel, event: InboundEvent, result, now) -> None:
+    msg = _stored(channel, event.message_id)
+    if msg is None or not event.status:
+        return
+    if event.status in ("sent", "delivered", "read", "failed"):
+        advance(msg, event.status, event.error)
+    elif event.status == "played":
+        advance(msg, "read")
+
+
+def _on_referral(batch, channel, event: InboundEvent, result, now) -> None:
+    """An ad or link click opens the thread: the lead shows up before their first message."""
+    if event.customer_id:
+        conversation_for(batch, channel, _customer(batch, channel, event, now))
+
+
+HANDLERS = {
+    EventKind.MESSAGE: _on_message,
+    EventKind.ECHO: _on_echo,
+    EventKind.EDIT: _on_edit,
+    EventKind.DELETE: _on_delete,
+    EventKind.REACTION: _on_reaction,
+    EventKind.DELIVERY: _on_receipt,
+    EventKind.READ: _on_receipt,
+    EventKind.STATUS: _on_status,
+    EventKind.REFERRAL: _on_referral,
+}

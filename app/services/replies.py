@@ -1,0 +1,126 @@
+"""Answering inbound messages: one considered reply per burst, in order, never twice.
+
+`answer()` runs in a job for each stored inbound message. Under the conversation's lock it
+claims every unanswered inbound message of the conversation; a job whose message is not the
+newest one steps aside, so the newest fragment's job answers the whole burst. Claiming and
+writing the reply (QUEUED) happen in one commit, and a reply is unique per inbound message, so
+a re-run after a crash finds the work done.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.ai import flow
+from app.channels import adapter_for
+from app.clients.graph import GraphError, TransientGraphError
+from app.extensions import db
+from app.models import (
+    ChannelStatus,
+    Conversation,
+    ConversationMode,
+    Direction,
+    Message,
+    Platform,
+    Sender,
+    utcnow,
+)
+from app.services import automation, outbound
+from app.services.locks import conversation_lock
+
+log = logging.getLogger(__name__)
+
+
+def _pending(conv_id: int) -> list[Message]:
+    return list(db.session.scalars(select(Message).where(
+        Message.conversation_id == conv_id, Message.direction == Direction.IN,
+        Message.handled_at.is_(None),
+    ).order_by(Message.created_at, Message.id)))
+
+
+def _is_first(conv: Conversation) -> bool:
+    return not db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.conversation_id == conv.id, Message.direction == Direction.OUT))
+
+
+def answer(message_id: int, tenant_id: int) -> str:
+    """Answer the burst this message belongs to; returns what happened (for logs and tests)."""
+    msg = db.session.scalar(select(Message).where(
+        Message.id == message_id, Message.tenant_id == tenant_id))
+    if msg is None or msg.direction != Direction.IN:
+        return "missing"
+    if msg.handled_at is not None:
+        return "already handled"
+    with conversation_lock(msg.conversation_id):
+        db.session.expire_all()  # what another worker committed while we waited
+        if msg.handled_at is not None:
+            return "already handled"
+        conv = msg.conversation
+        pending = _pending(conv.id)
+        if pending and pending[-1].id != msg.id:
+            return "deferred"  # a newer fragment's job answers the whole burst
+        reply_id = _claim_and_reply(conv, pending)
+        if reply_id is None:
+            return "no reply"
+        send_now(reply_id, tenant_id)
+        return "answered"
+
+
+def _claim_and_reply(conv: Conversation, pending: list[Message]) -> int | None:
+    now = utcnow()
+    first = _is_first(conv)
+    for m in pending:
+        m.handled_at = now
+    if conv.mode == ConversationMode.HUMAN or conv.customer.opted_out or not pending:
+        db.session.commit()
+        return None
+    _ensure_profile_name(conv)
+    outcome = automation.run_rules(conv, pending, first)
+    reply = outcome.reply if outcome.stop else flow.reply_for(conv, pending)
+    if reply is None:
+        db.session.commit()
+        return None
+    last = pending[-1]
+    out = outbound.queue_message(
+        conv, reply.text, sender=Sender.AI if reply.agent == "flow" else Sender.SYSTEM,
+        payload={"agent": reply.agent, **({"quick_replies": reply.quick_replies} if reply.quick_replies else {})},
+        reply_to_id=last.id,
+    )
+    created = last.created_at if last.created_at.tzinfo else last.created_at.replace(tzinfo=timezone.utc)
+    out.latency_ms = int((now - created).total_seconds() * 1000)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the reply to this message exists already (a re-run)
+        db.session.rollback()
+        return None
+    return out.id
+
+
+def send_now(message_id: int, tenant_id: int) -> None:
+    """Deliver inline; on a transient failure hand over to the retrying send job."""
+    from app.jobs import enqueue
+
+    try:
+        outbound.deliver(message_id, tenant_id)
+    except TransientGraphError as exc:
+        db.session.rollback()
+        log.info("message %s: transient send failure (%s); retrying in a job", message_id, exc)
+        enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
+                job_id=f"send-{message_id}", delay=10)
+
+
+def _ensure_profile_name(conv: Conversation) -> None:
+    """Ask Messenger/Instagram once for the person's name (WhatsApp sends it with messages)."""
+    customer, channel = conv.customer, conv.channel
+    if customer.name or customer.profile_checked_at or channel.status != ChannelStatus.ACTIVE:
+        return
+    customer.profile_checked_at = utcnow()
+    if channel.platform not in (Platform.MESSENGER, Platform.INSTAGRAM):
+        return
+    try:
+        customer.name = adapter_for(channel.platform).profile_name(channel, customer.external_id)
+    except GraphError as exc:
+        log.info("profile of customer %s not available: %s", customer.id, exc)

@@ -1,0 +1,69 @@
+"""`/webhooks/meta`: the verification handshake and signed deliveries from Messenger,
+Instagram and WhatsApp.
+
+Order of work on POST: size limit, signature over the raw bytes (403 and nothing stored when
+wrong), parse, store in one transaction, then enqueue the answers and say 200. If the database
+can't store the events we answer 503 so Meta retries; if only the queue is down the events are
+already stored and the sweep enqueues them later, so we still say 200.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.channels import WEBHOOK_OBJECTS
+from app.extensions import db
+from app.jobs.inbound import queue_answers
+from app.services import ingest
+from app.webhooks.signatures import meta_signature_valid
+
+log = logging.getLogger(__name__)
+bp = Blueprint("meta_webhook", __name__, url_prefix="/webhooks")
+
+MAX_BODY = 3 * 1024 * 1024  # WhatsApp batches are at most 3 MB
+
+
+@bp.get("/meta")
+def verify():
+    """Meta's subscription handshake: echo hub.challenge when the verify token matches."""
+    expected = current_app.config.get("META_VERIFY_TOKEN") or ""
+    token = request.args.get("hub.verify_token", "")
+    if (request.args.get("hub.mode") == "subscribe" and expected
+            and hmac.compare_digest(token.encode(), expected.encode())):
+        return request.args.get("hub.challenge", ""), 200, {"Content-Type": "text/plain"}
+    return "Forbidden", 403
+
+
+@bp.post("/meta")
+def receive():
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return jsonify(error="payload too large"), 413
+    body = request.get_data(cache=False)
+    if len(body) > MAX_BODY:
+        return jsonify(error="payload too large"), 413
+    if not meta_signature_valid(current_app.config.get("META_APP_SECRET"), body,
+                                request.headers.get("X-Hub-Signature-256")):
+        log.warning("meta webhook: missing or wrong signature from %s", request.remote_addr)
+        return jsonify(error="invalid signature"), 403
+    try:
+        payload = json.loads(body)
+        adapter = WEBHOOK_OBJECTS.get(payload.get("object"))
+    except (ValueError, AttributeError):
+        log.warning("meta webhook: malformed JSON acknowledged (%d bytes)", len(body))
+        return jsonify(status="ignored"), 200
+    if adapter is None:
+        log.info("meta webhook: object %r acknowledged and ignored", payload.get("object"))
+        return jsonify(status="ignored"), 200
+    events = adapter.parse(payload)
+    try:
+        result = ingest.ingest(events)
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("meta webhook: could not store %d events; asking Meta to retry", len(events))
+        return jsonify(error="temporarily unavailable"), 503
+    queue_answers(result.to_answer)
+    return jsonify(status="ok", stored=result.stored, duplicates=result.duplicates), 200
