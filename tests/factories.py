@@ -92,7 +92,8 @@ def populate(tenant: Tenant, tag: str) -> TenantRows:
     db.session.flush()
     msg = Message(tenant_id=t, conversation_id=conv.id, channel_id=channel.id,
                   direction=Direction.IN, sender=Sender.CUSTOMER, text=f"Msg-{tag}",
-                  external_id=f"mid-{tag}", created_at=utcnow() - timedelta(minutes=5))
+                  external_id=f"mid-{tag}", created_at=utcnow() - timedelta(minutes=5),
+                  handled_at=utcnow() - timedelta(minutes=5))
     order = Order(tenant_id=t, number=next_order_number(t), customer_id=customer.id,
                   conversation_id=conv.id, campaign_id=campaign.id, total_minor=79900,
                   notes=f"Note-{tag}")
