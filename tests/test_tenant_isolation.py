@@ -176,6 +176,22 @@ def test_view_refuses_other_tenant(app, world, browser, views, persona, view_nam
         assert_refused(resp, strict_write)
         resp = client.post(f"{base}/action_post", data={"action": action, "rowid": [b_id]})
         assert_refused(resp, strict_write)
+    # every other route of the view that takes a row id (custom ones included)
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] != type(view).__name__ or "<pk>" not in rule.rule:
+            continue
+        if "<string:name>" in rule.rule or "/download/" in rule.rule:
+            continue
+        path = rule.rule.replace("<pk>", str(b_id))
+        write = bool({"POST"} & set(rule.methods))
+        if "GET" in rule.methods:
+            resp = client.get(path)
+            if "/delete/" in rule.rule and resp.status_code == 302:
+                pass  # with CSRFProtect on, FAB refuses a GET mutation before any lookup
+            else:
+                assert_refused(resp, strict_read)
+        if write:
+            assert_refused(client.post(path, data={"text": "HACKED"}), strict_write)
     assert snapshot(app, model, b_id) == before, "tenant B's row changed"
 
 

@@ -91,6 +91,7 @@ def _role(resources: list[str], menus: list[str], menu_items: list[str]) -> list
 # Menu item names (the `name` given to add_view), grouped by who sees them.
 STAFF_MENU_ITEMS = [
     "Conversations",
+    "Playground",
     "Customers",
     "Products",
     "Categories",
@@ -135,6 +136,7 @@ VIEW_METHOD_PERMISSIONS = {
     "delete": CAN_WRITE,
     "action": CAN_WRITE,
     "action_post": CAN_WRITE,
+    "reply": CAN_WRITE,
     "api_create": CAN_WRITE,
     "api_update": CAN_WRITE,
     "api_delete": CAN_WRITE,

@@ -133,13 +133,20 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def default_campaign(tenant_id: int, platform: str) -> Campaign | None:
-    """The active campaign for this platform (a platform-specific one before an 'all' one)."""
-    candidates = db.session.scalars(select(Campaign).where(
+    """The active campaign for this platform (a platform-specific one before an 'all' one).
+
+    The Playground stands in for any platform: it gets an 'all' campaign, else any active one.
+    """
+    stmt = select(Campaign).where(
         Campaign.tenant_id == tenant_id, Campaign.status == CampaignStatus.ACTIVE,
-        Campaign.target_platform.in_([platform, TargetPlatform.ALL]),
-    ).order_by(Campaign.created_at.desc())).all()
-    specific = [c for c in candidates if c.target_platform == platform]
-    return (specific or candidates or [None])[0]
+    ).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    targets = [t.value for t in TargetPlatform]
+    if platform in targets:
+        stmt = stmt.where(Campaign.target_platform.in_([platform, TargetPlatform.ALL]))
+    candidates = db.session.scalars(stmt).all()
+    preferred = [c for c in candidates if c.target_platform == (
+        platform if platform in targets else TargetPlatform.ALL)]
+    return (preferred or candidates or [None])[0]
 
 
 def conversation_for(batch: _Batch, channel: Channel, customer: Customer) -> Conversation:

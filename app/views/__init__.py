@@ -24,6 +24,7 @@ def register_views(appbuilder) -> None:
     from app.views.customers import CustomerApi, CustomerView
     from app.views.inbox import ConversationApi, ConversationView, MessageApi, MessageView
     from app.views.orders import OrderApi, OrderItemApi, OrderItemView, OrderView
+    from app.views.playground import PlaygroundView
     from app.views.settings import (
         BusinessProfileApi,
         BusinessProfileView,
@@ -40,6 +41,7 @@ def register_views(appbuilder) -> None:
     ab.add_view_no_menu(TenantSwitchView)
     ab.add_view(ConversationView, "Conversations", icon="fa-comments", category=MENU_INBOX)
     ab.add_view(CustomerView, "Customers", icon="fa-address-book", category=MENU_INBOX)
+    ab.add_view(PlaygroundView, "Playground", icon="fa-flask", category=MENU_INBOX)
     ab.add_view(ProductView, "Products", icon="fa-cube", category=MENU_CATALOG)
     ab.add_view(CategoryView, "Categories", icon="fa-tags", category=MENU_CATALOG)
     ab.add_view(OrderView, "Orders", icon="fa-shopping-cart", category=MENU_SALES)

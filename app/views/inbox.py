@@ -1,6 +1,14 @@
 """Inbox: conversations with their messages (newest last) as a related view."""
+from flask import flash, g, redirect, request, url_for
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from sqlalchemy import select
+
+from app.extensions import db
+from app.jobs import enqueue
+from app.services import inbox
+from app.views.formatting import local_time
 
 from app.models import Conversation, ConversationMode, ConversationStatus, Message
 from app.services import bulk
@@ -29,6 +37,7 @@ class ConversationView(TenantModelView):
     datamodel = SQLAInterface(Conversation)
     class_permission_name = RESOURCE_CONVERSATIONS
     related_views = [MessageView]
+    show_template = "closer/conversation_show.html"
     list_columns = ["customer", "channel", "campaign", "status", "mode", "assignee",
                     "lead_score", "last_message_at"]
     show_columns = ["customer", "channel", "campaign", "status", "mode", "assignee",
@@ -52,6 +61,38 @@ class ConversationView(TenantModelView):
     @action("close", "Close", "Close these conversations?", "fa-archive")
     def close(self, items):
         return self.bulk_update(items, bulk.set_attribute, "status", ConversationStatus.CLOSED)
+
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        """The conversation with its transcript (newest last) and a reply box."""
+        conv = self._scoped_get(pk)
+        widgets = self._show(pk)
+        transcript = db.session.scalars(select(Message).where(
+            Message.tenant_id == conv.tenant_id, Message.conversation_id == conv.id,
+        ).order_by(Message.created_at, Message.id)).all()
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+            related_views=self._related_views, conversation=conv, transcript=transcript,
+            local_time=local_time,
+        )
+
+    @expose("/reply/<pk>", methods=["POST"])
+    @has_access
+    def reply(self, pk):
+        """A person answers; the send happens in a job, never in this request."""
+        conv = self._scoped_get(pk)
+        try:
+            msg = inbox.staff_reply(conv, g.user.id, request.form.get("text", ""),
+                                    take_over=request.form.get("keep_ai") != "1")
+        except inbox.InboxError as exc:
+            flash(str(exc), "danger")
+        else:
+            enqueue("app.jobs.outbound.send_outbound", msg.id, tenant_id=conv.tenant_id,
+                    job_id=f"send-{msg.id}")
+            flash("Reply queued", "success")
+        return redirect(url_for(".show", pk=conv.id))
 
 
 class ConversationApi(TenantModelApi):
