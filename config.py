@@ -151,9 +151,10 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True
     META_APP_SECRET = "test_app_secret"
+    JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "120"))
     META_VERIFY_TOKEN = "test_verify_token"
     RAZORPAY_WEBHOOK_SECRET = "test_webhook_secret"
-    GRAPH_API_BASE = "http://graph.test/v25.0"
+    GRAPH_API_BASE = _env("GRAPH_API_BASE", "http://graph.test/v25.0") or ""
     RAZORPAY_API_BASE = "http://razorpay.test"
     GROQ_BASE_URL = "http://groq.test"
     GROQ_API_KEY = None

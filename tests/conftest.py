@@ -16,6 +16,8 @@ import pytest
 os.environ.setdefault("CLOSER_ENV", "testing")
 _TMP = Path(tempfile.mkdtemp(prefix="closer-test-"))
 os.environ.setdefault("CLOSER_INSTANCE_DIR", str(_TMP))
+for _name in ("GRAPH_API_BASE", "JOB_TIMEOUT", "REPLY_DEBOUNCE_SECONDS"):
+    os.environ.pop(_name, None)  # the outside world is faked per test, never the developer's
 
 from sqlalchemy import text  # noqa: E402
 
