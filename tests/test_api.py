@@ -125,3 +125,52 @@ def test_channel_token_is_write_only(world, api, app):
                                  {"i": resp.json["id"]}).scalar()
         assert raw and "EAAG" not in raw  # encrypted at rest
         assert db.session.get(Channel, resp.json["id"]).access_token == "EAAG-super-secret"
+
+
+def test_channel_put_without_token_keeps_it(world, api, app):
+    client = api("owner_a")
+    resp = client.put(f"/api/v1/channels/{world.a['channel']}", json={"name": "Renamed"})
+    assert resp.status_code == 200, resp.json
+    assert "secret-token" not in resp.get_data(as_text=True)
+    with app.app_context():
+        ch = db.session.get(Channel, world.a["channel"])
+        assert ch.name == "Renamed" and ch.access_token == "secret-token-A"
+
+
+def test_channel_already_connected_elsewhere_does_not_say_where(world, api, app):
+    resp = api("owner_a").post("/api/v1/channels/", json={
+        "name": "Steal", "platform": "messenger", "external_id": "page-B", "access_token": "x"})
+    assert resp.status_code == 422
+    assert resp.json["message"] == {"external_id": ["This account is already connected to a Closer store"]}
+    assert "Tenant B" not in resp.get_data(as_text=True)
+
+
+def test_domain_and_range_errors_name_the_field(world, api, app):
+    from app.models import OrderItem
+
+    client = api("owner_a")
+    resp = client.post("/api/v1/order_items/", json={"order": world.a["order"],
+                                                     "product": world.a["product"], "quantity": 0})
+    assert resp.status_code == 422 and "quantity" in resp.json["message"]
+    resp = client.post("/api/v1/products/", json={**NEW_PRODUCT, "sku": "NEGP", "price_minor": -5})
+    assert resp.status_code == 422 and "price_minor" in resp.json["message"]
+    resp = client.post("/api/v1/products/", json={**NEW_PRODUCT, "sku": "NEGS", "stock": -1})
+    assert resp.status_code == 422 and "stock" in resp.json["message"]
+    resp = client.post("/api/v1/products/", json={**NEW_PRODUCT, "sku": "SKU-A"})
+    assert resp.status_code == 422 and resp.json["message"] == {"sku": ["This value already exists"]}
+    with app.app_context():
+        from app.models import Order, OrderStatus
+
+        db.session.get(Order, world.a["order"]).status = OrderStatus.PAID
+        db.session.commit()
+    resp = client.post("/api/v1/order_items/", json={"order": world.a["order"],
+                                                     "product": world.a["product"], "quantity": 1})
+    assert resp.status_code == 422 and "can't change" in str(resp.json["message"])
+    with app.app_context():
+        assert db.session.query(OrderItem).filter_by(order_id=world.a["order"]).count() == 1
+    assert count(app, Product, sku="NEGP") + count(app, Product, sku="NEGS") == 0
+
+
+def test_download_route_is_not_exposed(world, browser):
+    client = browser("owner_a")
+    assert client.get("/productview/download/config.py").status_code == 404

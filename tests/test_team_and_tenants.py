@@ -36,7 +36,7 @@ def test_add_member_rejects_duplicates_and_short_passwords(world, browser, app):
     resp = owner.post("/addteammemberview/form", token_from="/addteammemberview/form", data={
         "username": "staff_a", "email": "x@example.com", "password": "longenough1",
         "role": "staff"})
-    assert "already a member" in resp.get_data(as_text=True)
+    assert "already taken" in resp.get_data(as_text=True)
     resp = owner.post("/addteammemberview/form", token_from="/addteammemberview/form", data={
         "username": "shorty", "email": "s@example.com", "password": "short", "role": "staff"})
     assert resp.status_code == 200 and member(app, world.a.tenant_id, "shorty") is None
@@ -57,10 +57,13 @@ def test_owner_promotes_and_cannot_remove_last_owner(world, browser, app):
     # promote staff, then the first owner may step down
     owner.post(f"/teamview/edit/{staff_seat}", token_from=f"/teamview/edit/{staff_seat}",
                data={"role": "owner"})
-    assert member(app, world.a.tenant_id, "staff_a") == (Role.OWNER, ["Owner"])
+    assert member(app, world.a.tenant_id, "staff_a")[0] == Role.OWNER
     owner.post(f"/teamview/edit/{owner_seat}", token_from=f"/teamview/edit/{owner_seat}",
                data={"role": "staff"})
-    assert member(app, world.a.tenant_id, "owner_a") == (Role.STAFF, ["Staff"])
+    assert member(app, world.a.tenant_id, "owner_a")[0] == Role.STAFF
+    # what they may do follows the seat at once
+    assert browser("staff_a").get("/channelview/list/").status_code == 200
+    assert browser("owner_a").get("/channelview/list/").status_code in (302, 403)
 
 
 def test_staff_cannot_manage_the_team(world, browser, app):
@@ -153,3 +156,46 @@ def test_times_are_shown_in_the_tenant_timezone(world, browser, app):
         db.session.commit()
     html = browser("owner_a").get(f"/conversationview/show/{world.a['conversation']}").get_data(as_text=True)
     assert "20 Nov 2026, 11:30 IST" in html
+
+
+
+def test_owner_cannot_capture_another_tenants_user(world, browser, app):
+    """Attaching an existing account would let one business change another's people."""
+    owner_c = browser("owner_c")
+    for username in ("staff_a", "owner_a", "agency_y"):
+        resp = owner_c.post("/addteammemberview/form", token_from="/addteammemberview/form", data={
+            "username": username, "email": f"{username}-x@example.com", "password": "longenough1",
+            "role": "owner"})
+        assert "already taken" in resp.get_data(as_text=True)
+        assert member(app, world.c.tenant_id, username) is None
+    assert browser("staff_a").get("/channelview/list/").status_code in (302, 403)
+
+
+def test_permissions_follow_the_seat_in_the_active_tenant(world, browser, app):
+    """Owner in A, staff in B (an operator attached the account): staff rules apply in B."""
+    from app.services import team
+
+    with app.app_context():
+        team.add_member(world.b.tenant_id, username="owner_a", email=None, password=None,
+                        role=Role.STAFF, allow_existing=True)
+    user = browser("owner_a")
+    assert "Chan-A" in user.get("/channelview/list/").get_data(as_text=True)
+    assert user.post("/tenant/switch", data={"tenant_id": world.b.tenant_id}).status_code == 302
+    assert "Prod-B" in user.get("/productview/list/").get_data(as_text=True)
+    assert user.get("/channelview/list/").status_code in (302, 403)
+    with app.app_context():
+        seat = db.session.query(TenantMembership).join(User).filter(
+            TenantMembership.tenant_id == world.b.tenant_id, User.username == "owner_a").one().id
+    resp = user.post(f"/teamview/edit/{seat}", data={"role": "owner"})
+    assert resp.status_code in (302, 403) and member(app, world.b.tenant_id, "owner_a")[0] == Role.STAFF
+
+
+def test_paused_tenant_is_out_of_reach_for_its_members(world, browser, app):
+    with app.app_context():
+        db.session.get(Tenant, world.a.tenant_id).active = False
+        db.session.commit()
+    html = browser("owner_a").get("/").get_data(as_text=True)
+    assert "No business yet" in html
+    assert browser("owner_a").get("/productview/list/").status_code in (302, 403)
+    agency = browser("agency")  # the agency can still reach it to reactivate it
+    assert agency.post("/tenant/switch", data={"tenant_id": world.a.tenant_id}).status_code == 302

@@ -270,12 +270,38 @@ def test_api_refuses_other_tenant(app, world, api, apis, persona, api_name):
         assert info.status_code == 200
         assert not leaks(info.get_data(as_text=True), "B", "C")
     if "put" in _api_routes(view):
-        resp = client.put(f"{base}/{b_id}", json={"notes": "HACKED"})
-        assert resp.status_code in ((404, 422) if strict else (403,)), resp.status_code
+        body = _valid_edit(view)
+        if strict:  # the same body on our own row works, so a 404 on B's means "not found"
+            own = client.put(f"{base}/{a_id}", json=body)
+            assert own.status_code == 200, (api_name, own.get_data(as_text=True))
+        resp = client.put(f"{base}/{b_id}", json=body)
+        assert resp.status_code == (404 if strict else 403), resp.status_code
     if "delete" in _api_routes(view):
         resp = client.delete(f"{base}/{b_id}")
         assert resp.status_code == (404 if strict else 403)
     assert snapshot(app, model, b_id) == before
+
+
+def _valid_edit(view) -> dict:
+    """One valid scalar change from the API's edit columns."""
+    import enum
+
+    from sqlalchemy import Boolean, Integer, String, Text
+
+    for col in view.edit_columns:
+        if view.datamodel.is_relation(col):
+            continue
+        column = view.datamodel.obj.__table__.columns[col]
+        enum_class = getattr(column.type, "enum_class", None)
+        if enum_class is not None and issubclass(enum_class, enum.Enum):
+            return {col: list(enum_class)[0].value}
+        if isinstance(column.type, Boolean):
+            return {col: True}
+        if isinstance(column.type, Integer):
+            return {col: 1}
+        if isinstance(column.type, (String, Text)) and col not in ("external_id", "sku"):
+            return {col: "Edited"}
+    raise AssertionError(f"{type(view).__name__} has no scalar edit column")
 
 
 def _api_routes(view):
@@ -303,6 +329,8 @@ def test_api_post_with_foreign_related_id_writes_nothing(app, world, api, apis, 
         value = [foreign] if view.datamodel.is_relation_many_to_many(col) else foreign
         resp = client.post(f"/api/v1/{view.resource_name}/", json={col: value, **_minimal(model)})
         assert resp.status_code in (404, 422), (col, resp.status_code, resp.get_data(as_text=True))
+        if resp.status_code == 422:  # refused for the foreign id, not some other field
+            assert list(resp.json["message"]) == [col], resp.json
         with app.app_context():
             assert db.session.query(model).count() == count_before
             db.session.remove()

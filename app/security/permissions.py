@@ -12,6 +12,7 @@ ROLE_OWNER = "Owner"
 ROLE_STAFF = "Staff"
 ROLE_PUBLIC = "Public"
 ALL_ROLES = [ROLE_ADMIN, ROLE_AGENCY_ADMIN, ROLE_OWNER, ROLE_STAFF]
+PLATFORM_ROLES = {ROLE_ADMIN, ROLE_AGENCY_ADMIN}  # apply across tenants; seats give the rest
 
 CAN_READ = "read"
 CAN_WRITE = "write"

@@ -47,10 +47,12 @@ def allowed_tenant_ids(db_session, user) -> list[int]:
             ids = db_session.scalars(select(Tenant.id).order_by(Tenant.id)).all()
             return list(ids)
         direct = db_session.scalars(
-            select(TenantMembership.tenant_id).where(TenantMembership.user_id == user.id)
+            select(TenantMembership.tenant_id)
+            .join(Tenant, Tenant.id == TenantMembership.tenant_id)
+            .where(TenantMembership.user_id == user.id, Tenant.active.is_(True))
         ).all()
         via_agency = []
-        if is_agency_admin(user):
+        if is_agency_admin(user):  # agency admins still reach a paused tenant to reactivate it
             via_agency = db_session.scalars(
                 select(Tenant.id)
                 .join(AgencyMembership, AgencyMembership.agency_id == Tenant.agency_id)
@@ -85,6 +87,7 @@ def bind_request_scope(db_session) -> None:
         # filter by that tenant explicitly, like jobs do. No user, so no request scope.
         g.tenant_scope = None
         g.allowed_tenant_ids = []
+        g.seat_role = None
         return
     user = None
     is_api = request.path.startswith("/api/")
@@ -107,6 +110,16 @@ def bind_request_scope(db_session) -> None:
         active = stored if stored in allowed else allowed[0]
     g.active_tenant_id = active
     g.tenant_scope = [active] if active is not None else []
+    g.seat_role = seat_role(db_session, user, active)
+
+
+def seat_role(db_session, user, tenant_id):
+    """The user's role in this tenant (owner/staff), or None."""
+    if user is None or tenant_id is None or not getattr(user, "is_authenticated", False):
+        return None
+    with unguarded():
+        return db_session.scalar(select(TenantMembership.role).where(
+            TenantMembership.user_id == user.id, TenantMembership.tenant_id == tenant_id))
 
 
 def _jwt_user():

@@ -186,7 +186,7 @@ def _user(username: str, password: str, tenants: dict[str, Tenant], existing: Us
     if seat is not None:
         seat_row = team.add_member(
             tenants[store].id, username=username, email=email, password=password, role=seat,
-            first_name=first, last_name=last, commit=False,
+            first_name=first, last_name=last, commit=False, allow_existing=True,
         )
         return seat_row.user
     if existing is not None:

@@ -1,7 +1,10 @@
-"""Tenant user management: seats in a tenant, kept in step with the user's FAB role.
+"""Tenant user management: seats (Owner or Staff) in a tenant.
 
 Owners and agency admins manage the people of their own tenants here; FAB's global user and
-role screens remain Admin-only. A person's FAB role follows their seat (Owner or Staff).
+role screens remain Admin-only. What a person may do comes from their seat in the tenant they
+are working in (app.security.manager), never from a global role a tenant owner could change,
+and a tenant screen only ever creates new people: attaching an existing account (which may
+belong to another business) is an operator's job on the command line.
 """
 from __future__ import annotations
 
@@ -60,13 +63,16 @@ def add_member(
     first_name: str | None = None,
     last_name: str | None = None,
     commit: bool = True,
+    allow_existing: bool = False,
 ) -> TenantMembership:
-    """Give `username` a seat in the tenant, creating the user when new."""
+    """Give `username` a seat in the tenant, creating the user (existing ones only if allowed)."""
     role = Role(role)
     username = (username or "").strip()
     if not username:
         raise TeamError("A username is required")
     user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is not None and not allow_existing:
+        raise TeamError("That username is already taken: choose another")
     if user is None:
         if not email or not password:
             raise TeamError("A new user needs an email and a password")
@@ -87,13 +93,6 @@ def add_member(
     return membership
 
 
-def sync_user_role(membership: TenantMembership) -> None:
-    """Keep the user's FAB role equal to their seat's role (platform roles are left alone)."""
-    user = membership.user
-    keep = [r for r in user.roles if r.name not in FAB_ROLE_FOR.values()]
-    user.roles = keep + [_fab_role(membership.role)]
-
-
 def ensure_other_owner(membership: TenantMembership) -> None:
     """Refuse a change that would leave the tenant without an owner."""
     others = db.session.scalar(
@@ -111,7 +110,6 @@ def change_role(membership: TenantMembership, role: Role, previous: Role | None)
     if previous == Role.OWNER and Role(role) != Role.OWNER:
         ensure_other_owner(membership)
     membership.role = Role(role)
-    sync_user_role(membership)
 
 
 def remove_member(membership: TenantMembership) -> None:

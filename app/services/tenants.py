@@ -79,7 +79,7 @@ def create_tenant(
         if owner_username:
             team.add_member(
                 tenant.id, username=owner_username, email=owner_email, password=owner_password,
-                role=team.Role.OWNER, commit=False,
+                role=team.Role.OWNER, commit=False, allow_existing=True,
             )
         db.session.commit()
     except Exception:

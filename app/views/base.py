@@ -127,6 +127,8 @@ class TenantModelView(TenantScopedMixin, ModelView):
 
     method_permission_name = VIEW_METHOD_PERMISSIONS
     page_size = 25
+    # FAB's /download/<filename> serves any file of UPLOAD_FOLDER to anyone: we have no uploads.
+    exclude_route_methods = {"download"}
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -228,10 +230,27 @@ class TenantModelApi(TenantScopedMixin, ModelRestApi):
         return None
 
     def _database_refusal(self, exc: SQLAlchemyError):
-        """A constraint the database enforces (unique SKU, stock >= 0...) is the client's 422."""
+        """A constraint the database enforces (unique SKU...) is the client's 422, naming the
+        fields the constraint covers; the database's own text is not echoed back."""
         db.session.rollback()
-        detail = str(getattr(exc, "orig", exc)).splitlines()[0]
-        return self.response_422(message={"_schema": [f"Rejected by the database: {detail}"]})
+        detail = str(getattr(exc, "orig", exc)).splitlines()[0].lower()
+        body = request.get_json(silent=True) or {}
+        fields = [k for k in body if isinstance(k, str) and k.lower() in detail] or ["_schema"]
+        problem = "already exists" if "unique" in detail or "duplicate" in detail else "is not allowed"
+        return self.response_422(message={f: [f"This value {problem}"] for f in fields})
+
+    def _domain_refusal(self, exc: ValueError):
+        """A rule a service enforces (e.g. an order that can't change) is the client's 422."""
+        db.session.rollback()
+        return self.response_422(message={"_schema": [str(exc)]})
+
+    def _merge_update_item(self, model_item, data):
+        """PUT works like PATCH: absent fields keep their values (write-only ones included)."""
+        current = self.edit_model_schema.dump(model_item, many=False)
+        for col in self.edit_columns:
+            if col not in data and col in current:
+                data[col] = current[col]
+        return data
 
     def post_headless(self):
         if tenancy.active_tenant_id() is None:
@@ -243,6 +262,8 @@ class TenantModelApi(TenantScopedMixin, ModelRestApi):
             return super().post_headless()
         except SQLAlchemyError as exc:  # FAB 5.3 re-raises these from add() as-is
             return self._database_refusal(exc)
+        except ValueError as exc:  # domain rules from before_save
+            return self._domain_refusal(exc)
 
     def put_headless(self, pk):
         refused = self._refuse_foreign_ids(self.edit_columns)
@@ -252,3 +273,5 @@ class TenantModelApi(TenantScopedMixin, ModelRestApi):
             return super().put_headless(pk)
         except SQLAlchemyError as exc:
             return self._database_refusal(exc)
+        except ValueError as exc:
+            return self._domain_refusal(exc)

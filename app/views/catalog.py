@@ -1,6 +1,8 @@
 """Catalog: categories and products (prices edited in minor units, shown formatted)."""
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from marshmallow.validate import Range
+from wtforms.validators import NumberRange
 
 from app.models import Category, Product
 from app.security.permissions import RESOURCE_CATEGORIES, RESOURCE_PRODUCTS
@@ -30,6 +32,7 @@ class ProductView(TenantModelView):
     add_columns = edit_columns = [c for c in PRODUCT_COLUMNS if c != "reserved"]
     search_columns = ["sku", "name", "category", "active", "price_minor", "stock"]
     label_columns = {"price_minor": "Price (paise)", "image_url": "Image URL", "sku": "SKU"}
+    validators_columns = {"price_minor": [NumberRange(min=0)], "stock": [NumberRange(min=0)]}
     description_columns = {"price_minor": "Integer minor units: ₹799.00 is 79900"}
     base_order = ("name", "asc")
 
@@ -61,3 +64,4 @@ class ProductApi(TenantModelApi):
     list_columns = show_columns = ["id"] + PRODUCT_COLUMNS
     add_columns = edit_columns = [c for c in PRODUCT_COLUMNS if c != "reserved"]
     search_columns = ["sku", "name", "category", "active"]
+    validators_columns = {"price_minor": Range(min=0), "stock": Range(min=0)}

@@ -59,5 +59,13 @@ class ChannelApi(TenantModelApi):
         for schema in (self.add_model_schema, self.edit_model_schema):
             schema.dump_fields.pop("access_token", None)
 
+    def _database_refusal(self, exc):
+        # (platform, external_id) is unique across tenants: say so without naming the owner.
+        resp = super()._database_refusal(exc)
+        if resp.status_code == 422 and "external_id" in (resp.json.get("message") or {}):
+            return self.response_422(message={"external_id": [
+                "This account is already connected to a Closer store"]})
+        return resp
+
     def before_save(self, item, created):
         keep_token_unless_given(item)

@@ -1,5 +1,7 @@
 """Orders with their items (price and name snapshots)."""
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from marshmallow.validate import Range
+from wtforms.validators import NumberRange
 
 from app.models import Order, OrderItem
 from app.security.permissions import RESOURCE_ORDER_ITEMS, RESOURCE_ORDERS
@@ -37,6 +39,7 @@ class OrderRules:
 
 class OrderItemView(OrderItemRules, TenantModelView):
     datamodel = SQLAInterface(OrderItem)
+    validators_columns = {"quantity": [NumberRange(min=1, max=order_service.MAX_QUANTITY)]}
     class_permission_name = RESOURCE_ORDER_ITEMS
     list_columns = ["sku", "name", "unit_price", "quantity", "line_total"]
     show_columns = ["order", "product", "sku", "name", "unit_price", "quantity", "line_total"]
@@ -75,6 +78,7 @@ class OrderApi(OrderRules, TenantModelApi):
 class OrderItemApi(OrderItemRules, TenantModelApi):
     resource_name = "order_items"
     datamodel = SQLAInterface(OrderItem)
+    validators_columns = {"quantity": Range(min=1, max=order_service.MAX_QUANTITY)}
     class_permission_name = RESOURCE_ORDER_ITEMS
     list_columns = show_columns = ["id", "order.id", "product.id", "sku", "name",
                                    "unit_price_minor", "quantity"]
