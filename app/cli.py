@@ -77,11 +77,12 @@ def seed_demo():
 @click.command("sweep")
 @with_appcontext
 def sweep_command():
-    """Re-queue inbound messages left unanswered and replies left unsent (idempotent)."""
+    """Re-queue unprocessed webhook deliveries, unanswered messages and unsent replies."""
     from app.services.sweep import sweep
 
     report = sweep()
-    click.echo(f"re-queued {report.inbound} inbound and {report.outbound} outbound messages")
+    click.echo(f"re-queued {report.deliveries} deliveries, {report.inbound} inbound and "
+               f"{report.outbound} outbound messages")
 
 
 @click.command("worker")

@@ -507,6 +507,23 @@ class PaymentEvent(Model):
     error = Column(Text)
 
 
+class WebhookEvent(Model):
+    """A signed webhook delivery, stored raw before it is acknowledged, processed by a job.
+
+    No tenant_id: which tenant it concerns is known only once a job has parsed it (the
+    channel named inside decides). Nothing in the admin lists these rows.
+    """
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (Index("ix_webhook_event_pending", "processed_at", "received_at"),)
+    id = Column(Integer, primary_key=True)
+    source = Column(String(32), nullable=False)
+    body = Column(Text, nullable=False)
+    received_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    processed_at = Column(DateTime(timezone=True))
+    error = Column(Text)
+
+
 # ---------------------------------------------------------------------------- automation
 
 

@@ -258,18 +258,49 @@ def graph():
 
 @pytest.fixture
 def post_meta(app):
-    """POST a signed Meta webhook delivery, as Meta would."""
+    """POST a signed Meta webhook delivery, as Meta would.
+
+    With process=True (default) the stored delivery is then processed right here, as its job
+    would (the queued job later finds it done), and `resp.stored` / `resp.duplicates` say what
+    ingest did; answers stay queued for `run_jobs`. process=False leaves it all to the queue.
+    """
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import WebhookEvent
+    from app.services.webhook_events import process_meta
     from tests.meta_payloads import encode, sign
 
     client = app.test_client()
 
-    def post(payload, signature: str | None = "auto", raw: bytes | None = None):
+    def post(payload, signature: str | None = "auto", raw: bytes | None = None, process=True):
         body = raw if raw is not None else encode(payload)
         headers = {"Content-Type": "application/json"}
         if signature == "auto":
             headers["X-Hub-Signature-256"] = sign(body)
         elif signature is not None:
             headers["X-Hub-Signature-256"] = signature
-        return client.post("/webhooks/meta", data=body, headers=headers)
+        with app.app_context():
+            before = db.session.scalar(select(func.coalesce(func.max(WebhookEvent.id), 0)))
+            db.session.remove()
+        import app.webhooks.meta as meta_webhook
+
+        queued = meta_webhook.queue_event
+        if process:  # this fixture processes the delivery itself, deterministically
+            meta_webhook.queue_event = lambda event_id: True
+        try:
+            resp = client.post("/webhooks/meta", data=body, headers=headers)
+        finally:
+            meta_webhook.queue_event = queued
+        resp.stored = resp.duplicates = 0
+        if process:
+            with app.app_context():
+                ids = db.session.scalars(select(WebhookEvent.id).where(WebhookEvent.id > before)).all()
+                for event_id in ids:
+                    result = process_meta(event_id)
+                    resp.stored += result.get("stored", 0)
+                    resp.duplicates += result.get("duplicates", 0)
+                db.session.remove()
+        return resp
 
     return post

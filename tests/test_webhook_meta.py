@@ -87,7 +87,7 @@ def test_unknown_account_is_acknowledged_and_dropped(world, app, post_meta):
 
 def test_messenger_message_is_stored_answered_and_sent(world, app, post_meta, run_jobs, graph):
     resp = post_meta(mp.messenger(PAGE, mp.text("psid-new", PAGE, "m_1", "Hi, is the kurta in stock?")))
-    assert resp.status_code == 200 and resp.json["stored"] == 1
+    assert resp.status_code == 200 and resp.stored == 1
     run_jobs()
     with app.app_context():
         customer = db.session.scalar(select(Customer).filter_by(external_id="psid-new"))
@@ -113,7 +113,7 @@ def test_duplicate_delivery_is_stored_and_answered_once(world, app, post_meta, r
     for _ in range(3):
         assert post_meta(payload).status_code == 200
     run_jobs()
-    assert post_meta(payload).json["duplicates"] == 1
+    assert post_meta(payload).duplicates == 1
     run_jobs()
     assert len([m for m in messages(app) if m[5] == "m_dup"]) == 1
     assert len(graph.sends()) == 1
@@ -126,7 +126,7 @@ def test_batched_entries_and_events_out_of_order(world, app, post_meta, run_jobs
         {"id": PAGE, "time": mp.now_ms(), "messaging": [later]},
         {"id": PAGE, "time": mp.now_ms(), "messaging": [earlier]},
     ]}
-    assert post_meta(payload).json["stored"] == 2
+    assert post_meta(payload).stored == 2
     run_jobs()
     with app.app_context():
         conv = db.session.scalar(select(Conversation).join(Customer).filter(Customer.external_id == "psid-batch"))
@@ -188,7 +188,7 @@ def test_instagram_story_reply_mention_and_unsend(world, app, post_meta, run_job
                "message": {"mid": "ig_m2", "attachments": [{"type": "story_mention", "payload": {"url": "u"}}]}}
     test_button = {"object": "instagram", "entry": [{"id": "0", "changes": [{"field": "messages", "value": {}}]}]}
     assert post_meta(test_button).status_code == 200
-    assert post_meta(mp.messenger(ig, story, mention, obj="instagram")).json["stored"] == 2
+    assert post_meta(mp.messenger(ig, story, mention, obj="instagram")).stored == 2
     kinds = {m[5]: m[2] for m in messages(app)}
     assert kinds["ig_m1"] == "story_reply" and kinds["ig_m2"] == "story_mention"
     unsend = {"sender": {"id": "igsid-1"}, "recipient": {"id": ig}, "timestamp": mp.now_ms(),
@@ -216,7 +216,7 @@ def test_whatsapp_messages_kinds_contacts_and_statuses(world, app, post_meta, ru
         mp.wa_message(wa, "wamid.IN5", "button", {"payload": "MORE_INFO", "text": "More info"}),
         mp.wa_message(wa, "wamid.IN6", "location", {"latitude": 19.07, "longitude": 72.87, "name": "Shop"}),
     ])
-    assert post_meta(payload).json["stored"] == 6
+    assert post_meta(payload).stored == 6
     with app.app_context():
         customer = db.session.scalar(select(Customer).filter_by(external_id=wa))
         assert customer.name == "Asha Rao" and customer.phone == wa
@@ -256,3 +256,27 @@ def test_whatsapp_reaction_attaches_to_our_message(world, app, post_meta, run_jo
     with app.app_context():
         assert db.session.scalar(select(Message).filter_by(external_id="wamid.OUT1")).payload["reaction"] == "\U0001F44D"
         assert db.session.query(Message).filter_by(external_id="wamid.R2").count() == 0
+
+
+def test_paused_tenant_webhooks_are_acknowledged_and_dropped(world, app, post_meta):
+    from app.models import Tenant
+
+    with app.app_context():
+        db.session.get(Tenant, world.a.tenant_id).active = False
+        db.session.commit()
+    resp = post_meta(mp.messenger(PAGE, mp.text("psid-paused", PAGE, "m_paused", "hi")))
+    assert resp.status_code == 200 and resp.stored == 0
+
+
+def test_delivery_is_processed_by_its_job(world, app, post_meta, run_jobs, graph):
+    """The real path: the webhook stores the raw delivery, a job ingests it, another answers."""
+    from app.models import WebhookEvent
+
+    resp = post_meta(mp.messenger(PAGE, mp.text("psid-q", PAGE, "m_q1", "hello")), process=False)
+    assert resp.status_code == 200
+    run_jobs()
+    with app.app_context():
+        event = db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id.desc())).first()
+        assert event.processed_at is not None and '"m_q1"' in event.body
+        assert db.session.scalar(select(Message).filter_by(external_id="m_q1")).handled_at is not None
+    assert len(graph.sends()) == 1

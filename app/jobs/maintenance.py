@@ -20,4 +20,4 @@ def schedule_sweep(delay: float = SWEEP_EVERY_SECONDS) -> None:
 def periodic_sweep() -> dict:
     report = sweep()
     schedule_sweep()
-    return {"inbound": report.inbound, "outbound": report.outbound}
+    return {"deliveries": report.deliveries, "inbound": report.inbound, "outbound": report.outbound}

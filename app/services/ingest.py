@@ -29,6 +29,7 @@ from app.models import (
     MessageStatus,
     Sender,
     TargetPlatform,
+    Tenant,
     utcnow,
 )
 
@@ -74,8 +75,11 @@ class _Batch:
     def channel(self, platform: str, account: str) -> Channel | None:
         key = (platform, account)
         if key not in self.channels:
+            # A paused tenant's channels are acknowledged and dropped like unknown ones.
             self.channels[key] = db.session.scalar(
-                select(Channel).where(Channel.platform == platform, Channel.external_id == account)
+                select(Channel).join(Tenant, Tenant.id == Channel.tenant_id).where(
+                    Channel.platform == platform, Channel.external_id == account,
+                    Tenant.active.is_(True))
             )
         return self.channels[key]
 

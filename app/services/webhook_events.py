@@ -1,0 +1,37 @@
+"""Processing a stored Meta delivery: parse, ingest, queue the answers, mark it done.
+
+Idempotent: ingest skips messages it already has and statuses only move forward, so a
+delivery processed twice (a retried job, a sweep) changes nothing the second time.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import select
+
+from app.channels import WEBHOOK_OBJECTS
+from app.extensions import db
+from app.models import WebhookEvent, utcnow
+from app.services import ingest
+
+log = logging.getLogger(__name__)
+
+
+def process_meta(event_id: int) -> dict:
+    from app.jobs.inbound import queue_answers
+
+    event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id))
+    if event is None or event.processed_at is not None:
+        return {"status": "skipped"}
+    payload = json.loads(event.body)
+    adapter = WEBHOOK_OBJECTS.get(payload.get("object"))
+    events = adapter.parse(payload) if adapter else []
+    result = ingest.ingest(events)  # commits
+    event = db.session.get(WebhookEvent, event_id)
+    event.processed_at = utcnow()
+    if result.unknown_accounts:
+        event.error = "unknown accounts: " + ", ".join(sorted(result.unknown_accounts))
+    db.session.commit()
+    queue_answers(result.to_answer)
+    return {"status": "processed", "stored": result.stored, "duplicates": result.duplicates}

@@ -1,0 +1,117 @@
+"""Shared set-up for the benchmarks: a fresh PostgreSQL database, a tenant with a channel,
+gunicorn processes and signed Meta bodies. Benchmarks print figures; they assert nothing."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ROOT = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
+APP_SECRET = "bench-app-secret"
+PAGE_ID = "bench-page-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_database(name: str) -> str:
+    admin = create_engine(f"{PG_ROOT}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{PG_ROOT}/{name}"
+
+
+def bench_env(database_url: str, **extra) -> dict:
+    from cryptography.fernet import Fernet
+
+    return {**os.environ, "CLOSER_ENV": "production", "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-" + "x" * 40,
+            "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "META_APP_SECRET": APP_SECRET,
+            "META_APP_ID": "424242", "SESSION_COOKIE_SECURE": "false", "PYTHONPATH": str(ROOT),
+            **extra}
+
+
+def prepare(env: dict) -> None:
+    """Migrate, create roles, one tenant with a Messenger channel and an active campaign."""
+    script = f"""
+from app import create_app
+from app.extensions import appbuilder, db
+from app.models import Campaign, CampaignStatus, Channel, Platform, TargetPlatform
+from app.services.tenants import create_tenant
+from flask_migrate import upgrade
+app = create_app()
+with app.app_context():
+    upgrade(directory="{ROOT / 'migrations'}")
+    appbuilder.sm.sync_roles()
+    t = create_tenant("Bench Store")
+    db.session.add(Channel(tenant_id=t.id, name="Bench page", platform=Platform.MESSENGER,
+                           external_id="{PAGE_ID}", access_token="bench-token"))
+    db.session.add(Campaign(tenant_id=t.id, name="Bench", status=CampaignStatus.ACTIVE,
+                            target_platform=TargetPlatform.ALL, greeting="Hi from the bench!"))
+    db.session.commit()
+"""
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+@contextlib.contextmanager
+def gunicorn(app_path: str, env: dict, workers: int = 2, threads: int = 4):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", app_path, "-b", f"127.0.0.1:{port}", "-w", str(workers),
+         "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning"],
+        cwd=ROOT, env=env)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            break
+        time.sleep(0.1)
+    time.sleep(1.0)  # let both workers boot
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def signed_message(i: int, customers: int = 500) -> tuple[str, bytes]:
+    now = int(time.time() * 1000)
+    body = json.dumps({"object": "page", "entry": [{"id": PAGE_ID, "time": now, "messaging": [{
+        "sender": {"id": f"psid-{i % customers}"}, "recipient": {"id": PAGE_ID}, "timestamp": now,
+        "message": {"mid": f"m_bench_{i}_{now}", "text": f"Is item {i % 37} in stock?"}}]}]}).encode()
+    sig = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return sig, body
+
+
+def rss_kb(pids: list[int]) -> tuple[int, int]:
+    """(sum of RSS, sum of PSS) in kB for these processes."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except OSError:
+            continue
+    return rss, pss
