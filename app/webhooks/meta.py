@@ -54,8 +54,8 @@ def receive():
         log.warning("meta webhook: missing or wrong signature from %s", request.remote_addr)
         return jsonify(error="invalid signature"), 403
     try:
-        text = body.decode("utf-8")
-        obj = json.loads(text).get("object")
+        raw = body.decode("utf-8")
+        obj = json.loads(raw).get("object")
     except (ValueError, AttributeError):
         log.warning("meta webhook: malformed JSON acknowledged (%d bytes)", len(body))
         return jsonify(status="ignored"), 200
@@ -64,7 +64,7 @@ def receive():
         return jsonify(status="ignored"), 200
     try:
         event_id = db.session.execute(
-            insert(WebhookEvent).values(source=SOURCE, body=text, received_at=utcnow())
+            insert(WebhookEvent).values(source=SOURCE, body=raw, received_at=utcnow())
             .returning(WebhookEvent.id)).scalar_one()
         db.session.commit()
     except SQLAlchemyError:
