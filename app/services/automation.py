@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.ai.flow import Reply
+from app.ai.reply import Reply
 from app.extensions import db
 from app.models import (
     AutomationRule,

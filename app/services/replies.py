@@ -14,7 +14,7 @@ from datetime import timezone
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.ai import flow
+from app.ai import agent
 from app.channels import adapter_for
 from app.clients.graph import GraphError, TransientGraphError
 from app.extensions import db
@@ -79,15 +79,17 @@ def _claim_and_reply(conv: Conversation, pending: list[Message]) -> int | None:
         return None
     _ensure_profile_name(conv)
     outcome = automation.run_rules(conv, pending, first)
-    reply = outcome.reply if outcome.stop else flow.reply_for(conv, pending)
+    reply = outcome.reply if outcome.stop else agent.respond(conv, pending, first=first)
     if reply is None:
         db.session.commit()
         return None
     last = pending[-1]
+    payload = {"agent": reply.agent, **reply.meta}
+    if reply.quick_replies:
+        payload["quick_replies"] = reply.quick_replies
     out = outbound.queue_message(
-        conv, reply.text, sender=Sender.AI if reply.agent == "flow" else Sender.SYSTEM,
-        payload={"agent": reply.agent, **({"quick_replies": reply.quick_replies} if reply.quick_replies else {})},
-        reply_to_id=last.id,
+        conv, reply.text, sender=Sender.SYSTEM if reply.agent.startswith("rule:") else Sender.AI,
+        payload=payload, reply_to_id=last.id,
     )
     created = last.created_at if last.created_at.tzinfo else last.created_at.replace(tzinfo=timezone.utc)
     out.latency_ms = int((now - created).total_seconds() * 1000)

@@ -1,0 +1,168 @@
+"""The salesperson's tools: the only way prices, stock and orders reach a reply.
+
+Every tool reads and acts inside the conversation's tenant only; an id from another tenant is
+"not found". Results are plain dicts (the Groq agent sends them back to the model as JSON).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from app.ai.catalog import match_products
+from app.extensions import db
+from app.models import (
+    Category,
+    Conversation,
+    ConversationMode,
+    Order,
+    Product,
+)
+from app.money import format_money
+
+MAX_QUANTITY = 100
+
+
+@dataclass
+class ToolContext:
+    tenant_id: int
+    conversation_id: int
+    customer_id: int
+    currency: str = "INR"
+    calls: list[dict] = field(default_factory=list)   # what was called, for the message record
+    prices_quoted: set[int] = field(default_factory=set)  # minor units a reply may state
+    order_intent: dict | None = None
+
+
+def _products(ctx: ToolContext) -> list[Product]:
+    return list(db.session.scalars(select(Product).where(
+        Product.tenant_id == ctx.tenant_id, Product.active.is_(True)).order_by(Product.name)))
+
+
+def _card(ctx: ToolContext, p: Product) -> dict:
+    ctx.prices_quoted.add(p.price_minor)
+    return {"product_id": p.id, "sku": p.sku, "name": p.name, "price": format_money(p.price_minor, p.currency),
+            "price_minor": p.price_minor, "in_stock": p.available > 0, "available": max(p.available, 0),
+            "category": p.category.name if p.category else None}
+
+
+def _product(ctx: ToolContext, product_id=None, name=None) -> Product | None:
+    if product_id is not None:
+        try:
+            pid = int(product_id)
+        except (TypeError, ValueError):
+            return None
+        return db.session.scalar(select(Product).where(
+            Product.id == pid, Product.tenant_id == ctx.tenant_id, Product.active.is_(True)))
+    if name:
+        found = match_products(str(name), _products(ctx))
+        return found[0].product if found else None
+    return None
+
+
+def search_products(ctx: ToolContext, query: str = "", max_price_minor: int | None = None) -> dict:
+    products = _products(ctx)
+    matched = [m.product for m in match_products(query, products)] if query else products
+    if max_price_minor is not None:
+        matched = [p for p in matched if p.price_minor <= int(max_price_minor)]
+    return {"products": [_card(ctx, p) for p in matched[:10]]}
+
+
+def product_details(ctx: ToolContext, product_id=None, name: str | None = None) -> dict:
+    p = _product(ctx, product_id, name)
+    if p is None:
+        return {"error": "not found"}
+    return {**_card(ctx, p), "description": p.description, "features": p.features}
+
+
+def list_categories(ctx: ToolContext) -> dict:
+    rows = db.session.scalars(select(Category).where(Category.tenant_id == ctx.tenant_id)
+                              .order_by(Category.name))
+    return {"categories": [c.name for c in rows]}
+
+
+def recommend(ctx: ToolContext, needs: str = "", budget_minor: int | None = None) -> dict:
+    products = [p for p in _products(ctx) if p.available > 0]
+    if budget_minor is not None:
+        products = [p for p in products if p.price_minor <= int(budget_minor)]
+    matched = [m.product for m in match_products(needs, products)] if needs else []
+    ranked = matched + [p for p in sorted(products, key=lambda p: -p.price_minor) if p not in matched]
+    return {"products": [_card(ctx, p) for p in ranked[:3]]}
+
+
+def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
+    """Record what the customer wants to buy, priced from the catalog (never from the text)."""
+    lines, total = [], 0
+    for item in items or []:
+        p = _product(ctx, item.get("product_id"), item.get("name"))
+        if p is None:
+            return {"error": f"product {item.get('product_id') or item.get('name')} not found"}
+        try:
+            qty = int(item.get("quantity", 1))
+        except (TypeError, ValueError):
+            return {"error": "quantity must be a whole number"}
+        if not 1 <= qty <= MAX_QUANTITY:
+            return {"error": f"quantity must be between 1 and {MAX_QUANTITY}"}
+        if p.available < qty:
+            return {"error": f"only {max(p.available, 0)} of {p.name} in stock", "product_id": p.id}
+        lines.append({"product_id": p.id, "sku": p.sku, "name": p.name, "quantity": qty,
+                      "unit_price_minor": p.price_minor})
+        ctx.prices_quoted.add(p.price_minor)
+        total += p.price_minor * qty
+    if not lines:
+        return {"error": "no items"}
+    ctx.prices_quoted.add(total)
+    ctx.order_intent = {"items": lines, "total_minor": total}
+    return {"status": "recorded", "items": lines, "total": format_money(total, ctx.currency),
+            "total_minor": total}
+
+
+def order_status(ctx: ToolContext, number: str = "") -> dict:
+    order = db.session.scalar(select(Order).where(
+        Order.tenant_id == ctx.tenant_id, Order.customer_id == ctx.customer_id,
+        Order.number == str(number).strip().upper()))
+    if order is None:
+        return {"error": "no such order for this customer"}
+    ctx.prices_quoted.add(order.total_minor)
+    return {"number": order.number, "status": str(order.status), "total": format_money(order.total_minor, order.currency),
+            "tracking_number": order.tracking_number}
+
+
+def handoff(ctx: ToolContext, reason: str = "") -> dict:
+    conv = db.session.scalar(select(Conversation).where(
+        Conversation.id == ctx.conversation_id, Conversation.tenant_id == ctx.tenant_id))
+    conv.mode = ConversationMode.HUMAN
+    return {"status": "handed_off", "reason": reason}
+
+
+def opt_out(ctx: ToolContext) -> dict:
+    conv = db.session.scalar(select(Conversation).where(
+        Conversation.id == ctx.conversation_id, Conversation.tenant_id == ctx.tenant_id))
+    conv.customer.opted_out = True
+    return {"status": "opted_out"}
+
+
+TOOLS = {
+    "search_products": search_products,
+    "product_details": product_details,
+    "list_categories": list_categories,
+    "recommend": recommend,
+    "create_order": create_order,
+    "order_status": order_status,
+    "handoff": handoff,
+    "opt_out": opt_out,
+}
+
+
+def call(ctx: ToolContext, name: str, args: dict) -> dict:
+    """Run a tool by name; a bad name or bad arguments is an error result, never a crash."""
+    tool = TOOLS.get(name)
+    if tool is None:
+        result = {"error": f"unknown tool {name}"}
+    else:
+        try:
+            result = tool(ctx, **(args or {}))
+        except TypeError as exc:
+            result = {"error": f"bad arguments: {exc}"}
+    ctx.calls.append({"tool": name, "args": args, "ok": "error" not in result})
+    return result
