@@ -25,12 +25,16 @@ DETAILS = re.compile(r"\b(feature|material|fabric|detail|describe|tell me (more 
 CATALOG = re.compile(r"\b(what do you (have|sell)|show me|catalog(ue)?|collection|categories|products|"
                      r"options|menu)\b", re.I)
 BUDGET = re.compile(r"\b(under|below|less than|within|budget( of)?|upto|up to)\s*(?:₹|rs\.?|inr)?\s*([0-9][0-9,]*)", re.I)
+HAGGLE = re.compile(r"\b(discount|coupon|promo|offer|cheaper|best price|less price|kam|too (costly|expensive)|"
+                    r"\d+\s*%)", re.I)
+LOOKING = re.compile(r"\b(do you have|do you sell|looking for|searching for|need a|want a)\b", re.I)
 HUMAN = re.compile(r"\b(human|real person|agent|talk to (someone|a person)|call me|manager)\b", re.I)
 QUANTITY = re.compile(r"\b(\d{1,3}|" + "|".join(NUMBER_WORDS) + r")\b(?:\s*(?:x|pcs|pieces|of))?", re.I)
 
 
 def _quantity(text: str) -> int:
-    for token in QUANTITY.findall(text or ""):
+    text = re.sub(r"\d+\s*%", " ", text or "")  # "90% off" is not a quantity
+    for token in QUANTITY.findall(text):
         token = token.lower()
         if token.isdigit() and 0 < int(token) <= tools.MAX_QUANTITY:
             return int(token)
@@ -57,6 +61,8 @@ class OfflineAgent:
             tools.call(ctx, "handoff", {"reason": "customer asked for a person"})
             return Reply("Sure, I'm connecting you with someone from our team. They'll reply here shortly.",
                          agent=self.name)
+        if HAGGLE.search(text):
+            return self._haggle(ctx, campaign, mentioned)
         if mentioned and BUY.search(text):
             return self._order(ctx, mentioned[0], _quantity(text))
         budget = BUDGET.search(text)
@@ -85,6 +91,11 @@ class OfflineAgent:
             lines = [_line(c) for c in mentioned[:3]]
             follow = "Would you like to order?" if mentioned[0]["in_stock"] else self._alternatives(ctx, mentioned[0])
             return Reply("\n".join(lines) + "\n" + follow, agent=self.name)
+        if LOOKING.search(text) and not CATALOG.search(text):
+            cats = tools.call(ctx, "list_categories", {})["categories"]
+            return Reply("I couldn't find that in our catalog. We have " + ", ".join(cats) +
+                         ". Tell me a little about what you need and I'll suggest something.",
+                         agent=self.name)
         if CATALOG.search(text) or PRICE.search(text):
             cats = tools.call(ctx, "list_categories", {})["categories"]
             shown = [c for c in products if c["in_stock"]][:5]
@@ -101,6 +112,14 @@ class OfflineAgent:
         tools.call(ctx, "handoff", {"reason": "offline agent could not help"})
         return Reply("I want to get this right for you, so I'm asking someone from our team to "
                      "reply here shortly.", agent=self.name)
+
+    def _haggle(self, ctx, campaign, mentioned: list[dict]) -> Reply:
+        """Price objections get the campaign's answer; never an invented discount."""
+        answer = (campaign.objection_handling if campaign and campaign.objection_handling else
+                  "Our prices are already the best we can offer, and every piece is quality-checked.")
+        if mentioned:
+            answer += f" {mentioned[0]['name']} is {mentioned[0]['price']}."
+        return Reply(answer + " Would you like to go ahead?", agent=self.name)
 
     def _order(self, ctx, card: dict, quantity: int) -> Reply:
         result = tools.call(ctx, "create_order", {"items": [{"product_id": card["product_id"],
