@@ -12,10 +12,15 @@ import time
 from flask import current_app
 from sqlalchemy import func, select
 
+import groq
+
 from app.ai import guardrails
+from app.ai.groq_agent import GroqAgent
 from app.ai.offline import OfflineAgent
+from app.ai.prompt import history, system_prompt
 from app.ai.reply import Reply
 from app.ai.tools import ToolContext
+from app.clients.groq_client import make_client
 from app.extensions import db
 from app.models import BusinessProfile, Conversation, Direction, Message, Order, Sender, Tenant
 
@@ -39,20 +44,51 @@ def respond(conv: Conversation, incoming: list[Message], *, first: bool) -> Repl
     asked = db.session.scalar(select(func.count()).select_from(Message).where(
         Message.conversation_id == conv.id, Message.direction == Direction.OUT,
         Message.sender == Sender.AI)) or 0
-    agent = OfflineAgent()
-    reply = agent.reply(ctx, text=text, campaign=conv.campaign, business=business,
-                        asked_questions=max(asked - 1, 0), first=first)
-    verdict = guardrails.check(reply.text, ctx, allowed_links=_links(profile),
-                               discount_allowed=_discounts(conv), known_orders=_orders(conv))
-    meta = {"agent": reply.agent, "tools": ctx.calls, "latency_ms": int((time.monotonic() - started) * 1000)}
+    rules = dict(allowed_links=_links(profile), discount_allowed=_discounts(conv),
+                 known_orders=_orders(conv))
+    extra: dict = {}
+    reply = None
+    if current_app.config.get("GROQ_API_KEY"):
+        try:
+            reply, extra = _with_groq(conv, ctx, text, rules)
+        except groq.APIError as exc:  # after the SDK's own retries: answer offline instead
+            log.warning("groq unavailable for conversation %s (%s); offline agent answers", conv.id, exc)
+            extra["fallback"] = f"{type(exc).__name__}: {exc}"[:300]
+    if reply is None:
+        reply = OfflineAgent().reply(ctx, text=text, campaign=conv.campaign, business=business,
+                                     asked_questions=max(asked - 1, 0), first=first)
+    verdict = guardrails.check(reply.text, ctx, **rules)
+    meta = {**{k: v for k, v in reply.meta.items() if not k.startswith("_")}, **extra,
+            "agent": reply.agent, "tools": ctx.calls,
+            "latency_ms": int((time.monotonic() - started) * 1000)}
     if ctx.order_intent:
         meta["order_intent"] = ctx.order_intent
     if not verdict.ok:
         log.warning("guardrails replaced a reply in conversation %s: %s", conv.id, verdict.problems)
-        meta["guardrail"] = {"problems": verdict.problems, "replaced": reply.text}
+        meta.setdefault("guardrail", {"problems": verdict.problems, "replaced": reply.text})
         reply = Reply(SAFE_REPLY, agent=reply.agent)
-    reply.meta = {**reply.meta, **meta}
+    reply.meta = meta
     return reply
+
+
+def _with_groq(conv: Conversation, ctx: ToolContext, text: str, rules: dict) -> tuple[Reply, dict]:
+    """Ask the model; if its answer breaks a guardrail, let it correct itself once."""
+    cfg = current_app.config
+    agent = GroqAgent(make_client(cfg["GROQ_API_KEY"], cfg.get("GROQ_BASE_URL")), cfg["GROQ_MODEL"])
+    messages = [{"role": "system", "content": system_prompt(conv, text)}, *history(conv)]
+    reply = agent.reply(ctx, messages)
+    verdict = guardrails.check(reply.text, ctx, **rules)
+    if verdict.ok:
+        return reply, {}
+    event = {"problems": verdict.problems, "replaced": reply.text, "regenerated": True}
+    convo = reply.meta["_convo"] + [
+        {"role": "assistant", "content": reply.text},
+        {"role": "system", "content": "That reply broke the rules: " + "; ".join(verdict.problems) +
+         ". Rewrite it using only facts from tool results."}]
+    second = agent.reply(ctx, convo)
+    for key in ("prompt_tokens", "completion_tokens"):
+        second.meta[key] = second.meta.get(key, 0) + reply.meta.get(key, 0)
+    return second, {"guardrail": event}
 
 
 def _links(profile: BusinessProfile | None) -> set[str]:

@@ -1,0 +1,27 @@
+"""Retrieving the tenant's knowledge chunks relevant to a message (BM25 via rank_bm25).
+
+Chunks are re-read on every message, so an edited document changes the next reply: there is
+no separate training step to forget.
+"""
+from __future__ import annotations
+
+from rank_bm25 import BM25Okapi
+from sqlalchemy import select
+
+from app.ai.catalog import keywords
+from app.extensions import db
+from app.models import KnowledgeChunk
+
+MAX_CHUNKS = 2000
+
+
+def retrieve(tenant_id: int, query: str, k: int = 3) -> list[str]:
+    chunks = db.session.scalars(select(KnowledgeChunk.content).where(
+        KnowledgeChunk.tenant_id == tenant_id).order_by(KnowledgeChunk.id).limit(MAX_CHUNKS)).all()
+    asked = keywords(query)
+    if not chunks or not asked:
+        return []
+    corpus = [keywords(c) or ["_"] for c in chunks]
+    scores = BM25Okapi(corpus).get_scores(asked)
+    ranked = sorted(range(len(chunks)), key=lambda i: scores[i], reverse=True)
+    return [chunks[i] for i in ranked[:k] if scores[i] > 0]

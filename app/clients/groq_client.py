@@ -1,0 +1,13 @@
+"""The Groq client, configured in one place: base URL, model, and timeouts/retries sized so
+a reply job always ends inside its job timeout (SDK defaults are 60 s x 3 attempts)."""
+from __future__ import annotations
+
+from groq import Groq
+
+DEFAULT_TIMEOUT = 20.0
+DEFAULT_RETRIES = 1
+
+
+def make_client(api_key: str, base_url: str | None, *, timeout: float = DEFAULT_TIMEOUT,
+                max_retries: int = DEFAULT_RETRIES) -> Groq:
+    return Groq(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=max_retries)

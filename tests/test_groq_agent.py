@@ -1,0 +1,142 @@
+"""The Groq agent with the LLM faked at the HTTP boundary (respx): tool calls, malformed calls,
+tool_use_failed, 429s, guardrail regeneration and the offline fallback."""
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+import respx
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Conversation, Message
+
+URL = "http://groq.test/openai/v1/chat/completions"
+
+
+def completion(content=None, tool_calls=None, prompt=100, completion_tokens=20):
+    msg = {"role": "assistant", "content": content}
+    if tool_calls:
+        msg["tool_calls"] = [{"id": f"call_{i}", "type": "function",
+                              "function": {"name": n, "arguments": a if isinstance(a, str) else json.dumps(a)}}
+                             for i, (n, a) in enumerate(tool_calls)]
+    return httpx.Response(200, json={
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1730000000,
+        "model": "openai/gpt-oss-120b",
+        "choices": [{"index": 0, "finish_reason": "tool_calls" if tool_calls else "stop", "message": msg}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt + completion_tokens}})
+
+
+@pytest.fixture
+def groq_on(app, monkeypatch):
+    monkeypatch.setitem(app.config, "GROQ_API_KEY", "test-key")
+    with respx.mock(assert_all_called=False) as mock:
+        yield mock.post(URL)
+
+
+def ask(app, world, text):
+    """One customer message through the real answer path; returns the stored reply."""
+    from app.services import replies
+    from app.services.outbound import deliver  # noqa: F401  (playground channel: no HTTP)
+    from app.services.playground import customer_says
+    from flask_appbuilder.security.sqla.models import User
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "staff_a"))
+        for message_id, tenant_id in customer_says(world.a.tenant_id, user, text):
+            replies.answer(message_id, tenant_id)
+        reply = db.session.scalars(select(Message).where(Message.direction == "out",
+                                                         Message.tenant_id == world.a.tenant_id)
+                                   .order_by(Message.id.desc())).first()
+        db.session.expunge(reply)
+        db.session.remove()
+        return reply
+
+
+def test_tool_call_then_answer_records_everything(app, world, groq_on):
+    groq_on.side_effect = [
+        completion(tool_calls=[("product_details", {"product_id": world.a["product"]})]),
+        completion("Prod-A is ₹799.00 and in stock. Shall I reserve one?", prompt=300, completion_tokens=25),
+    ]
+    reply = ask(app, world, "how much is Prod-A?")
+    assert reply.text == "Prod-A is ₹799.00 and in stock. Shall I reserve one?"
+    meta = reply.payload
+    assert meta["agent"] == "groq" and meta["model"] == "openai/gpt-oss-120b"
+    assert (meta["prompt_tokens"], meta["completion_tokens"]) == (400, 45)
+    assert [c["tool"] for c in meta["tools"]] == ["product_details"]
+    sent = json.loads(groq_on.calls[0].request.content)
+    assert sent["model"] == "openai/gpt-oss-120b" and {t["function"]["name"] for t in sent["tools"]} >= {"create_order", "handoff"}
+    assert "799" not in sent["messages"][0]["content"]  # prices only through tools
+    second = json.loads(groq_on.calls[1].request.content)["messages"]
+    tool_result = json.loads(second[-1]["content"])
+    assert second[-1]["role"] == "tool" and tool_result["price"] == "₹799.00"
+
+
+def test_another_tenants_id_in_a_tool_call_is_not_found(app, world, groq_on):
+    groq_on.side_effect = [
+        completion(tool_calls=[("product_details", {"product_id": world.b["product"]})]),
+        completion("Sorry, I couldn't find that product."),
+    ]
+    reply = ask(app, world, "tell me about product 2")
+    result = json.loads(json.loads(groq_on.calls[1].request.content)["messages"][-1]["content"])
+    assert result == {"error": "not found"} and "Prod-B" not in reply.text
+
+
+def test_malformed_tool_arguments_and_tool_use_failed_are_recovered(app, world, groq_on):
+    groq_on.side_effect = [
+        completion(tool_calls=[("product_details", "{not json")]),
+        httpx.Response(400, json={"error": {"message": "Failed to call a function", "type": "invalid_request_error",
+                                            "code": "tool_use_failed", "failed_generation": "<function=..."}}),
+        completion("Could you tell me which product you mean?"),
+    ]
+    reply = ask(app, world, "price?")
+    assert reply.text == "Could you tell me which product you mean?"
+    assert groq_on.call_count == 3
+    retry_msgs = json.loads(groq_on.calls[2].request.content)["messages"]
+    assert any(m["role"] == "system" and "malformed" in m["content"] for m in retry_msgs)
+
+
+def test_rate_limit_is_retried(app, world, groq_on):
+    groq_on.side_effect = [
+        httpx.Response(429, headers={"retry-after": "0.01"}, json={"error": {
+            "message": "Rate limit reached", "type": "tokens", "code": "rate_limit_exceeded"}}),
+        completion("Hello! How can I help?"),
+    ]
+    assert ask(app, world, "hi").text == "Hello! How can I help?"
+
+
+def test_invented_price_is_regenerated_then_recorded(app, world, groq_on):
+    groq_on.side_effect = [
+        completion("Prod-A is just ₹499 today!"),
+        completion(tool_calls=[("product_details", {"product_id": world.a["product"]})]),
+        completion("Prod-A is ₹799.00."),
+    ]
+    reply = ask(app, world, "price of Prod-A")
+    assert reply.text == "Prod-A is ₹799.00."
+    assert reply.payload["guardrail"]["regenerated"] and "₹499" in reply.payload["guardrail"]["replaced"]
+
+
+def test_repeated_violation_falls_back_to_a_safe_reply(app, world, groq_on):
+    groq_on.side_effect = [completion("Use code DIWALI for 20% off: https://rzp.io/fake"),
+                           completion("Still 20% off: https://rzp.io/fake")]
+    reply = ask(app, world, "any offers?")
+    assert "20%" not in reply.text and "rzp.io" not in reply.text
+    assert reply.payload["guardrail"]["problems"]
+
+
+def test_groq_down_falls_back_to_the_offline_agent(app, world, groq_on):
+    groq_on.side_effect = [httpx.Response(503, json={"error": {"message": "down"}})] * 3
+    reply = ask(app, world, "hi")
+    assert reply.payload["agent"] == "offline" and "InternalServerError" in reply.payload["fallback"]
+    assert reply.text == "Hello from A"
+
+
+def test_order_through_groq_uses_catalog_prices(app, world, groq_on):
+    groq_on.side_effect = [
+        completion(tool_calls=[("create_order", {"items": [{"product_id": world.a["product"], "quantity": 3}]})]),
+        completion("Done! 3 × Prod-A, total ₹2,397.00."),
+    ]
+    reply = ask(app, world, "I'll take 3 Prod-A")
+    assert reply.payload["order_intent"]["total_minor"] == 3 * 79900 and "₹2,397.00" in reply.text
