@@ -140,3 +140,68 @@ def test_order_through_groq_uses_catalog_prices(app, world, groq_on):
     ]
     reply = ask(app, world, "I'll take 3 Prod-A")
     assert reply.payload["order_intent"]["total_minor"] == 3 * 79900 and "₹2,397.00" in reply.text
+
+
+def test_conversation_view_shows_why_the_agent_said_it(app, world, groq_on, browser):
+    groq_on.side_effect = [
+        completion("Prod-A is just ₹499 today!"),
+        completion(tool_calls=[("product_details", {"product_id": world.a["product"]})]),
+        completion("Prod-A is ₹799.00."),
+    ]
+    reply = ask(app, world, "price of Prod-A")
+    html = browser("owner_a").get(f"/conversationview/show/{reply.conversation_id}").get_data(as_text=True)
+    assert "answered by groq (openai/gpt-oss-120b)" in html and "tools: product_details" in html
+    assert "guardrail: price ₹499.00 is not from the catalog (regenerated)" in html
+    assert f"{reply.prompt_tokens}+{reply.completion_tokens} tokens" in html
+
+
+def test_lead_score_and_sentiment_follow_the_conversation(app, world):
+    from app.ai.scoring import sentiment
+
+    assert sentiment(["I love it, great quality!"]) > 0.5
+    assert sentiment(["this is terrible, worst service"]) < -0.5
+    ask(app, world, "hi")
+    ask(app, world, "I'll take 2 Prod-A")
+    with app.app_context():
+        conv = db.session.scalars(select(Conversation).where(Conversation.tenant_id == world.a.tenant_id)
+                                  .order_by(Conversation.id.desc())).first()
+        assert conv.lead_score >= 75 and conv.sentiment is not None
+
+
+def test_knowledge_is_retrieved_into_the_prompt_and_edits_apply_at_once(app, world, groq_on):
+    from app.ai.knowledge import retrieve
+    from app.models import KnowledgeDocument, Product
+    from app.services.knowledge import rebuild_chunks
+
+    with app.app_context():
+        doc = KnowledgeDocument(tenant_id=world.a.tenant_id, title="Shipping",
+                                content="We ship across India in 4-6 days.\n\nReturns are accepted within 7 days.")
+        db.session.add(doc)
+        db.session.commit()
+        rebuild_chunks(world.a.tenant_id, doc.id)
+        assert "Returns are accepted" in retrieve(world.a.tenant_id, "can I return it?")[0]
+        assert retrieve(world.b.tenant_id, "can I return it?") == []  # B's knowledge is its own
+        doc_id = doc.id
+    groq_on.side_effect = [completion("Yes, within 7 days."), completion("Now 10 days.")]
+    ask(app, world, "what is your return policy for returns?")
+    system = json.loads(groq_on.calls[0].request.content)["messages"][0]["content"]
+    assert "Returns are accepted within 7 days" in system and "Knowledge-B" not in system
+    with app.app_context():  # an edit shows in the very next reply's context: no training step
+        db.session.get(KnowledgeDocument, doc_id).content = "Returns are accepted within 10 days."
+        db.session.commit()
+        rebuild_chunks(world.a.tenant_id, doc_id)
+        db.session.get(Product, world.a["product"]).name = "Renamed Kurta"
+        db.session.commit()
+    ask(app, world, "and returns now?")
+    system = json.loads(groq_on.calls[1].request.content)["messages"][0]["content"]
+    assert "within 10 days" in system and "Renamed Kurta" in system
+
+
+def test_offline_answers_follow_catalog_changes_immediately(app, world):
+    from app.models import Product
+
+    assert "₹799.00" in ask(app, world, "price of Prod-A?").text
+    with app.app_context():
+        db.session.get(Product, world.a["product"]).price_minor = 89900
+        db.session.commit()
+    assert "₹899.00" in ask(app, world, "and the price of Prod-A now?").text

@@ -23,5 +23,9 @@ def retrieve(tenant_id: int, query: str, k: int = 3) -> list[str]:
         return []
     corpus = [keywords(c) or ["_"] for c in chunks]
     scores = BM25Okapi(corpus).get_scores(asked)
-    ranked = sorted(range(len(chunks)), key=lambda i: scores[i], reverse=True)
-    return [chunks[i] for i in ranked[:k] if scores[i] > 0]
+    # BM25's idf goes negative for a term in most documents (always, with one document), so
+    # relevance is "shares a word with the question", ranked by the BM25 score.
+    wanted = set(asked)
+    ranked = sorted((i for i in range(len(chunks)) if wanted & set(corpus[i])),
+                    key=lambda i: scores[i], reverse=True)
+    return [chunks[i] for i in ranked[:k]]

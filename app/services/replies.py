@@ -14,7 +14,7 @@ from datetime import timezone
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.ai import agent
+from app.ai import agent, scoring
 from app.channels import adapter_for
 from app.clients.graph import GraphError, TransientGraphError
 from app.extensions import db
@@ -92,7 +92,10 @@ def _claim_and_reply(conv: Conversation, pending: list[Message]) -> int | None:
         payload=payload, reply_to_id=last.id,
     )
     created = last.created_at if last.created_at.tzinfo else last.created_at.replace(tzinfo=timezone.utc)
-    out.latency_ms = int((now - created).total_seconds() * 1000)
+    out.latency_ms = int((utcnow() - created).total_seconds() * 1000)
+    out.prompt_tokens = reply.meta.get("prompt_tokens")
+    out.completion_tokens = reply.meta.get("completion_tokens")
+    scoring.update(conv, reply.meta)
     try:
         db.session.commit()
     except IntegrityError:  # the reply to this message exists already (a re-run)

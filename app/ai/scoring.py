@@ -1,0 +1,54 @@
+"""Lead score and sentiment per conversation, updated as messages arrive.
+
+Sentiment is VADER's compound score (a maintained lexicon library) averaged over the customer's
+recent messages, -1..1. The lead score (0-100) adds up buying signals the agent saw: engagement,
+product questions, an order intent, an order; a clearly unhappy customer costs points.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import func, select
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from app.extensions import db
+from app.models import Conversation, Direction, Message, Order, OrderStatus
+
+RECENT = 5
+PAID = {OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.SHIPPED, OrderStatus.DELIVERED}
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
+def sentiment(texts: list[str]) -> float | None:
+    scores = [_analyzer().polarity_scores(t)["compound"] for t in texts if t and t.strip()]
+    return round(sum(scores) / len(scores), 3) if scores else None
+
+
+def update(conv: Conversation, reply_meta: dict | None = None) -> None:
+    recent = db.session.scalars(select(Message.text).where(
+        Message.conversation_id == conv.id, Message.direction == Direction.IN,
+    ).order_by(Message.created_at.desc(), Message.id.desc()).limit(RECENT)).all()
+    conv.sentiment = sentiment(list(recent))
+    inbound = db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.conversation_id == conv.id, Message.direction == Direction.IN)) or 0
+    statuses = set(db.session.scalars(select(Order.status).where(Order.conversation_id == conv.id)))
+    meta = reply_meta or {}
+    product_talk = any(c.get("tool") in ("product_details", "search_products", "recommend")
+                       for c in meta.get("tools", []))
+    score = max(conv.lead_score or 0, 10)
+    score = max(score, 10 + min(inbound, 6) * 5)
+    if product_talk:
+        score = max(score, 45)
+    if meta.get("order_intent"):
+        score = max(score, 75)
+    if statuses:
+        score = max(score, 85)
+    if statuses & PAID:
+        score = 100
+    if conv.sentiment is not None and conv.sentiment <= -0.5 and not statuses & PAID:
+        score -= 10
+    conv.lead_score = max(0, min(100, score))
