@@ -59,7 +59,7 @@ class Config:
     JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "120"))
     JOB_RETRIES = int(_env("JOB_RETRIES", "3"))
     # A burst of fragments from one customer within this many seconds gets one reply.
-    REPLY_DEBOUNCE_SECONDS = float(_env("REPLY_DEBOUNCE_SECONDS", "2"))
+    REPLY_DEBOUNCE_SECONDS = float(_env("REPLY_DEBOUNCE_SECONDS", "1"))
     # Unanswered inbound messages / unsent replies older than this are re-queued by the sweep.
     SWEEP_AFTER_SECONDS = int(_env("SWEEP_AFTER_SECONDS", "30"))
 

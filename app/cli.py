@@ -89,10 +89,12 @@ def sweep_command():
 @click.option("--processes", "-n", default=1, show_default=True, help="Worker processes.")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--with-scheduler/--without-scheduler", default=True, show_default=True)
+@click.option("--fork/--no-fork", default=False, show_default=True,
+              help="Fork a work horse per job (crash isolation, but every job re-warms caches).")
 @with_appcontext
-def worker(processes, burst, with_scheduler):
+def worker(processes, burst, with_scheduler, fork):
     """Run RQ workers on REDIS_URL; each job gets its own app context."""
-    from rq import Worker
+    from rq import SimpleWorker, Worker
     from rq.serializers import JSONSerializer
 
     from app.jobs import QUEUE_NAME
@@ -110,9 +112,10 @@ def worker(processes, burst, with_scheduler):
         from rq.worker_pool import WorkerPool
 
         WorkerPool([QUEUE_NAME], connection=redis, num_workers=processes,
+                   worker_class=Worker if fork else SimpleWorker,
                    serializer=JSONSerializer).start(burst=burst)
         return
-    Worker([QUEUE_NAME], connection=redis, serializer=JSONSerializer).work(
+    (Worker if fork else SimpleWorker)([QUEUE_NAME], connection=redis, serializer=JSONSerializer).work(
         burst=burst, with_scheduler=with_scheduler
     )
 

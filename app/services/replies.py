@@ -35,10 +35,12 @@ log = logging.getLogger(__name__)
 
 
 def _pending(conv_id: int) -> list[Message]:
+    # populate_existing: rows already in the session are overwritten with what the database
+    # says now (another worker may have claimed them while we waited for the lock).
     return list(db.session.scalars(select(Message).where(
         Message.conversation_id == conv_id, Message.direction == Direction.IN,
         Message.handled_at.is_(None),
-    ).order_by(Message.created_at, Message.id)))
+    ).order_by(Message.created_at, Message.id).execution_options(populate_existing=True)))
 
 
 def _is_first(conv: Conversation) -> bool:
@@ -55,7 +57,7 @@ def answer(message_id: int, tenant_id: int) -> str:
     if msg.handled_at is not None:
         return "already handled"
     with conversation_lock(msg.conversation_id):
-        db.session.expire_all()  # what another worker committed while we waited
+        db.session.refresh(msg)  # what another worker committed while we waited
         if msg.handled_at is not None:
             return "already handled"
         conv = msg.conversation

@@ -1,0 +1,122 @@
+"""Reply benchmark: sustained replies per second with the outside world faked by local servers
+(the LLM answers after 1.0 s, each Graph API send after 0.2 s), latency from webhook to send,
+and the resident memory of the whole worker fleet.
+
+    python bench/replies.py [--rate 50] [--seconds 20] [--workers 64]
+
+Targets: >= 40 replies/s on this 2-core machine, p95 webhook->send <= 2.5 s.
+Needs PostgreSQL and Redis on loopback (BENCH_PG, BENCH_REDIS_URL).
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, bench_env, fresh_database, gunicorn, prepare, rss_kb, signed_message  # noqa: E402
+from bench.llm_stub import LLMStub  # noqa: E402
+from tests.graph_stub import GraphStub  # noqa: E402
+
+
+class TimedGraphStub(GraphStub):
+    """Records when each customer's reply was sent."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.sent_at: dict[str, float] = {}
+        original = self.server.RequestHandlerClass.do_POST
+        stub = self
+
+        def do_post(handler):
+            original(handler)
+            with stub.lock:
+                if stub.sends:
+                    rid = stub.sends[-1].get("recipient", {}).get("id")
+                    stub.sent_at.setdefault(rid, time.monotonic())
+
+        self.server.RequestHandlerClass.do_POST = do_post
+
+
+def fleet_pids(parent: int) -> list[int]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.split("\n"):
+        if line.strip():
+            pid, ppid = map(int, line.split())
+            children.setdefault(ppid, []).append(pid)
+    seen, todo = [], [parent]
+    while todo:
+        pid = todo.pop()
+        seen.append(pid)
+        todo.extend(children.get(pid, []))
+    return seen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=50.0, help="new customer messages per second")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=64)
+    parser.add_argument("--llm-delay", type=float, default=1.0)
+    parser.add_argument("--send-delay", type=float, default=0.2)
+    args = parser.parse_args()
+
+    with LLMStub(delay=args.llm_delay) as llm, TimedGraphStub(send_delay=args.send_delay) as graph:
+        env = bench_env(fresh_database("closer_bench_replies"), GROQ_API_KEY="bench-key",
+                        GROQ_BASE_URL=llm.base_url, GRAPH_API_BASE=graph.base_url)
+        prepare(env)
+        workers = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "worker", "-n",
+                                    str(args.workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=open("/tmp/closer-bench-workers.log", "w"))
+        time.sleep(8 + args.workers * 0.1)  # let the pool start
+        posted: dict[str, float] = {}
+        memory = []
+        with gunicorn("run:app", env) as url:
+            host = urlparse(url)
+            total = int(args.rate * args.seconds)
+            start = time.monotonic()
+
+            def sampler():
+                while time.monotonic() - start < args.seconds + 15:
+                    memory.append(rss_kb(fleet_pids(workers.pid)))
+                    time.sleep(2)
+
+            threading.Thread(target=sampler, daemon=True).start()
+            conn = http.client.HTTPConnection(host.hostname, host.port)
+            for i in range(total):
+                due = start + i / args.rate
+                time.sleep(max(0.0, due - time.monotonic()))
+                sig, body = signed_message(i, customers=total)
+                conn.request("POST", "/webhooks/meta", body=body, headers={
+                    "X-Hub-Signature-256": sig, "Content-Type": "application/json"})
+                conn.getresponse().read()
+                posted[f"psid-{i}"] = time.monotonic()
+            deadline = time.monotonic() + 60
+            while len(graph.sent_at) < total and time.monotonic() < deadline:
+                time.sleep(0.5)
+        workers.terminate()
+        workers.wait(timeout=30)
+    latencies = sorted(graph.sent_at[k] - posted[k] for k in graph.sent_at if k in posted)
+    done = len(latencies)
+    window = max(graph.sent_at.values()) - min(posted.values()) if done else 1
+    p95 = latencies[int(0.95 * (done - 1))] if done else float("nan")
+    peak_rss, peak_pss = max(memory) if memory else (0, 0)
+    print(f"messages posted     : {len(posted)} at {args.rate:.0f}/s for {args.seconds} s")
+    print(f"replies sent        : {done}  (LLM calls {llm.calls})")
+    print(f"sustained throughput: {done / window:.1f} replies/s  (target >= 40)")
+    print(f"webhook -> send     : p50 {statistics.median(latencies):.2f} s  p95 {p95:.2f} s  (target p95 <= 2.5 s)"
+          if done else "webhook -> send     : none")
+    print(f"worker fleet        : {args.workers} processes, peak RSS {peak_rss / 1024:.0f} MiB, "
+          f"peak PSS {peak_pss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
