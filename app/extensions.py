@@ -10,7 +10,7 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.local import LocalProxy
 
-db = get_sqla_class()()
+db = get_sqla_class()(session_options={"expire_on_commit": False})
 appbuilder = LocalProxy(lambda: current_app.appbuilder)
 csrf = CSRFProtect()
 migrate = Migrate()

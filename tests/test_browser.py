@@ -1,0 +1,101 @@
+"""A person in a real browser (Debian's chromium through Playwright): sign in, switch tenant,
+and chat in the Playground, with a real worker process answering when Redis is configured.
+The page must load nothing from outside 127.0.0.1."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import DATABASE_URL, PASSWORD, REDIS_URL
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parent.parent
+
+if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+    if os.environ.get("CI", "").lower() == "true":
+        raise RuntimeError(f"chromium not found at {CHROMIUM}: .ci/run installs it")
+    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture
+def server(app, world):
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    worker = None
+    if REDIS_URL:  # answers come from a real worker process, as in production
+        env = {**os.environ, "CLOSER_ENV": "testing", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL}
+        worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "worker"], cwd=ROOT,
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield f"http://127.0.0.1:{srv.server_port}"
+    if worker:
+        worker.terminate()
+        worker.wait(timeout=20)
+    srv.shutdown()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--disable-background-networking", "--disable-component-update", "--no-first-run"])
+        context = browser.new_context()
+        outside = []
+
+        def block_outside(route):
+            host = route.request.url.split("/")[2]
+            if not host.startswith("127.0.0.1"):
+                outside.append(route.request.url)
+                return route.abort()
+            return route.continue_()
+
+        context.route("**/*", block_outside)
+        errors = []
+        pg = context.new_page()
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield pg
+        assert not outside, f"the page tried to load from outside: {outside}"
+        assert not errors, errors
+        browser.close()
+
+
+def login(page, base, username):
+    page.goto(base + "/login/")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+def test_playground_chat_in_a_browser(server, page):
+    login(page, server, "staff_a")
+    page.goto(server + "/playground/")
+    page.fill("#pg-text", "Hi there")
+    page.click("#pg-send")
+    page.wait_for_selector(".pg-out", timeout=30_000)
+    assert page.locator(".pg-in").first.inner_text() == "Hi there"
+    assert "Hello from A" in page.locator(".pg-out").first.inner_text()
+    page.fill("#pg-text", "how much is Prod-A?")
+    page.click("#pg-send")
+    page.wait_for_function("document.querySelectorAll('.pg-out').length >= 2", timeout=30_000)
+    assert "₹799.00" in page.locator(".pg-out").nth(1).inner_text()
+
+
+def test_agency_admin_switches_tenant_in_the_navbar(server, page):
+    login(page, server, "agency")
+    page.goto(server + "/productview/list/")
+    page.click("#tenant-switcher > a")
+    page.click("#tenant-switcher button:has-text('Tenant B')")
+    page.goto(server + "/productview/list/")
+    body = page.inner_text("body")
+    assert "Prod-B" in body and "Prod-A" not in body
+    assert "Tenant C" not in page.inner_text("#tenant-switcher")
