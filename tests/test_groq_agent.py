@@ -205,3 +205,22 @@ def test_offline_answers_follow_catalog_changes_immediately(app, world):
         db.session.get(Product, world.a["product"]).price_minor = 89900
         db.session.commit()
     assert "₹899.00" in ask(app, world, "and the price of Prod-A now?").text
+
+
+def test_a_product_name_not_in_the_catalog_is_regenerated(app, world, groq_on):
+    groq_on.side_effect = [completion("Yes! The Sandalwood Soy Jar Candle is lovely."),
+                           completion("Sorry, we don't carry that. We have Prod-A.")]
+    reply = ask(app, world, "do you have the sandalwood candle?")
+    assert reply.text == "Sorry, we don't carry that. We have Prod-A."
+    assert "Sandalwood Soy Jar Candle" in reply.payload["guardrail"]["problems"][0]
+
+
+def test_catalog_names_pass_the_name_check():
+    from app.ai.guardrails import unknown_names
+
+    vocab = ["Indigo Block-Print Cotton Kurta", "Kurtas & Kurtis", "Rangrez Ethnic Wear"]
+    assert unknown_names("The Indigo Block-Print Cotton Kurta is lovely", vocab) == []
+    assert unknown_names("Our Kurtas & Kurtis range", vocab) == []
+    assert unknown_names("Welcome to Rangrez Ethnic Wear!", vocab) == []
+    assert unknown_names("Try the Sandalwood Soy Jar Candle", vocab) == ["Sandalwood Soy Jar Candle"]
+    assert unknown_names("Shipped with Blue Dart today", vocab) == []

@@ -22,7 +22,18 @@ from app.ai.reply import Reply
 from app.ai.tools import ToolContext
 from app.clients.groq_client import make_client
 from app.extensions import db
-from app.models import BusinessProfile, Conversation, Direction, Message, Order, Sender, Tenant
+from app.models import (
+    BusinessProfile,
+    Campaign,
+    Category,
+    Conversation,
+    Direction,
+    Message,
+    Order,
+    Product,
+    Sender,
+    Tenant,
+)
 
 log = logging.getLogger(__name__)
 SAFE_REPLY = ("Let me double-check that for you — someone from our team will confirm here "
@@ -45,7 +56,7 @@ def respond(conv: Conversation, incoming: list[Message], *, first: bool) -> Repl
         Message.conversation_id == conv.id, Message.direction == Direction.OUT,
         Message.sender == Sender.AI)) or 0
     rules = dict(allowed_links=_links(profile), discount_allowed=_discounts(conv),
-                 known_orders=_orders(conv))
+                 known_orders=_orders(conv), vocabulary=_vocabulary(conv, profile, tenant))
     extra: dict = {}
     reply = None
     if current_app.config.get("GROQ_API_KEY"):
@@ -101,6 +112,17 @@ def _discounts(conv: Conversation) -> bool:
     campaign = conv.campaign
     blob = " ".join(filter(None, (campaign.greeting, campaign.objection_handling, campaign.closing))) if campaign else ""
     return bool(guardrails.DISCOUNT.search(blob))
+
+
+def _vocabulary(conv: Conversation, profile, tenant) -> list[str]:
+    """Names a reply may use: this tenant's products, categories, campaigns and itself."""
+    names = [p.name for p in db.session.scalars(select(Product).where(Product.tenant_id == conv.tenant_id))]
+    names += [c.name for c in db.session.scalars(select(Category).where(Category.tenant_id == conv.tenant_id))]
+    names += [c.name for c in db.session.scalars(select(Campaign).where(Campaign.tenant_id == conv.tenant_id))]
+    names += [tenant.name] + ([profile.business_name] if profile else [])
+    if conv.customer.name:
+        names.append(conv.customer.name)
+    return names
 
 
 def _orders(conv: Conversation) -> set[str]:

@@ -16,6 +16,10 @@ AMOUNT = re.compile(r"(?:₹|rs\.?|inr)\s*([0-9][0-9,]*(?:\.[0-9]{1,2})?)", re.I
 DISCOUNT = re.compile(r"\b(\d{1,2}\s*%\s*(?:off|discount)|discount|coupon|promo code)\b", re.IGNORECASE)
 LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 ORDER_NO = re.compile(r"\bORD-\d+\b", re.IGNORECASE)
+# Three or more capitalised words in a row ("Sandalwood Soy Jar Candle"): how product names
+# appear in a reply. Shorter phrases ("Blue Dart", "Hi Priya") are too often not products.
+NAME = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:&\s+|with\s+|of\s+)?[A-Z(][\w'()-]*){2,}")
+NAME_MATCH = 80
 
 
 @dataclass
@@ -36,9 +40,31 @@ def amounts_minor(text: str) -> list[int]:
     return out
 
 
+def unknown_names(text: str, vocabulary: list[str]) -> list[str]:
+    """Product-like names in `text` that match nothing this tenant has (rapidfuzz)."""
+    from rapidfuzz import fuzz
+
+    found = []
+    text = text or ""
+    for m in NAME.finditer(text):
+        phrase = m.group(0)
+        if re.match(r"^\s*$|.*[.!?:]\s*$", text[:m.start()], re.S):
+            # the first word is capitalised because it starts a sentence: not part of a name
+            phrase = re.sub(r"^\S+\s+(?:(?:&|with|of)\s+)?", "", phrase)
+            if len(phrase.split()) < 3:
+                continue
+        if not any(fuzz.token_set_ratio(phrase.lower(), known.lower()) >= NAME_MATCH for known in vocabulary):
+            found.append(phrase)
+    return found
+
+
 def check(text: str, ctx: ToolContext, *, allowed_links: set[str] = frozenset(),
-          discount_allowed: bool = False, known_orders: set[str] = frozenset()) -> Verdict:
+          discount_allowed: bool = False, known_orders: set[str] = frozenset(),
+          vocabulary: list[str] | None = None) -> Verdict:
     verdict = Verdict()
+    if vocabulary is not None:
+        for name in unknown_names(text, vocabulary):
+            verdict.problems.append(f"names '{name}', which is not in this store's catalog")
     for amount in amounts_minor(text):
         if amount not in ctx.prices_quoted:
             verdict.problems.append(f"price ₹{amount / 100:.2f} is not from the catalog")
