@@ -45,6 +45,8 @@ class Config:
     GROQ_API_KEY = _env("GROQ_API_KEY")
     GROQ_BASE_URL = _env("GROQ_BASE_URL", "https://api.groq.com")
     GROQ_MODEL = _env("GROQ_MODEL", "openai/gpt-oss-120b")
+    # A small, fast model rates each conversation (lead score, sentiment) in its own job.
+    GROQ_SCORING_MODEL = _env("GROQ_SCORING_MODEL", "llama-3.1-8b-instant")
     META_APP_ID = _env("META_APP_ID")
     META_APP_SECRET = _env("META_APP_SECRET")
     META_VERIFY_TOKEN = _env("META_VERIFY_TOKEN")

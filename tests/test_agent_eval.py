@@ -208,7 +208,14 @@ def groq_script(demo_app, monkeypatch):
     import respx
 
     monkeypatch.setitem(demo_app.config, "GROQ_API_KEY", "test-key")
+    import httpx
+
     with respx.mock(assert_all_called=False) as mock:
+        mock.post(GROQ_URL, json__model="llama-3.1-8b-instant").mock(return_value=httpx.Response(200, json={
+            "id": "r", "object": "chat.completion", "created": 1, "model": "llama-3.1-8b-instant",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": '{"lead_score": 90, "sentiment": 0.6}'}}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60}}))
         yield mock.post(GROQ_URL)
 
 

@@ -33,6 +33,12 @@ def completion(content=None, tool_calls=None, prompt=100, completion_tokens=20):
 def groq_on(app, monkeypatch):
     monkeypatch.setitem(app.config, "GROQ_API_KEY", "test-key")
     with respx.mock(assert_all_called=False) as mock:
+        # the rating job (a small model, in its own job) gets its own route
+        mock.post(URL, json__model="llama-3.1-8b-instant").mock(return_value=httpx.Response(200, json={
+            "id": "r", "object": "chat.completion", "created": 1, "model": "llama-3.1-8b-instant",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": '{"lead_score": 90, "sentiment": 0.6}'}}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60}}))
         yield mock.post(URL)
 
 
@@ -224,3 +230,16 @@ def test_catalog_names_pass_the_name_check():
     assert unknown_names("Welcome to Rangrez Ethnic Wear!", vocab) == []
     assert unknown_names("Try the Sandalwood Soy Jar Candle", vocab) == ["Sandalwood Soy Jar Candle"]
     assert unknown_names("Shipped with Blue Dart today", vocab) == []
+
+
+def test_model_rates_the_conversation_in_its_own_job(app, world, groq_on, run_jobs):
+    groq_on.side_effect = [completion("Hello! How can I help?")]
+    reply = ask(app, world, "hi, I really want to buy something today")
+    run_jobs()
+    from app.jobs.scoring import rate_conversation
+
+    with app.app_context():
+        assert rate_conversation(reply.conversation_id, tenant_id=world.a.tenant_id) == "rated"
+        conv = db.session.get(Conversation, reply.conversation_id)
+        assert (conv.lead_score, conv.sentiment) == (90, 0.6)
+        assert rate_conversation(reply.conversation_id, tenant_id=world.b.tenant_id) == "missing"

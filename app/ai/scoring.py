@@ -1,8 +1,10 @@
 """Lead score and sentiment per conversation, updated as messages arrive.
 
-Sentiment is VADER's compound score (a maintained lexicon library) averaged over the customer's
-recent messages, -1..1. The lead score (0-100) adds up buying signals the agent saw: engagement,
-product questions, an order intent, an order; a clearly unhappy customer costs points.
+Every reply updates them at once from signals: sentiment is VADER's compound score (a
+maintained lexicon library) averaged over the customer's recent messages, -1..1, and the lead
+score (0-100) adds up the buying signals the agent saw (engagement, product questions, an order
+intent, an order). Where a Groq key is set, a job then asks a small model to rate the
+conversation and its answer replaces the lexicon's (`rate_with_model`).
 """
 from __future__ import annotations
 
@@ -52,3 +54,30 @@ def update(conv: Conversation, reply_meta: dict | None = None) -> None:
     if conv.sentiment is not None and conv.sentiment <= -0.5 and not statuses & PAID:
         score -= 10
     conv.lead_score = max(0, min(100, score))
+
+
+RATE_PROMPT = ("Rate this sales chat. Reply with JSON only: {\"lead_score\": <0-100, how likely the "
+               "customer is to buy soon>, \"sentiment\": <-1.0 to 1.0, the customer's mood>}.")
+
+
+def rate_with_model(conv: Conversation, client, model: str) -> bool:
+    """Ask the model for lead score and sentiment; keep the lexicon's values if it can't say."""
+    import json
+
+    from app.ai.prompt import history
+
+    turns = history(conv, budget_tokens=1200)
+    if not turns:
+        return False
+    transcript = "\n".join(f"{'Customer' if t['role'] == 'user' else 'Shop'}: {t['content']}" for t in turns)
+    resp = client.chat.completions.create(
+        model=model, temperature=0, max_completion_tokens=60, response_format={"type": "json_object"},
+        messages=[{"role": "system", "content": RATE_PROMPT}, {"role": "user", "content": transcript}])
+    try:
+        data = json.loads(resp.choices[0].message.content or "{}")
+        score, mood = int(data["lead_score"]), float(data["sentiment"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    conv.lead_score = max(0, min(100, score))
+    conv.sentiment = round(max(-1.0, min(1.0, mood)), 3)
+    return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timezone
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -68,7 +69,14 @@ def answer(message_id: int, tenant_id: int) -> str:
         if reply_id is None:
             return "no reply"
         send_now(reply_id, tenant_id)
-        return "answered"
+    if current_app.config.get("GROQ_API_KEY"):
+        from app.jobs import enqueue
+
+        try:  # a nicety: the lexicon's score already stands if this can't be queued
+            enqueue("app.jobs.scoring.rate_conversation", msg.conversation_id, tenant_id=tenant_id)
+        except Exception:
+            log.warning("could not queue the model rating of conversation %s", msg.conversation_id)
+    return "answered"
 
 
 def _claim_and_reply(conv: Conversation, pending: list[Message]) -> int | None:
