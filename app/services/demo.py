@@ -100,6 +100,7 @@ class _Created:
             for user in db.session.scalars(select(User).where(User.id.in_(self.user_ids))):
                 db.session.delete(user)
             db.session.commit()
+            db.session.expunge_all()  # deleted rows must not linger in the identity map
         except Exception:
             db.session.rollback()
             log.exception("demo seed: cleanup after a failure failed too")
