@@ -243,3 +243,36 @@ def test_model_rates_the_conversation_in_its_own_job(app, world, groq_on, run_jo
         conv = db.session.get(Conversation, reply.conversation_id)
         assert (conv.lead_score, conv.sentiment) == (90, 0.6)
         assert rate_conversation(reply.conversation_id, tenant_id=world.b.tenant_id) == "missing"
+
+
+def test_the_model_gets_a_time_budget_inside_the_job_timeout(app, world, groq_on, monkeypatch):
+    """A slow model can't hold the job past its timeout: the offline agent answers instead."""
+    monkeypatch.setitem(app.config, "JOB_TIMEOUT", 3)  # 1.5 s budget for the model
+    groq_on.side_effect = [httpx.TimeoutException("slow")] * 4
+    reply = ask(app, world, "hi")
+    assert reply.payload["agent"] == "offline" and "Timeout" in reply.payload["fallback"]
+
+
+def test_tool_loop_stops_when_the_budget_is_spent(app, world, groq_on):
+    import time as _time
+
+    from groq import APITimeoutError
+
+    from app.ai import tools
+    from app.ai.groq_agent import GroqAgent
+    from app.clients.groq_client import make_client
+
+    def slow_tool_call(request):
+        _time.sleep(0.6)
+        return completion(tool_calls=[("list_categories", {})])
+
+    groq_on.side_effect = slow_tool_call
+    with app.app_context():
+        conv = db.session.get(Conversation, world.a["conversation"])
+        ctx = tools.ToolContext(tenant_id=conv.tenant_id, conversation_id=conv.id, customer_id=conv.customer_id)
+        agent = GroqAgent(make_client("k", "http://groq.test"), "m", budget_s=2.5)
+        started = _time.monotonic()
+        with pytest.raises(APITimeoutError):
+            agent.reply(ctx, [{"role": "user", "content": "hi"}])
+        assert _time.monotonic() - started < 2.5
+    assert groq_on.call_count <= 2

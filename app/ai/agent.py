@@ -85,7 +85,9 @@ def respond(conv: Conversation, incoming: list[Message], *, first: bool) -> Repl
 def _with_groq(conv: Conversation, ctx: ToolContext, text: str, rules: dict) -> tuple[Reply, dict]:
     """Ask the model; if its answer breaks a guardrail, let it correct itself once."""
     cfg = current_app.config
-    agent = GroqAgent(make_client(cfg["GROQ_API_KEY"], cfg.get("GROQ_BASE_URL")), cfg["GROQ_MODEL"])
+    # Half the job's time for the model, the rest for tools, guardrails and sending.
+    agent = GroqAgent(make_client(cfg["GROQ_API_KEY"], cfg.get("GROQ_BASE_URL")), cfg["GROQ_MODEL"],
+                      budget_s=cfg["JOB_TIMEOUT"] * 0.5)
     messages = [{"role": "system", "content": system_prompt(conv, text)}, *history(conv)]
     reply = agent.reply(ctx, messages)
     verdict = guardrails.check(reply.text, ctx, **rules)

@@ -9,7 +9,8 @@ import json
 import logging
 import time
 
-from groq import BadRequestError
+import httpx
+from groq import APITimeoutError, BadRequestError
 
 from app.ai import tools
 from app.ai.reply import Reply
@@ -28,17 +29,24 @@ def _tool_use_failed(exc: BadRequestError) -> bool:
 class GroqAgent:
     name = "groq"
 
-    def __init__(self, client, model: str):
+    def __init__(self, client, model: str, *, budget_s: float = 60.0, call_timeout_s: float = 20.0):
         self.client, self.model = client, model
+        self.budget_s, self.call_timeout_s = budget_s, call_timeout_s
 
     def reply(self, ctx: tools.ToolContext, messages: list[dict]) -> Reply:
+        """Raises groq.APITimeoutError when the whole exchange would outlast its budget, so
+        the caller (and the job around it) always ends in time."""
         started = time.monotonic()
         convo = list(messages)
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
         for round_no in range(MAX_ROUNDS + 1):
             last = round_no == MAX_ROUNDS
+            remaining = self.budget_s - (time.monotonic() - started)
+            if remaining < 2:
+                raise APITimeoutError(request=httpx.Request("POST", "chat/completions"))
+            client = self.client.with_options(timeout=min(self.call_timeout_s, remaining))
             try:
-                resp = self.client.chat.completions.create(
+                resp = client.chat.completions.create(
                     model=self.model, messages=convo, tools=TOOL_SCHEMAS,
                     tool_choice="none" if last else "auto", temperature=0.3,
                     max_completion_tokens=600)
