@@ -26,23 +26,13 @@ from bench.llm_stub import LLMStub  # noqa: E402
 from tests.graph_stub import GraphStub  # noqa: E402
 
 
-class TimedGraphStub(GraphStub):
-    """Records when each customer's reply was sent."""
-
-    def __init__(self, **kw):
-        super().__init__(**kw)
-        self.sent_at: dict[str, float] = {}
-        original = self.server.RequestHandlerClass.do_POST
-        stub = self
-
-        def do_post(handler):
-            original(handler)
-            with stub.lock:
-                if stub.sends:
-                    rid = stub.sends[-1].get("recipient", {}).get("id")
-                    stub.sent_at.setdefault(rid, time.monotonic())
-
-        self.server.RequestHandlerClass.do_POST = do_post
+def sent_at(graph: GraphStub) -> dict[str, float]:
+    """When each customer's first reply was sent (recorded by the stub per request)."""
+    out: dict[str, float] = {}
+    with graph.lock:
+        for at, body in graph.sent_log:
+            out.setdefault(body.get("recipient", {}).get("id"), at)
+    return out
 
 
 def fleet_pids(parent: int) -> list[int]:
@@ -69,7 +59,7 @@ def main() -> None:
     parser.add_argument("--send-delay", type=float, default=0.2)
     args = parser.parse_args()
 
-    with LLMStub(delay=args.llm_delay) as llm, TimedGraphStub(send_delay=args.send_delay) as graph:
+    with LLMStub(delay=args.llm_delay) as llm, GraphStub(send_delay=args.send_delay) as graph:
         env = bench_env(fresh_database("closer_bench_replies"), GROQ_API_KEY="bench-key",
                         GROQ_BASE_URL=llm.base_url, GRAPH_API_BASE=graph.base_url)
         prepare(env)
@@ -100,13 +90,14 @@ def main() -> None:
                 conn.getresponse().read()
                 posted[f"psid-{i}"] = time.monotonic()
             deadline = time.monotonic() + 60
-            while len(graph.sent_at) < total and time.monotonic() < deadline:
+            while len(sent_at(graph)) < total and time.monotonic() < deadline:
                 time.sleep(0.5)
         workers.terminate()
         workers.wait(timeout=30)
-    latencies = sorted(graph.sent_at[k] - posted[k] for k in graph.sent_at if k in posted)
+    sent = sent_at(graph)
+    latencies = sorted(sent[k] - posted[k] for k in sent if k in posted)
     done = len(latencies)
-    window = max(graph.sent_at.values()) - min(posted.values()) if done else 1
+    window = max(sent.values()) - min(posted.values()) if done else 1
     p95 = latencies[int(0.95 * (done - 1))] if done else float("nan")
     peak_rss, peak_pss = max(memory) if memory else (0, 0)
     print(f"messages posted     : {len(posted)} at {args.rate:.0f}/s for {args.seconds} s")

@@ -13,6 +13,7 @@ class GraphStub:
     def __init__(self, send_delay: float = 0.0, get_delay: float = 0.0):
         self.send_delay, self.get_delay = send_delay, get_delay
         self.sends: list[dict] = []
+        self.sent_log: list[tuple[float, dict]] = []  # (monotonic time answered, body)
         self.gets: list[str] = []
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -46,6 +47,7 @@ class GraphStub:
                 with stub.lock:
                     n = next(stub._ids)
                     stub.sends.append(body)
+                    stub.sent_log.append((time.monotonic(), body))
                 if body.get("messaging_product") == "whatsapp":
                     return self._reply({"messaging_product": "whatsapp", "messages": [{"id": f"wamid.S{n}"}]})
                 return self._reply({"recipient_id": body.get("recipient", {}).get("id"), "message_id": f"m_stub_{n}"})

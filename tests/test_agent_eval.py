@@ -6,14 +6,13 @@ The offline agent must pass every case it claims; the pass rate is printed at th
 """
 from __future__ import annotations
 
-import re
 
 import pytest
 from sqlalchemy import select
 
 from app.ai.guardrails import amounts_minor
 from app.extensions import db
-from app.models import Conversation, Message, Product, Tenant
+from app.models import Message, Product, Tenant
 from app.services import playground, replies
 
 RESULTS: dict[str, bool] = {}

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from app.ai import guardrails, tools
 from app.extensions import db
-from app.models import Conversation, Order, Product
+from app.models import Conversation, Order
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Sending: the 24-hour window, error classes, retries, human mode, opt-out, the sweep."""
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    Channel, ChannelStatus, Conversation, Customer, Message, MessageStatus, Platform,
+    Channel, Conversation, Customer, Message, MessageStatus, Platform,
 )
 from tests import meta_payloads as mp
 
@@ -159,7 +159,7 @@ def test_every_messenger_event_kind(world, app, post_meta, run_jobs, graph):
     run_jobs()
     out = graph.sends()
     assert len(out) == 1  # one reply to the whole burst
-    mid = f"m_out_1"
+    mid = "m_out_1"
     # reactions, receipts and echoes
     wm = mp.now_ms(60)
     post_meta(mp.messenger(PAGE,
