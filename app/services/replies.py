@@ -33,6 +33,7 @@ from app.services import automation, outbound
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
+RATING_DELAY_SECONDS = 30
 
 
 def _pending(conv_id: int) -> list[Message]:
@@ -73,7 +74,9 @@ def answer(message_id: int, tenant_id: int) -> str:
         from app.jobs import enqueue
 
         try:  # a nicety: the lexicon's score already stands if this can't be queued
-            enqueue("app.jobs.scoring.rate_conversation", msg.conversation_id, tenant_id=tenant_id)
+            # one rating per conversation per RATING_DELAY: a chat of ten messages costs one call
+            enqueue("app.jobs.scoring.rate_conversation", msg.conversation_id, tenant_id=tenant_id,
+                    job_id=f"rate-conversation-{msg.conversation_id}", delay=RATING_DELAY_SECONDS)
         except Exception:
             log.warning("could not queue the model rating of conversation %s", msg.conversation_id)
     return "answered"
