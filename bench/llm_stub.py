@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +19,12 @@ class LLMStub:
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                super().setup()
+                # headers and body go out as two writes: without NODELAY, Nagle and the
+                # client's delayed ACK add ~40 ms to every call
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
