@@ -13,7 +13,7 @@
     row.className = "pg-msg pg-" + m.direction;
     row.style.cssText = "margin:6px 0;text-align:" + (mine ? "right" : "left");
     var b = document.createElement("span");
-    b.style.cssText = "display:inline-block;max-width:70%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;" +
+    b.style.cssText = "display:inline-block;max-width:70%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;text-align:left;" +
       (mine ? "background:#337ab7;color:#fff" : "background:#fff;border:1px solid #ddd");
     b.textContent = m.text || "";
     row.appendChild(b);
