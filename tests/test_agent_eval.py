@@ -14,6 +14,7 @@ from app.ai.guardrails import amounts_minor
 from app.extensions import db
 from app.models import Message, Product, Tenant
 from app.services import playground, replies
+from tests.groq_fake import completion, fake_groq
 
 RESULTS: dict[str, bool] = {}
 
@@ -189,7 +190,6 @@ def test_every_reply_records_agent_and_tools(demo_app):
 # and answers (malformed calls and 429s included). The checks are the same: right products and
 # prices from the tools, nothing invented, order intent captured.
 
-GROQ_URL = "http://groq.test/openai/v1/chat/completions"
 GROQ_RESULTS: dict[str, bool] = {}
 
 
@@ -204,32 +204,12 @@ def _ids(app) -> dict[str, int]:
 
 @pytest.fixture
 def groq_script(demo_app, monkeypatch):
-    import respx
-
-    monkeypatch.setitem(demo_app.config, "GROQ_API_KEY", "test-key")
-    import httpx
-
-    with respx.mock(assert_all_called=False) as mock:
-        mock.post(GROQ_URL, json__model="llama-3.1-8b-instant").mock(return_value=httpx.Response(200, json={
-            "id": "r", "object": "chat.completion", "created": 1, "model": "llama-3.1-8b-instant",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                "role": "assistant", "content": '{"lead_score": 90, "sentiment": 0.6}'}}],
-            "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60}}))
-        yield mock.post(GROQ_URL)
+    with fake_groq(demo_app, monkeypatch) as route:
+        yield route
 
 
 def _completion(content=None, calls=()):
-    import httpx
-    import json as _json
-
-    msg = {"role": "assistant", "content": content}
-    if calls:
-        msg["tool_calls"] = [{"id": f"c{i}", "type": "function", "function": {
-            "name": n, "arguments": a if isinstance(a, str) else _json.dumps(a)}} for i, (n, a) in enumerate(calls)]
-    return httpx.Response(200, json={"id": "x", "object": "chat.completion", "created": 1, "model": "m",
-                                     "choices": [{"index": 0, "message": msg,
-                                                  "finish_reason": "tool_calls" if calls else "stop"}],
-                                     "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
+    return completion(content, tool_calls=calls)
 
 
 def groq_record(case, ok):

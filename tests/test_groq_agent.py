@@ -6,40 +6,16 @@ import json
 
 import httpx
 import pytest
-import respx
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Conversation, Message
-
-URL = "http://groq.test/openai/v1/chat/completions"
-
-
-def completion(content=None, tool_calls=None, prompt=100, completion_tokens=20):
-    msg = {"role": "assistant", "content": content}
-    if tool_calls:
-        msg["tool_calls"] = [{"id": f"call_{i}", "type": "function",
-                              "function": {"name": n, "arguments": a if isinstance(a, str) else json.dumps(a)}}
-                             for i, (n, a) in enumerate(tool_calls)]
-    return httpx.Response(200, json={
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1730000000,
-        "model": "openai/gpt-oss-120b",
-        "choices": [{"index": 0, "finish_reason": "tool_calls" if tool_calls else "stop", "message": msg}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt + completion_tokens}})
-
+from tests.groq_fake import completion, fake_groq
 
 @pytest.fixture
 def groq_on(app, monkeypatch):
-    monkeypatch.setitem(app.config, "GROQ_API_KEY", "test-key")
-    with respx.mock(assert_all_called=False) as mock:
-        # the rating job (a small model, in its own job) gets its own route
-        mock.post(URL, json__model="llama-3.1-8b-instant").mock(return_value=httpx.Response(200, json={
-            "id": "r", "object": "chat.completion", "created": 1, "model": "llama-3.1-8b-instant",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                "role": "assistant", "content": '{"lead_score": 90, "sentiment": 0.6}'}}],
-            "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60}}))
-        yield mock.post(URL)
+    with fake_groq(app, monkeypatch) as route:
+        yield route
 
 
 def ask(app, world, text):
