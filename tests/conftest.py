@@ -283,15 +283,15 @@ def post_meta(app):
         with app.app_context():
             before = db.session.scalar(select(func.coalesce(func.max(WebhookEvent.id), 0)))
             db.session.remove()
-        import app.webhooks.meta as meta_webhook
-
-        queued = meta_webhook.queue_event
+        intake = app.extensions["delivery_intake"]
+        queued = intake.on_stored
         if process:  # this fixture processes the delivery itself, deterministically
-            meta_webhook.queue_event = lambda event_id: True
+            intake.on_stored = lambda source, ids: None
         try:
             resp = client.post("/webhooks/meta", data=body, headers=headers)
+            intake.drain()  # the 200 comes once stored; the batch's job is queued just after
         finally:
-            meta_webhook.queue_event = queued
+            intake.on_stored = queued
         resp.stored = resp.duplicates = 0
         if process:
             with app.app_context():

@@ -9,17 +9,34 @@ from app.services import webhook_events
 
 log = logging.getLogger(__name__)
 
+PROCESSORS = {"meta": "app.jobs.webhooks.process_meta_events"}
 
-def queue_event(event_id: int) -> bool:
-    """Enqueue processing; a queue failure is logged (the sweep picks the event up later)."""
-    try:
-        enqueue("app.jobs.webhooks.process_meta_event", event_id, job_id=f"meta-event-{event_id}")
-        return True
-    except Exception:
-        log.exception("could not enqueue webhook event %s; the sweep will pick it up", event_id)
-        return False
+
+def queue_events(source: str, event_ids: list[int]) -> None:
+    """One job for a batch of stored deliveries (raises if the queue is down: the sweep
+    then picks them up, since they are stored already)."""
+    enqueue(PROCESSORS[source], list(event_ids))
 
 
 @job
 def process_meta_event(event_id: int) -> dict:
     return webhook_events.process_meta(event_id)
+
+
+@job
+def process_meta_events(event_ids: list[int]) -> dict:
+    """Process each delivery of a batch on its own; one that fails does not hold back the
+    others, and the job then fails so RQ retries it (done ones are skipped the second time)."""
+    failed = []
+    for event_id in event_ids:
+        try:
+            webhook_events.process_meta(event_id)
+        except Exception:
+            log.exception("webhook event %s failed; the retry or the sweep will redo it", event_id)
+            from app.extensions import db
+
+            db.session.rollback()
+            failed.append(event_id)
+    if failed:
+        raise RuntimeError(f"webhook events {failed} failed")
+    return {"processed": len(event_ids)}

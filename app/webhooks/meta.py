@@ -3,10 +3,11 @@ Instagram and WhatsApp.
 
 POST does as little as it safely can, because Meta wants a 200 within seconds and sends in
 bursts: size limit, signature over the raw bytes (403 and nothing stored when wrong), a JSON
-sanity check, then the raw delivery is written to `webhook_event` and committed; only then
-do we answer 200. Parsing and ingest run in a job (app.jobs.webhooks). If the database can't
-store the delivery we answer 503 so Meta retries; if only the queue is down the delivery is
-already stored and the sweep enqueues it later, so we still say 200.
+sanity check, then the raw delivery is written to `webhook_event` and committed (grouped with
+concurrent deliveries, app.webhooks.intake); only then do we answer 200. Parsing and ingest
+run in a job (app.jobs.webhooks). If the database can't store the delivery we answer 503 so
+Meta retries; if only the queue is down the delivery is already stored and the sweep
+enqueues it later, so we still say 200.
 """
 from __future__ import annotations
 
@@ -15,20 +16,17 @@ import json
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import insert
-from sqlalchemy.exc import SQLAlchemyError
-
 from app.channels import WEBHOOK_OBJECTS
-from app.extensions import db
-from app.jobs.webhooks import queue_event
-from app.models import WebhookEvent, utcnow
+from app.webhooks.intake import intake
 from app.webhooks.signatures import meta_signature_valid
 
 log = logging.getLogger(__name__)
-bp = Blueprint("meta_webhook", __name__, url_prefix="/webhooks")
+bp = Blueprint("meta_webhook", __name__)  # mounted under /webhooks (app.webhooks)
 
 MAX_BODY = 3 * 1024 * 1024  # WhatsApp batches are at most 3 MB
 SOURCE = "meta"
+STORED = b'{"status":"ok"}\n'  # the hot path's answer, built once
+JSON = {"Content-Type": "application/json"}
 
 
 @bp.get("/meta")
@@ -63,13 +61,8 @@ def receive():
         log.info("meta webhook: object %r acknowledged and ignored", obj)
         return jsonify(status="ignored"), 200
     try:
-        event_id = db.session.execute(
-            insert(WebhookEvent).values(source=SOURCE, body=raw, received_at=utcnow())
-            .returning(WebhookEvent.id)).scalar_one()
-        db.session.commit()
-    except SQLAlchemyError:
-        db.session.rollback()
-        log.exception("meta webhook: could not store the delivery; asking Meta to retry")
+        intake(current_app).store(SOURCE, raw)
+    except Exception:
+        log.warning("meta webhook: could not store the delivery; asking Meta to retry")
         return jsonify(error="temporarily unavailable"), 503
-    queue_event(event_id)
-    return jsonify(status="ok"), 200
+    return STORED, 200, JSON
