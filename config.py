@@ -56,6 +56,8 @@ class Config:
     RAZORPAY_WEBHOOK_SECRET = _env("RAZORPAY_WEBHOOK_SECRET")
     RAZORPAY_API_BASE = _env("RAZORPAY_API_BASE", "https://api.razorpay.com")
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # How long a payment link stays payable (Razorpay: at least 15 minutes, at most 6 months).
+    PAYMENT_LINK_EXPIRY_MINUTES = int(_env("PAYMENT_LINK_EXPIRY_MINUTES", str(24 * 60)))
 
     # Jobs
     JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "120"))

@@ -70,9 +70,11 @@ def _sqlite_pragmas(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.health import bp as health_bp
+    from app.payment_page import bp as payment_page_bp
     from app.webhooks import register_webhooks
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(payment_page_bp)
     register_webhooks(app)
 
 

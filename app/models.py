@@ -27,8 +27,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import declared_attr, relationship
+from sqlalchemy.orm import backref, column_property, declared_attr, relationship
 
 from app.money import format_money
 from app.security.crypto import EncryptedText
@@ -438,11 +440,27 @@ class Order(TenantMixin, Model):
     status = enum_column(OrderStatus, "order_status", default=OrderStatus.PENDING_PAYMENT)
     currency = Column(String(3), nullable=False, default="INR")
     total_minor = Column(Integer, nullable=False, default=0)
-    payment_link_id = Column(String(64))
+    payment_link_id = Column(String(64), index=True)
     payment_link_url = Column(String(500))
+    # Our reference at Razorpay (the link's reference_id, unique per account, <= 40 chars):
+    # a retried link job presents the same one, so it can never make a second link.
+    payment_reference = Column(String(40), unique=True)
+    # The unguessable part of the test-mode payment page's URL (only without Razorpay keys).
+    payment_token = Column(String(64), unique=True)
+    payment_link_expires_at = Column(DateTime(timezone=True))
+    payment_link_sent_at = Column(DateTime(timezone=True))
+    # Razorpay's ids, learnt from the link and its events (refunds need the payment id).
+    razorpay_order_id = Column(String(64), index=True)
+    razorpay_payment_id = Column(String(64), index=True)
+    payment_error = Column(Text)
+    refund_id = Column(String(64))
     tracking_number = Column(String(120))
     notes = Column(Text)
     paid_at = Column(DateTime(timezone=True))
+    fulfilled_at = Column(DateTime(timezone=True))
+    shipped_at = Column(DateTime(timezone=True))
+    delivered_at = Column(DateTime(timezone=True))
+    closed_at = Column(DateTime(timezone=True))  # cancelled, expired or refunded
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -451,6 +469,31 @@ class Order(TenantMixin, Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# Orders whose money is with the business: what lifetime spend and revenue count.
+PAID_STATUSES = (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+
+# Derived, never stored: a customer's spend and orders are whatever their paid orders say now
+# (a refund takes the order out of both at once). Loaded with the customer in one query.
+Customer.spend_minor = column_property(
+    select(func.coalesce(func.sum(Order.total_minor), 0))
+    .where(Order.customer_id == Customer.id, Order.status.in_(PAID_STATUSES))
+    .correlate_except(Order).scalar_subquery(), deferred=False)
+Customer.orders_paid = column_property(
+    select(func.count(Order.id))
+    .where(Order.customer_id == Customer.id, Order.status.in_(PAID_STATUSES))
+    .correlate_except(Order).scalar_subquery(), deferred=False)
+
+
+def _lifetime_spend(self) -> str:
+    return format_money(self.spend_minor or 0, self.tenant.currency if self.tenant else "INR")
+
+
+# Methods (not attributes) so FAB's views and API render them as read-only values.
+Customer.lifetime_spend = _lifetime_spend
+Customer.lifetime_spend_minor = lambda self: int(self.spend_minor or 0)
+Customer.paid_order_count = lambda self: int(self.orders_paid or 0)
 
 
 class OrderItem(TenantMixin, Model):
@@ -483,6 +526,25 @@ class OrderItem(TenantMixin, Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.name}"
+
+
+class OrderEvent(TenantMixin, Model):
+    """The order's history: every transition and payment fact, with who and when."""
+
+    __tablename__ = "order_event"
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    order = relationship(Order, backref=backref("events", order_by="OrderEvent.id"))
+    from_status = Column(String(32))
+    to_status = Column(String(32))
+    source = Column(String(32), nullable=False)  # admin, api, agent, razorpay, test-mode, system
+    actor_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    actor = relationship(User)
+    note = Column(Text)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status or '-'}"
 
 
 class PaymentEvent(Model):

@@ -22,6 +22,7 @@ from app.models import (
     KnowledgeDocument,
     Message,
     Order,
+    OrderEvent,
     OrderItem,
     Platform,
     Product,
@@ -76,7 +77,7 @@ def populate(tenant: Tenant, tag: str) -> TenantRows:
     t = tenant.id
     cat = Category(tenant_id=t, name=f"Cat-{tag}")
     product = Product(tenant_id=t, sku=f"SKU-{tag}", name=f"Prod-{tag}", category=cat,
-                      price_minor=79900, stock=10, currency="INR")
+                      price_minor=79900, stock=10, reserved=1, currency="INR")  # its pending order
     campaign = Campaign(tenant_id=t, name=f"Camp-{tag}", target_platform=TargetPlatform.ALL,
                         status=CampaignStatus.ACTIVE, greeting=f"Hello from {tag}",
                         products=[product])
@@ -102,7 +103,9 @@ def populate(tenant: Tenant, tag: str) -> TenantRows:
     item = OrderItem(tenant_id=t, order_id=order.id, product_id=product.id, sku=product.sku,
                      name=product.name, unit_price_minor=79900, quantity=1)
     template = Template(tenant_id=t, name=f"tmpl-{tag}", body=f"Body-{tag}")
-    db.session.add_all([item, template])
+    order_event = OrderEvent(tenant_id=t, order_id=order.id, to_status="pending_payment",
+                             source="admin", note=f"Note-{tag}")
+    db.session.add_all([item, template, order_event])
     db.session.flush()
     rule = AutomationRule(tenant_id=t, name=f"Rule-{tag}", match="stop",
                           action=RuleAction.OPT_OUT, template_id=template.id)
@@ -117,7 +120,7 @@ def populate(tenant: Tenant, tag: str) -> TenantRows:
     rows.ids.update(
         category=cat.id, product=product.id, campaign=campaign.id, channel=channel.id,
         customer=customer.id, conversation=conv.id, message=msg.id, order=order.id,
-        order_item=item.id, template=template.id, rule=rule.id, document=doc.id,
+        order_item=item.id, order_event=order_event.id, template=template.id, rule=rule.id, document=doc.id,
         chunk=chunk.id, profile=profile.id, membership=membership.id, tenant=t,
     )
     return rows

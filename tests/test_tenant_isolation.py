@@ -18,7 +18,7 @@ from app.views.base import TenantModelApi, TenantModelView
 ROW_KEY = {
     m.Category: "category", m.Product: "product", m.Campaign: "campaign", m.Channel: "channel",
     m.Customer: "customer", m.Conversation: "conversation", m.Message: "message",
-    m.Order: "order", m.OrderItem: "order_item", m.Template: "template",
+    m.Order: "order", m.OrderItem: "order_item", m.OrderEvent: "order_event", m.Template: "template",
     m.AutomationRule: "rule", m.KnowledgeDocument: "document", m.BusinessProfile: "profile",
     m.TenantMembership: "membership", m.Tenant: "tenant",
 }
@@ -131,7 +131,7 @@ def _view_names():
 
     return [
         "CategoryView", "ProductView", "CampaignView", "CustomerView", "ConversationView",
-        "MessageView", "OrderView", "OrderItemView", "ChannelView", "TemplateView",
+        "MessageView", "OrderView", "OrderItemView", "OrderEventView", "ChannelView", "TemplateView",
         "AutomationRuleView", "BusinessProfileView", "KnowledgeDocumentView", "TeamView",
         "TenantSettingsView", "TenantsView",
     ]

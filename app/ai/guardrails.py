@@ -74,6 +74,6 @@ def check(text: str, ctx: ToolContext, *, allowed_links: set[str] = frozenset(),
         if not any(link.startswith(ok) for ok in allowed_links):
             verdict.problems.append(f"link {link} is not one of the business's")
     for number in ORDER_NO.findall(text or ""):
-        if number.upper() not in known_orders:
+        if number.upper() not in known_orders and number.upper() not in ctx.orders_created:
             verdict.problems.append(f"order number {number} is not this customer's")
     return verdict

@@ -125,7 +125,7 @@ class OfflineAgent:
         result = tools.call(ctx, "create_order", {"items": [{"product_id": card["product_id"],
                                                               "quantity": quantity}]})
         if "error" in result:
-            if not card["in_stock"] or "in stock" in result["error"]:
+            if not card["in_stock"] or "available" in result["error"] or "out of stock" in result["error"]:
                 return Reply(f"Sorry, we don't have {quantity} of {card['name']} right now "
                              f"({card['available']} available). " + self._alternatives(ctx, card),
                              agent=self.name)
@@ -134,8 +134,8 @@ class OfflineAgent:
         line = result["items"][0]
         unit = format_money(line["unit_price_minor"], ctx.currency)
         return Reply(f"Great choice! {line['quantity']} × {line['name']} at {unit} each — total "
-                     f"{result['total']}. I've noted your order; we'll send you the payment details "
-                     "here shortly.", agent=self.name)
+                     f"{result['total']}. Your order is {result['number']}; the payment link follows "
+                     "right here.", agent=self.name)
 
     def _alternatives(self, ctx, card: dict) -> str:
         picks = [c for c in tools.recommend(ctx, needs=card["category"] or card["name"])["products"]

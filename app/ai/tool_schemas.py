@@ -15,7 +15,8 @@ TOOL_SCHEMAS = [
     _fn("list_categories", "The store's product categories."),
     _fn("recommend", "Up to three in-stock products for the customer's needs and budget.",
         {"needs": {"type": "string"}, "budget_minor": {"type": "integer", "description": "paise"}}),
-    _fn("create_order", "Record the items the customer wants to buy (prices come from the catalog).",
+    _fn("create_order", "Place the order once the customer confirmed what to buy: stock is reserved, prices come "
+        "from the catalog, and a payment link is sent in the chat after your reply.",
         {"items": {"type": "array", "items": {"type": "object", "properties": {
             "product_id": {"type": "integer"}, "quantity": {"type": "integer", "minimum": 1}},
             "required": ["product_id", "quantity"]}}}, ["items"]),

@@ -31,7 +31,8 @@ class ToolContext:
     currency: str = "INR"
     calls: list[dict] = field(default_factory=list)   # what was called, for the message record
     prices_quoted: set[int] = field(default_factory=set)  # minor units a reply may state
-    order_intent: dict | None = None
+    order_intent: dict | None = None   # the order placed in this turn (for the message record)
+    orders_created: set[str] = field(default_factory=set)  # numbers a reply may now mention
 
 
 def _products(ctx: ToolContext) -> list[Product]:
@@ -91,30 +92,40 @@ def recommend(ctx: ToolContext, needs: str = "", budget_minor: int | None = None
 
 
 def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
-    """Record what the customer wants to buy, priced from the catalog (never from the text)."""
-    lines, total = [], 0
+    """Place the order: items checked against this tenant's catalog, stock reserved, priced
+    from the catalog (never from the text); the payment link follows in the chat."""
+    from app.jobs.payments import queue_link
+    from app.services import checkout
+    from app.services.orders import OrderError
+
+    lines = []
     for item in items or []:
+        if not isinstance(item, dict):
+            return {"error": "each item needs a product_id (or name) and a quantity"}
         p = _product(ctx, item.get("product_id"), item.get("name"))
         if p is None:
             return {"error": f"product {item.get('product_id') or item.get('name')} not found"}
-        try:
-            qty = int(item.get("quantity", 1))
-        except (TypeError, ValueError):
-            return {"error": "quantity must be a whole number"}
-        if not 1 <= qty <= MAX_QUANTITY:
-            return {"error": f"quantity must be between 1 and {MAX_QUANTITY}"}
-        if p.available < qty:
-            return {"error": f"only {max(p.available, 0)} of {p.name} in stock", "product_id": p.id}
-        lines.append({"product_id": p.id, "sku": p.sku, "name": p.name, "quantity": qty,
-                      "unit_price_minor": p.price_minor})
-        ctx.prices_quoted.add(p.price_minor)
-        total += p.price_minor * qty
+        lines.append((p.id, item.get("quantity", 1)))
     if not lines:
         return {"error": "no items"}
-    ctx.prices_quoted.add(total)
-    ctx.order_intent = {"items": lines, "total_minor": total}
-    return {"status": "recorded", "items": lines, "total": format_money(total, ctx.currency),
-            "total_minor": total}
+    try:
+        order = checkout.place_order(ctx.tenant_id, ctx.customer_id, ctx.conversation_id, lines,
+                                     source="agent")
+    except OrderError as exc:
+        return {"error": str(exc)}
+    queue_link(order.id, order.tenant_id)
+    placed = [{"product_id": i.product_id, "sku": i.sku, "name": i.name, "quantity": i.quantity,
+               "unit_price_minor": i.unit_price_minor} for i in order.items]
+    for line in placed:
+        ctx.prices_quoted.add(line["unit_price_minor"])
+        ctx.prices_quoted.add(line["unit_price_minor"] * line["quantity"])
+    ctx.prices_quoted.add(order.total_minor)
+    ctx.orders_created.add(order.number)
+    ctx.order_intent = {"order_id": order.id, "number": order.number, "items": placed,
+                        "total_minor": order.total_minor}
+    return {"status": "created", "number": order.number, "items": placed,
+            "total": format_money(order.total_minor, order.currency), "total_minor": order.total_minor,
+            "payment": "a payment link is being sent in this chat right after your reply"}
 
 
 def order_status(ctx: ToolContext, number: str = "") -> dict:

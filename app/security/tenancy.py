@@ -22,7 +22,7 @@ from app.models import AgencyMembership, Tenant, TenantMembership, TenantMixin
 from app.security.permissions import ROLE_ADMIN, ROLE_AGENCY_ADMIN
 
 SESSION_KEY = "active_tenant_id"
-SYSTEM_PATHS = ("/webhooks/",)
+SYSTEM_PATHS = ("/webhooks/", "/pay/test/")
 TENANT_HEADER = "X-Tenant-ID"
 
 
@@ -83,8 +83,9 @@ def bind_request_scope(db_session) -> None:
     from flask_login import current_user
 
     if request.path.startswith(SYSTEM_PATHS):
-        # Signed webhooks act for whichever tenant owns the channel they name; their services
-        # filter by that tenant explicitly, like jobs do. No user, so no request scope.
+        # Signed webhooks act for whichever tenant owns the channel they name, the test-mode
+        # payment page for the order its secret token names; their services filter by that
+        # tenant explicitly, like jobs do. No user, so no request scope.
         g.tenant_scope = None
         g.allowed_tenant_ids = []
         g.seat_role = None

@@ -1,5 +1,7 @@
-"""Order bookkeeping shared by the admin, the API and (later) the checkout flow."""
+"""Order bookkeeping shared by the admin, the API and the checkout flow (app.services.checkout)."""
 from __future__ import annotations
+
+import secrets
 
 from sqlalchemy import select, update
 
@@ -32,6 +34,10 @@ def assign_number(order: Order) -> None:
         tenant = db.session.get(Tenant, order.tenant_id)
     if order.status is None:
         order.status = OrderStatus.PENDING_PAYMENT
+    if not order.payment_reference:
+        order.payment_reference = f"{order.number}-{secrets.token_hex(6)}"[:40]
+    if not order.payment_token:
+        order.payment_token = secrets.token_urlsafe(24)
     order.currency = tenant.currency if tenant else "INR"
     order.total_minor = order.total_minor or 0
 

@@ -1,8 +1,10 @@
 """The sweep: nothing stored is ever lost because a queue was down or a worker died.
 
 It re-enqueues stored webhook deliveries not yet processed, inbound messages still
-unanswered and replies still QUEUED after a grace period. Job ids are derived from the message id, so a message whose job still exists in RQ is
-not queued twice; the jobs themselves are idempotent besides.
+unanswered, replies still QUEUED, payment events not yet applied and orders whose payment
+link never reached the chat, after a grace period; and expires overdue test-mode links. Job
+ids are derived from the row's id, so a row whose job still exists in RQ is not queued twice;
+the jobs themselves are idempotent besides.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.jobs import enqueue
@@ -26,17 +28,16 @@ class SweepReport:
     deliveries: int = 0
     inbound: int = 0
     outbound: int = 0
+    payment_events: int = 0
+    payment_links: int = 0
+    expired_orders: int = 0
 
 
 def sweep() -> SweepReport:
     cutoff = utcnow() - timedelta(seconds=current_app.config["SWEEP_AFTER_SECONDS"])
     report = SweepReport()
-    stored = db.session.scalars(select(WebhookEvent.id).where(
-        WebhookEvent.processed_at.is_(None), WebhookEvent.received_at < cutoff,
-    ).order_by(WebhookEvent.id).limit(BATCH)).all()
-    for event_id in stored:
-        enqueue("app.jobs.webhooks.process_meta_event", event_id, job_id=f"meta-event-{event_id}")
-        report.deliveries += 1
+    report.deliveries = _requeue_unprocessed(WebhookEvent, cutoff, "app.jobs.webhooks.process_meta_event",
+                                             "meta-event")
     unanswered = db.session.execute(select(Message.id, Message.tenant_id).where(
         Message.handled_at.is_(None), Message.direction == Direction.IN,
         Message.created_at < cutoff).order_by(Message.id).limit(BATCH)).all()
@@ -51,7 +52,43 @@ def sweep() -> SweepReport:
         enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
                 job_id=f"send-{message_id}")
         report.outbound += 1
+    _sweep_payments(cutoff, report)
     if report.deliveries or report.inbound or report.outbound:
         log.info("sweep re-queued %d deliveries, %d inbound and %d outbound messages",
                  report.deliveries, report.inbound, report.outbound)
     return report
+
+
+def _requeue_unprocessed(model, cutoff, job: str, prefix: str) -> int:
+    """Stored events (webhook deliveries, payment events) whose job never finished."""
+    ids = db.session.scalars(select(model.id).where(
+        model.processed_at.is_(None), model.received_at < cutoff,
+    ).order_by(model.id).limit(BATCH)).all()
+    for event_id in ids:
+        enqueue(job, event_id, job_id=f"{prefix}-{event_id}")
+    return len(ids)
+
+
+def _sweep_payments(cutoff, report: SweepReport) -> None:
+    """Payment events stored but not applied, pending orders whose link was never made or
+    never reached the chat (a queue outage, a crash between commit and enqueue), and
+    test-mode links past their expiry."""
+    from app.models import Order, OrderEvent, OrderStatus, PaymentEvent
+    from app.services.payments import expire_overdue_test_links
+
+    report.payment_events = _requeue_unprocessed(PaymentEvent, cutoff, "app.jobs.payments.apply_payment_event",
+                                                 "payment-event")
+    # Orders the salesperson placed queue their link at once; staff send theirs by hand (an
+    # order still being put together in the admin must not get a link behind their back).
+    placed_in_chat = select(OrderEvent.id).where(
+        OrderEvent.order_id == Order.id, OrderEvent.source == "agent").exists()
+    unsent = db.session.execute(select(Order.id, Order.tenant_id).where(
+        Order.status == OrderStatus.PENDING_PAYMENT, Order.created_at < cutoff,
+        Order.conversation_id.is_not(None), Order.payment_link_sent_at.is_(None),
+        Order.payment_error.is_(None), or_(Order.payment_link_id.is_not(None), placed_in_chat),
+    ).order_by(Order.id).limit(BATCH)).all()
+    for order_id, tenant_id in unsent:
+        enqueue("app.jobs.payments.create_payment_link", order_id, tenant_id=tenant_id,
+                job_id=f"payment-link-{order_id}")
+        report.payment_links += 1
+    report.expired_orders = expire_overdue_test_links()

@@ -23,7 +23,7 @@ def register_views(appbuilder) -> None:
     from app.views.channels import ChannelApi, ChannelView
     from app.views.customers import CustomerApi, CustomerView
     from app.views.inbox import ConversationApi, ConversationView, MessageApi, MessageView
-    from app.views.orders import OrderApi, OrderItemApi, OrderItemView, OrderView
+    from app.views.orders import OrderApi, OrderEventView, OrderItemApi, OrderItemView, OrderView
     from app.views.playground import PlaygroundView
     from app.views.settings import (
         BusinessProfileApi,
@@ -38,6 +38,7 @@ def register_views(appbuilder) -> None:
     ab = appbuilder
     ab.add_view_no_menu(MessageView)
     ab.add_view_no_menu(OrderItemView)
+    ab.add_view_no_menu(OrderEventView)
     ab.add_view_no_menu(TenantSwitchView)
     ab.add_view(ConversationView, "Conversations", icon="fa-comments", category=MENU_INBOX)
     ab.add_view(CustomerView, "Customers", icon="fa-address-book", category=MENU_INBOX)

@@ -12,12 +12,15 @@ COLUMNS = ["platform", "external_id", *EDITABLE]
 class CustomerView(TenantModelView):
     datamodel = SQLAInterface(Customer)
     class_permission_name = RESOURCE_CUSTOMERS
-    list_columns = ["name", "platform", "phone", "tags", "opted_out", "last_seen_at"]
-    show_columns = COLUMNS + ["first_seen_at", "last_seen_at"]
+    # Spend and order count are derived from paid orders on every read (never stored).
+    list_columns = ["name", "platform", "phone", "tags", "paid_order_count", "lifetime_spend",
+                    "opted_out", "last_seen_at"]
+    show_columns = COLUMNS + ["paid_order_count", "lifetime_spend", "first_seen_at", "last_seen_at"]
     add_columns = COLUMNS
     edit_columns = EDITABLE
     search_columns = ["name", "platform", "phone", "email", "tags", "opted_out"]
-    label_columns = {"external_id": "Platform ID"}
+    label_columns = {"external_id": "Platform ID", "paid_order_count": "Paid orders",
+                     "lifetime_spend": "Lifetime spend"}
     base_order = ("last_seen_at", "desc")
 
 
@@ -25,7 +28,8 @@ class CustomerApi(TenantModelApi):
     resource_name = "customers"
     datamodel = SQLAInterface(Customer)
     class_permission_name = RESOURCE_CUSTOMERS
-    list_columns = show_columns = ["id", *COLUMNS, "first_seen_at", "last_seen_at"]
+    list_columns = show_columns = ["id", *COLUMNS, "paid_order_count", "lifetime_spend_minor",
+                                   "first_seen_at", "last_seen_at"]
     add_columns = COLUMNS
     edit_columns = EDITABLE
     search_columns = ["name", "platform", "phone", "tags", "opted_out"]

@@ -1,11 +1,24 @@
-"""Orders with their items (price and name snapshots)."""
+"""Orders with their items (price and name snapshots), history and lifecycle actions.
+
+Statuses never change by editing: they move through the actions below (forward only, each
+validated by app.services.checkout and recorded with who and when). Lines of a pending order
+reserve stock as they are added or changed, and give it back when removed.
+"""
+from flask import abort, flash, g, redirect
+from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow.validate import Range
 from wtforms.validators import NumberRange
 
-from app.models import Order, OrderItem
+from app.extensions import db
+from app.jobs import enqueue
+from app.jobs.payments import queue_link
+from app.models import Order, OrderEvent, OrderItem, OrderStatus
+from app.security import tenancy
 from app.security.permissions import RESOURCE_ORDER_ITEMS, RESOURCE_ORDERS
+from app.services import checkout, payments
 from app.services import orders as order_service
+from app.services.orders import OrderError
 from app.views.base import TenantModelApi, TenantModelView
 
 # Status moves only through the order lifecycle (forward only), never by free editing.
@@ -14,10 +27,15 @@ ITEM_COLUMNS = ["order", "product", "quantity"]
 
 
 class OrderItemRules:
-    """Lines snapshot the product and keep the order's total right (admin and API alike)."""
+    """Lines snapshot the product, reserve its stock and keep the order's total right (admin
+    and API alike)."""
 
     def before_save(self, item, created):
         order_service.snapshot_item(item)
+        checkout.adjust_line(item, created)
+
+    def pre_delete(self, item):
+        checkout.release_line(item)
 
     def post_add(self, item):
         order_service.recompute_total(item.order)
@@ -30,11 +48,39 @@ class OrderItemRules:
 
 
 class OrderRules:
-    """A new order gets its number, status and currency on the server."""
+    """A new order gets its number, status, currency and payment reference on the server; a
+    pending one deleted gives its stock back (any other is cancelled or refunded instead)."""
 
     def before_save(self, item, created):
         if created:
             order_service.assign_number(item)
+
+    def pre_delete(self, item):
+        checkout.release_order(item)
+
+
+def _send(message_ids: list[int], tenant_id: int) -> None:
+    for message_id in message_ids:
+        enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
+                job_id=f"send-{message_id}")
+
+
+def _actor() -> int | None:
+    user = getattr(g, "user", None)
+    return getattr(user, "id", None)
+
+
+class OrderEventView(TenantModelView):
+    """An order's history (read-only): transitions and payment facts with who and when."""
+
+    datamodel = SQLAInterface(OrderEvent)
+    class_permission_name = RESOURCE_ORDERS
+    exclude_route_methods = {"download", "add", "edit", "delete", "action", "action_post"}
+    list_columns = ["created_at", "from_status", "to_status", "source", "actor", "note"]
+    show_columns = ["order", "created_at", "from_status", "to_status", "source", "actor", "note"]
+    add_columns = edit_columns = ["note"]  # unreachable (no add/edit routes), but explicit
+    search_columns = ["order", "source", "to_status", "created_at"]
+    base_order = ("id", "asc")
 
 
 class OrderItemView(OrderItemRules, TenantModelView):
@@ -51,15 +97,75 @@ class OrderItemView(OrderItemRules, TenantModelView):
 class OrderView(OrderRules, TenantModelView):
     datamodel = SQLAInterface(Order)
     class_permission_name = RESOURCE_ORDERS
-    related_views = [OrderItemView]
-    list_columns = ["number", "customer", "status", "total", "campaign", "created_at"]
-    show_columns = ["number", "customer", "conversation", "campaign", "status", "total",
-                    "payment_link_url", "tracking_number", "notes", "paid_at", "created_at",
-                    "updated_at"]
+    related_views = [OrderItemView, OrderEventView]
+    list_columns = ["number", "customer", "status", "total", "campaign", "paid_at", "created_at"]
+    show_fieldsets = [
+        ("Order", {"fields": ["number", "status", "total", "customer", "conversation", "campaign",
+                              "notes", "created_at", "updated_at"]}),
+        ("Payment", {"fields": ["payment_link_url", "payment_link_expires_at", "payment_link_sent_at",
+                                "paid_at", "razorpay_payment_id", "payment_error", "refund_id"]}),
+        ("Delivery", {"fields": ["tracking_number", "fulfilled_at", "shipped_at", "delivered_at",
+                                 "closed_at"]}),
+    ]
     add_columns = ["customer", "conversation", "campaign", "notes"]
     edit_columns = ORDER_EDIT
     search_columns = ["number", "customer", "campaign", "status", "total_minor", "created_at"]
     base_order = ("created_at", "desc")
+
+    def _each(self, items, change, done: str):
+        """Apply a lifecycle change to each selected order; say what happened to each."""
+        rows = items if isinstance(items, list) else [items]
+        changed = 0
+        for order in rows:
+            if order is None or order.tenant_id not in tenancy.scope_ids():
+                abort(404)
+            try:
+                result = change(order)
+            except OrderError as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+                continue
+            changed += 1
+            if isinstance(result, list):
+                _send(result, order.tenant_id)
+        if changed:
+            flash(f"{changed} of {len(rows)} {done}", "success")
+        self.update_redirect()
+        return redirect(self.get_redirect())
+
+    @action("send_link", "Send payment link", "Send the payment link to the customer's chat?",
+            "fa-link")
+    def send_link(self, items):
+        def change(order):
+            checkout.refuse_unless(order, OrderStatus.PAID)
+            if not order.items:
+                raise OrderError(f"Order {order.number} has no items yet")
+            queue_link(order.id, order.tenant_id)
+        return self._each(items, change, "queued to get their payment link")
+
+    @action("mark_fulfilled", "Mark fulfilled", "Mark these orders packed and ready?", "fa-cube")
+    def mark_fulfilled(self, items):
+        return self._each(items, lambda o: payments.advance(o, OrderStatus.FULFILLED, actor_id=_actor()),
+                          "marked fulfilled")
+
+    @action("mark_shipped", "Mark shipped", "Mark these orders shipped and tell the customers?",
+            "fa-truck")
+    def mark_shipped(self, items):
+        return self._each(items, lambda o: payments.advance(o, OrderStatus.SHIPPED, actor_id=_actor()),
+                          "marked shipped")
+
+    @action("mark_delivered", "Mark delivered", "Mark these orders delivered?", "fa-check")
+    def mark_delivered(self, items):
+        return self._each(items, lambda o: payments.advance(o, OrderStatus.DELIVERED, actor_id=_actor()),
+                          "marked delivered")
+
+    @action("cancel_order", "Cancel", "Cancel these unpaid orders and release their stock?", "fa-ban")
+    def cancel_order(self, items):
+        return self._each(items, lambda o: payments.cancel(o, actor_id=_actor()), "cancelled")
+
+    @action("refund_order", "Refund", "Refund these orders in full through Razorpay?", "fa-undo")
+    def refund_order(self, items):
+        return self._each(items, lambda o: payments.refund(o, actor_id=_actor()), "refunded or refund requested")
 
 
 class OrderApi(OrderRules, TenantModelApi):
@@ -68,7 +174,8 @@ class OrderApi(OrderRules, TenantModelApi):
     class_permission_name = RESOURCE_ORDERS
     list_columns = show_columns = [
         "id", "number", "customer.id", "conversation.id", "campaign.id", "status", "currency",
-        "total_minor", "payment_link_url", "tracking_number", "notes", "paid_at", "created_at",
+        "total_minor", "payment_link_url", "payment_error", "tracking_number", "notes", "paid_at",
+        "shipped_at", "delivered_at", "closed_at", "created_at",
     ]
     add_columns = ["customer", "conversation", "campaign", "notes"]
     edit_columns = ORDER_EDIT

@@ -16,11 +16,14 @@ PREFIX = "/webhooks"
 def register_webhooks(app: Flask) -> None:
     from app.webhooks.intake import intake
     from app.webhooks.meta import bp as meta_bp
+    from app.webhooks.razorpay import bp as razorpay_bp
 
-    intake(app)  # created here, its writer thread on first use (after gunicorn forks)
+    intake(app)  # created here; its queueing thread starts on first use (after gunicorn forks)
     ingress = Flask("closer.webhooks")
     ingress.config = app.config
     ingress.extensions = app.extensions
     ingress.register_blueprint(meta_bp)
+    ingress.register_blueprint(razorpay_bp)
+    app.extensions["closer_app"] = app  # handlers that write open the admin app's context
     app.extensions["webhook_ingress"] = ingress
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {PREFIX: ingress})

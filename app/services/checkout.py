@@ -1,0 +1,278 @@
+"""Checkout: placing an order with its stock reserved, and moving it through its life.
+
+Stock has two counters per product: `stock` (on the shelf) and `reserved` (promised to
+orders awaiting payment). A reservation is one conditional UPDATE per product
+(`reserved = reserved + q WHERE stock - reserved >= q`), so concurrent orders can never
+promise more than the shelf holds, on any database. Payment turns the reservation into a
+sale (both counters drop); expiry or cancellation gives it back.
+
+Every status change is a compare-and-set (`UPDATE ... WHERE status IN (allowed sources)`),
+so two workers applying two deliveries of the same payment can't both win: exactly one
+transition happens, and only the winner commits stock, sends the confirmation and writes the
+history row. Statuses only move forward along TRANSITIONS.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select, update
+
+from app.extensions import db
+from app.models import (
+    Conversation,
+    Customer,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderStatus,
+    Product,
+    Tenant,
+    utcnow,
+)
+from app.money import format_money
+from app.services.orders import MAX_QUANTITY, OrderError, next_order_number
+
+log = logging.getLogger(__name__)
+
+S = OrderStatus
+MAX_LINES = 20
+TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
+    S.PENDING_PAYMENT: {S.PAID, S.CANCELLED, S.EXPIRED},
+    S.PAID: {S.FULFILLED, S.SHIPPED, S.DELIVERED, S.REFUNDED},
+    S.FULFILLED: {S.SHIPPED, S.DELIVERED, S.REFUNDED},
+    S.SHIPPED: {S.DELIVERED, S.REFUNDED},
+    S.DELIVERED: {S.REFUNDED},
+}
+STAMPS = {S.PAID: "paid_at", S.FULFILLED: "fulfilled_at", S.SHIPPED: "shipped_at",
+          S.DELIVERED: "delivered_at", S.CANCELLED: "closed_at", S.EXPIRED: "closed_at",
+          S.REFUNDED: "closed_at"}
+
+
+@dataclass(frozen=True)
+class Line:
+    product_id: int
+    quantity: int
+
+
+def sources_of(target: OrderStatus) -> set[OrderStatus]:
+    return {src for src, targets in TRANSITIONS.items() if target in targets}
+
+
+# ------------------------------------------------------------------------------ stock
+
+
+def reserve(tenant_id: int, product_id: int, quantity: int) -> bool:
+    """Promise `quantity` of a product to an order, or refuse if the shelf can't cover it."""
+    result = db.session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.tenant_id == tenant_id, Product.active.is_(True),
+               Product.stock - Product.reserved >= quantity)
+        .values(reserved=Product.reserved + quantity)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def release(tenant_id: int, product_id: int | None, quantity: int) -> None:
+    """Give a reservation back (never below zero, whatever an admin did to the counters)."""
+    if product_id is None:
+        return
+    db.session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.tenant_id == tenant_id)
+        .values(reserved=case((Product.reserved >= quantity, Product.reserved - quantity), else_=0))
+        .execution_options(synchronize_session=False))
+
+
+def _commit_stock(order: Order) -> None:
+    """Payment arrived: the promised units leave the shelf."""
+    for item in order.items:
+        if item.product_id is None:
+            continue
+        db.session.execute(
+            update(Product)
+            .where(Product.id == item.product_id, Product.tenant_id == order.tenant_id)
+            .values(stock=case((Product.stock >= item.quantity, Product.stock - item.quantity), else_=0),
+                    reserved=case((Product.reserved >= item.quantity, Product.reserved - item.quantity),
+                                  else_=0))
+            .execution_options(synchronize_session=False))
+
+
+def _release_items(order: Order) -> None:
+    for item in order.items:
+        release(order.tenant_id, item.product_id, item.quantity)
+
+
+def adjust_line(item: OrderItem, created: bool) -> None:
+    """An admin adds or changes a line of a pending order: the product's reservation becomes
+    the sum of its pending lines again, refused if that is more than the shelf holds.
+
+    Recounting (rather than adding the difference) does not depend on what the form layer
+    flushed before us; the invariant it restores is the one every other path keeps:
+    reserved = the quantities of pending orders' lines.
+    """
+    order = item.order
+    if order is None or order.status != S.PENDING_PAYMENT:
+        raise OrderError("Only a pending order's items can change")
+    db.session.add(item)
+    db.session.flush()
+    product = db.session.scalar(select(Product).where(
+        Product.id == item.product_id, Product.tenant_id == order.tenant_id)
+        .with_for_update().execution_options(populate_existing=True))
+    if product is None:
+        return
+    pending = db.session.scalar(
+        select(func.coalesce(func.sum(OrderItem.quantity), 0)).join(Order, OrderItem.order_id == Order.id)
+        .where(OrderItem.product_id == product.id, Order.status == S.PENDING_PAYMENT)) or 0
+    if pending > product.stock:
+        others = pending - item.quantity
+        raise OrderError(f"Only {max(product.stock - others, 0)} of {product.name} available")
+    db.session.execute(update(Product).where(Product.id == product.id).values(reserved=pending)
+                       .execution_options(synchronize_session=False))
+
+
+def release_line(item: OrderItem) -> None:
+    """A line of a pending order is deleted: its reservation goes back."""
+    order = item.order
+    if order is not None and order.status != S.PENDING_PAYMENT:
+        raise OrderError(f"Order {order.number} is {order.status}; its items can't change")
+    release(item.tenant_id, item.product_id, item.quantity)
+
+
+def release_order(order: Order) -> None:
+    """A pending order is deleted in the admin: everything it held goes back."""
+    if order.status != S.PENDING_PAYMENT:
+        raise OrderError(f"Order {order.number} is {order.status}: cancel or refund it instead")
+    _release_items(order)
+
+
+# ------------------------------------------------------------------------------ placing
+
+
+def normalize_lines(raw: list[tuple[int, int]]) -> list[Line]:
+    """Merge repeated products; every quantity a whole number within bounds."""
+    merged: dict[int, int] = {}
+    for product_id, quantity in raw:
+        try:
+            qty = int(quantity)
+        except (TypeError, ValueError):
+            raise OrderError("Quantities must be whole numbers") from None
+        if qty < 1 or qty > MAX_QUANTITY:
+            raise OrderError(f"Quantity must be between 1 and {MAX_QUANTITY}")
+        merged[int(product_id)] = merged.get(int(product_id), 0) + qty
+    if not merged:
+        raise OrderError("An order needs at least one item")
+    if len(merged) > MAX_LINES:
+        raise OrderError(f"An order can have at most {MAX_LINES} different products")
+    for product_id, qty in merged.items():
+        if qty > MAX_QUANTITY:
+            raise OrderError(f"Quantity must be between 1 and {MAX_QUANTITY}")
+    return [Line(pid, qty) for pid, qty in sorted(merged.items())]  # one lock order: no deadlocks
+
+
+def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | None,
+                lines: list[tuple[int, int]], *, source: str, actor_id: int | None = None) -> Order:
+    """Validate, reserve and create the order in one transaction (all or nothing), committed.
+
+    Prices and the total come from the catalog rows as they are now, never from the caller.
+    """
+    wanted = normalize_lines(lines)
+    products = {p.id: p for p in db.session.scalars(select(Product).where(
+        Product.tenant_id == tenant_id, Product.id.in_([line.product_id for line in wanted])))}
+    tenant = db.session.get(Tenant, tenant_id)
+    conv = db.session.get(Conversation, conversation_id) if conversation_id else None
+    if conv is not None and conv.tenant_id != tenant_id:
+        raise OrderError("No such conversation")
+    customer = db.session.get(Customer, customer_id) if customer_id else None
+    if customer is not None and customer.tenant_id != tenant_id:
+        raise OrderError("No such customer")
+    try:
+        for line in wanted:
+            product = products.get(line.product_id)
+            if product is None or not product.active:
+                raise OrderError(f"Product {line.product_id} is not for sale")
+            if not reserve(tenant_id, product.id, line.quantity):
+                db.session.refresh(product)
+                left = max(product.available, 0)
+                raise OrderError(f"Only {left} of {product.name} available" if left else
+                                 f"{product.name} is out of stock")
+        number = next_order_number(tenant_id)
+        order = Order(tenant_id=tenant_id, number=number, status=S.PENDING_PAYMENT,
+                      currency=tenant.currency if tenant else "INR",
+                      customer_id=customer.id if customer else (conv.customer_id if conv else None),
+                      conversation_id=conv.id if conv else None,
+                      campaign_id=conv.campaign_id if conv else None,
+                      payment_reference=f"{number}-{secrets.token_hex(6)}"[:40],
+                      payment_token=secrets.token_urlsafe(24))
+        db.session.add(order)
+        total = 0
+        for line in wanted:
+            product = products[line.product_id]
+            db.session.add(OrderItem(tenant_id=tenant_id, order=order, product_id=product.id,
+                                     sku=product.sku, name=product.name,
+                                     unit_price_minor=product.price_minor, quantity=line.quantity))
+            total += product.price_minor * line.quantity
+        order.total_minor = total
+        db.session.add(OrderEvent(tenant_id=tenant_id, order=order, to_status=str(S.PENDING_PAYMENT),
+                                  source=source, actor_id=actor_id,
+                                  note=f"Placed: {summary(order, with_total=False)}"))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    log.info("order %s placed for tenant %s: %s", order.number, tenant_id, order.total_minor)
+    return order
+
+
+def summary(order: Order, with_total: bool = True) -> str:
+    lines = ", ".join(f"{i.quantity} x {i.name}" for i in order.items)
+    return f"{lines}; total {format_money(order.total_minor, order.currency)}" if with_total else lines
+
+
+# ------------------------------------------------------------------------------ transitions
+
+
+def locked(order_id: int, tenant_id: int) -> Order | None:
+    """The order, row-locked until commit on PostgreSQL (SQLite serializes writers anyway)."""
+    return db.session.scalar(select(Order).where(Order.id == order_id, Order.tenant_id == tenant_id)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
+def transition(order: Order, target: OrderStatus, *, source: str, actor_id: int | None = None,
+               note: str | None = None) -> bool:
+    """Move the order to `target` if its current status allows; False if it doesn't (someone
+    else moved it first, or the move would go backwards). The caller commits."""
+    allowed = sources_of(target)
+    stamp = STAMPS.get(target)
+    values = {"status": target, "updated_at": utcnow()}
+    if stamp:
+        values[stamp] = utcnow()
+    won = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.tenant_id == order.tenant_id,
+                            Order.status.in_(allowed))
+        .values(**values).execution_options(synchronize_session=False)).rowcount == 1
+    if not won:
+        db.session.refresh(order)
+        return False
+    previous = order.status
+    db.session.refresh(order)
+    if target == S.PAID:
+        _commit_stock(order)
+    elif target in (S.CANCELLED, S.EXPIRED):
+        _release_items(order)
+    db.session.add(OrderEvent(tenant_id=order.tenant_id, order_id=order.id,
+                              from_status=str(previous), to_status=str(target), source=source,
+                              actor_id=actor_id, note=note))
+    return True
+
+
+def note(order: Order, text: str, *, source: str, actor_id: int | None = None) -> None:
+    """A fact in the order's history that is not a status change (a failed payment, ...)."""
+    db.session.add(OrderEvent(tenant_id=order.tenant_id, order_id=order.id, source=source,
+                              actor_id=actor_id, note=text))
+
+
+def refuse_unless(order: Order, target: OrderStatus) -> None:
+    if order.status not in sources_of(target):
+        raise OrderError(f"Order {order.number} is {order.status}; it can't become {target}")
