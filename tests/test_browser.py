@@ -27,18 +27,23 @@ if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
 @pytest.fixture
 def server(app, world):
     srv = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{srv.server_port}"
+    public = app.config["PUBLIC_BASE_URL"]
+    app.config["PUBLIC_BASE_URL"] = base  # payment links point at this server
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     worker = None
     if REDIS_URL:  # answers come from a real worker process, as in production
-        env = {**os.environ, "CLOSER_ENV": "testing", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL}
+        env = {**os.environ, "CLOSER_ENV": "testing", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
+               "PUBLIC_BASE_URL": base}
         worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "worker"], cwd=ROOT,
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield f"http://127.0.0.1:{srv.server_port}"
+    yield base
     if worker:
         worker.terminate()
         worker.wait(timeout=20)
     srv.shutdown()
+    app.config["PUBLIC_BASE_URL"] = public
 
 
 @pytest.fixture
@@ -99,3 +104,29 @@ def test_agency_admin_switches_tenant_in_the_navbar(server, page):
     body = page.inner_text("body")
     assert "Prod-B" in body and "Prod-A" not in body
     assert "Tenant C" not in page.inner_text("#tenant-switcher")
+
+
+def test_buy_in_the_playground_and_pay_on_the_test_page(server, page):
+    """The whole sale as a newcomer sees it after `make run`: no Razorpay keys, test mode."""
+    import re
+
+    login(page, server, "staff_a")
+    page.goto(server + "/playground/")
+    page.fill("#pg-text", "I'll take 2 of Prod-A")
+    page.click("#pg-send")
+    page.wait_for_function("[...document.querySelectorAll('.pg-out')].some(e => e.innerText.includes('/pay/test/'))",
+                           timeout=30_000)
+    outs = [page.locator(".pg-out").nth(i).inner_text() for i in range(page.locator(".pg-out").count())]
+    number = re.search(r"ORD-\d+", outs[0]).group(0)
+    assert "₹1,598.00" in outs[0] and number in outs[-1]
+    link = re.search(r"https?://\S+/pay/test/\S+", outs[-1]).group(0)
+    page.goto(link)
+    assert "TEST MODE" in page.inner_text("body")
+    page.click("button.pay")
+    page.wait_for_selector("#status strong:has-text('paid')")
+    page.goto(server + "/playground/")
+    page.wait_for_function("[...document.querySelectorAll('.pg-out')].some(e => e.innerText.includes('Payment received'))",
+                           timeout=30_000)
+    page.goto(server + "/orderview/list/")
+    row = page.locator("tr", has_text=number)
+    assert "paid" in row.inner_text().lower()

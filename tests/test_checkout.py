@@ -628,3 +628,38 @@ def test_sweep_applies_stranded_events_sends_stranded_links_and_expires_test_lin
         assert db.session.scalar(select(PaymentEvent.processed_at).where(
             PaymentEvent.event_id == "evt_stranded")) is not None
         db.session.remove()
+
+
+def test_expiry_after_payment_changes_nothing(app, world, razorpay, run_jobs):
+    order = paid_order(app, world, run_jobs)
+    post_event(app, rz.event("payment_link.expired", link={"id": order.payment_link_id, "status": "expired",
+                                                          "reference_id": order.payment_reference}), "evt_late_exp")
+    run_jobs()
+    assert state(app, order.id)[:4] == (S.PAID, 8, HELD, 1)
+
+
+def test_a_refund_that_overtakes_its_payment_is_applied_after_it(app, world, razorpay, run_jobs):
+    from app.services.sweep import sweep
+
+    second = place(app, world, quantity=1)
+    link_job(app, second, world.a.tenant_id)
+    other = order_row(app, second)
+    refund = rz.event("refund.processed", refund={"id": "rfnd_Two", "status": "processed", "payment_id": "pay_Two"},
+                      payment={"id": "pay_Two", "status": "refunded", "order_id": "order_Two",
+                               "description": "#" + other.payment_link_id.removeprefix("plink_")})
+    post_event(app, refund, "evt_refund_first")
+    run_jobs()
+    assert state(app, second)[0] == S.PENDING_PAYMENT
+    post_event(app, rz.paid_events(other.payment_link_id, other.payment_reference, other.total_minor,
+                                   rzp_order="order_Two", payment_id="pay_Two")["payment_link.paid"], "evt_two_paid")
+    run_jobs()
+    assert state(app, second)[0] == S.PAID
+    app.config["SWEEP_AFTER_SECONDS"] = 0
+    try:
+        with app.app_context():
+            assert sweep().payment_events == 1  # the waiting refund
+            db.session.remove()
+    finally:
+        app.config["SWEEP_AFTER_SECONDS"] = 30
+    run_jobs()
+    assert state(app, second)[0] == S.REFUNDED

@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from flask import current_app
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import delete, func, select
 
@@ -39,6 +40,7 @@ from app.models import (
     Message,
     MessageStatus,
     Order,
+    OrderEvent,
     OrderItem,
     OrderStatus,
     Platform,
@@ -303,22 +305,37 @@ def _order(tenant, spec, start, conv, products) -> Order:
     created_at = start + timedelta(minutes=spec["at"])
     paid_at = start + timedelta(minutes=spec["paid"]) if status in PAID_STATES else None
     number = next_order_number(tenant.id)
-    link_key = f"{tenant.id}-{number.lower()}"
+    reference = f"{number}-{secrets.token_hex(6)}"
+    token = secrets.token_urlsafe(24)
+    pending = status == OrderStatus.PENDING_PAYMENT
+    # A pending order's link is payable in the demo: the test-mode page (no Razorpay keys).
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     order = Order(
         tenant_id=tenant.id, number=number, customer_id=conv.customer_id, conversation=conv,
         campaign_id=conv.campaign_id, status=status, currency=tenant.currency,
         total_minor=sum(p.price_minor * q for p, q in lines), tracking_number=spec.get("tracking"),
         paid_at=paid_at, created_at=created_at, updated_at=paid_at or created_at,
-        payment_link_id=None if status == OrderStatus.CANCELLED else f"plink_demo-{link_key}",
-        payment_link_url=None if status == OrderStatus.CANCELLED
-        else f"https://rzp.io/rzp/demo-{link_key}",
+        payment_reference=reference, payment_token=token,
+        payment_link_id=None if status == OrderStatus.CANCELLED else f"plink_test_{reference}",
+        payment_link_url=None if status == OrderStatus.CANCELLED else f"{base}/pay/test/{token}",
+        payment_link_expires_at=created_at + timedelta(days=30) if pending else None,
+        payment_link_sent_at=None if status == OrderStatus.CANCELLED else created_at,
+        shipped_at=paid_at + timedelta(days=1) if paid_at and spec.get("tracking") else None,
+        closed_at=created_at + timedelta(hours=1) if status == OrderStatus.CANCELLED else None,
     )
     order.items = [
         OrderItem(tenant_id=tenant.id, product=p, sku=p.sku, name=p.name,
                   unit_price_minor=p.price_minor, quantity=q)
         for p, q in lines
     ]
-    if status == OrderStatus.PENDING_PAYMENT:  # held until paid or expired
+    history = [OrderEvent(tenant_id=tenant.id, to_status=str(OrderStatus.PENDING_PAYMENT),
+                          source="agent", note="Placed in the chat", created_at=created_at)]
+    if status != OrderStatus.PENDING_PAYMENT:
+        history.append(OrderEvent(tenant_id=tenant.id, from_status=str(OrderStatus.PENDING_PAYMENT),
+                                  to_status=str(status), source="razorpay" if paid_at else "admin",
+                                  created_at=paid_at or created_at + timedelta(hours=1)))
+    order.events = history
+    if pending:  # held until paid or expired
         for product, qty in lines:
             product.reserved += qty
     db.session.add(order)

@@ -228,7 +228,7 @@ def apply_event(event_id: int) -> Applied:
         log.info("payment event %s (%s): %s", event.event_id, event.event_type, problem)
         return Applied("unmatched")
     order = checkout.locked(found.id, found.tenant_id)
-    event.tenant_id, event.order_id = order.tenant_id, order.id
+    event.tenant_id, event.order_id, event.error = order.tenant_id, order.id, None
     source = event.provider
     order.razorpay_order_id = order.razorpay_order_id or f.razorpay_order_id
     if event.event_type in PAID_EVENTS or event.event_type == "payment.failed":
@@ -247,6 +247,12 @@ def apply_event(event_id: int) -> Applied:
             outcome.status = str(target)
     elif kind == "refund.processed":
         refund = _entity(payload, "refund")
+        if order.status == S.PENDING_PAYMENT:
+            # It overtook the payment's own events: keep it unapplied; the sweep brings it back
+            # once the payment has been applied (events come in any order).
+            event.error = "refund before the payment was applied: waiting"
+            db.session.commit()
+            return Applied("deferred")
         order.refund_id = refund.get("id") or order.refund_id
         if checkout.transition(order, S.REFUNDED, source=source, note=f"Refund {order.refund_id} processed"):
             outcome.status = str(S.REFUNDED)
