@@ -506,7 +506,7 @@ class OrderItem(TenantMixin, Model):
     )
     id = Column(Integer, primary_key=True)
     order_id = Column(Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
-    order = relationship(Order, backref="items")
+    order = relationship(Order, backref=backref("items", cascade="all, delete-orphan", passive_deletes=True))
     product_id = Column(Integer, ForeignKey("product.id", ondelete="SET NULL"), index=True)
     product = relationship(Product)
     sku = Column(String(64), nullable=False)
@@ -534,7 +534,8 @@ class OrderEvent(TenantMixin, Model):
     __tablename__ = "order_event"
     id = Column(Integer, primary_key=True)
     order_id = Column(Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
-    order = relationship(Order, backref=backref("events", order_by="OrderEvent.id"))
+    order = relationship(Order, backref=backref("events", order_by="OrderEvent.id",
+                                                cascade="all, delete-orphan", passive_deletes=True))
     from_status = Column(String(32))
     to_status = Column(String(32))
     source = Column(String(32), nullable=False)  # admin, api, agent, razorpay, test-mode, system

@@ -66,6 +66,7 @@ class Chat:
             conv = playground.current_conversation(self.tenant_id, self.user_id)
             reply = db.session.scalars(select(Message).where(
                 Message.conversation_id == conv.id, Message.direction == "out",
+                Message.sender != "system",  # the salesperson's reply, not a payment link after it
             ).order_by(Message.id.desc())).first()
             db.session.expunge(reply)
             self.mode = conv.mode

@@ -663,3 +663,28 @@ def test_a_refund_that_overtakes_its_payment_is_applied_after_it(app, world, raz
         app.config["SWEEP_AFTER_SECONDS"] = 30
     run_jobs()
     assert state(app, second)[0] == S.REFUNDED
+
+
+def test_paid_orders_and_their_lines_can_not_be_deleted(app, world, razorpay, run_jobs, api, browser):
+    order = paid_order(app, world, run_jobs)
+    with app.app_context():
+        item_id = db.session.get(Order, order.id).items[0].id
+        db.session.remove()
+    client = api("owner_a")
+    line = client.delete(f"/api/v1/order_items/{item_id}")
+    assert line.status_code == 422 and "can't change" in line.get_data(as_text=True)
+    whole = client.delete(f"/api/v1/orders/{order.id}")
+    assert whole.status_code == 422 and "cancel or refund" in whole.get_data(as_text=True)
+    page = browser("owner_a").post(f"/orderview/delete/{order.id}", follow_redirects=True)
+    assert "cancel or refund" in page.get_data(as_text=True)
+    assert state(app, order.id)[:3] == (S.PAID, 8, HELD)
+
+
+def test_deleting_a_pending_order_gives_its_stock_back(app, world, api):
+    order_id = place(app, world, quantity=3)
+    assert state(app, order_id)[2] == 3 + HELD
+    resp = api("owner_a").delete(f"/api/v1/orders/{order_id}")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Product, world.a["product"]).reserved == HELD
+        db.session.remove()

@@ -30,6 +30,7 @@ def ask(app, world, text):
         for message_id, tenant_id in customer_says(world.a.tenant_id, user, text):
             replies.answer(message_id, tenant_id)
         reply = db.session.scalars(select(Message).where(Message.direction == "out",
+                                                         Message.sender == "ai",  # not a payment link
                                                          Message.tenant_id == world.a.tenant_id)
                                    .order_by(Message.id.desc())).first()
         db.session.expunge(reply)

@@ -59,14 +59,14 @@ def sweep() -> SweepReport:
     return report
 
 
-def _requeue_unprocessed(model, cutoff, job: str, prefix: str, since=None) -> int:
+def _requeue_unprocessed(model, cutoff, job: str, prefix: str | None, since=None) -> int:
     """Stored events (webhook deliveries, payment events) whose job never finished."""
     query = select(model.id).where(model.processed_at.is_(None), model.received_at < cutoff)
     if since is not None:
         query = query.where(model.received_at >= since)
     ids = db.session.scalars(query.order_by(model.id).limit(BATCH)).all()
     for event_id in ids:
-        enqueue(job, event_id, job_id=f"{prefix}-{event_id}")
+        enqueue(job, event_id, job_id=f"{prefix}-{event_id}" if prefix else None)
     return len(ids)
 
 
@@ -78,9 +78,10 @@ def _sweep_payments(cutoff, report: SweepReport) -> None:
     from app.services.payments import expire_overdue_test_links
 
     # Razorpay retries for 24 h; an event still unapplicable after a day (a refund whose payment
-    # never arrived) stays recorded with its reason instead of being retried forever.
+    # never arrived) stays recorded with its reason instead of being retried forever. No job id:
+    # a deferred event's finished job would block its re-queue, and applying is idempotent.
     report.payment_events = _requeue_unprocessed(PaymentEvent, cutoff, "app.jobs.payments.apply_payment_event",
-                                                 "payment-event", since=utcnow() - timedelta(days=1))
+                                                 None, since=utcnow() - timedelta(days=1))
     # Orders the salesperson placed queue their link at once; staff send theirs by hand (an
     # order still being put together in the admin must not get a link behind their back).
     placed_in_chat = select(OrderEvent.id).where(

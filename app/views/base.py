@@ -110,6 +110,12 @@ class TenantScopedMixin:
             db.session.rollback()
             raise
 
+    def before_delete(self, item) -> None:
+        """Domain rules for a row about to be deleted (subclasses override; raise to refuse)."""
+
+    def pre_delete(self, item):
+        self.before_delete(item)
+
     def pre_add(self, item):
         self._prepare(item, created=True)
 
@@ -238,6 +244,20 @@ class TenantModelApi(TenantScopedMixin, ModelRestApi):
         fields = [k for k in body if isinstance(k, str) and k.lower() in detail] or ["_schema"]
         problem = "already exists" if "unique" in detail or "duplicate" in detail else "is not allowed"
         return self.response_422(message={f: [f"This value {problem}"] for f in fields})
+
+    def delete_headless(self, pk):
+        """FAB's API runs pre_delete outside its error handling (a refusal would be a 500):
+        the delete rules run here instead, a refusal is the client's 422."""
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is not None:
+            try:
+                self.before_delete(item)
+            except ValueError as exc:
+                return self._domain_refusal(exc)
+        return super().delete_headless(pk)
+
+    def pre_delete(self, item):
+        """Already done by delete_headless."""
 
     def _domain_refusal(self, exc: ValueError):
         """A rule a service enforces (e.g. an order that can't change) is the client's 422."""

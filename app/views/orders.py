@@ -34,7 +34,7 @@ class OrderItemRules:
         order_service.snapshot_item(item)
         checkout.adjust_line(item, created)
 
-    def pre_delete(self, item):
+    def before_delete(self, item):
         checkout.release_line(item)
 
     def post_add(self, item):
@@ -55,7 +55,7 @@ class OrderRules:
         if created:
             order_service.assign_number(item)
 
-    def pre_delete(self, item):
+    def before_delete(self, item):
         checkout.release_order(item)
 
 
