@@ -115,3 +115,28 @@ def rss_kb(pids: list[int]) -> tuple[int, int]:
         except OSError:
             continue
     return rss, pss
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_role(fleet: set[int]) -> dict[str, float]:
+    """CPU seconds used so far by every live process, grouped by role (the worker fleet,
+    gunicorn, PostgreSQL, Redis, this process with its stubs, everything else). Take it twice
+    and subtract: the difference is what a run cost, wherever the cost landed."""
+    roles: dict[str, float] = {}
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        comm, fields = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
+        seconds = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+        role = ("workers" if pid in fleet else "gunicorn" if "gunicorn" in cmd
+                else "postgres" if comm.startswith("postgres") else "redis" if "redis" in comm
+                else "bench+stubs" if pid == me else "other")
+        roles[role] = roles.get(role, 0.0) + seconds
+    return roles

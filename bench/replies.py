@@ -2,7 +2,11 @@
 (the LLM answers after 1.0 s, each Graph API send after 0.2 s), latency from webhook to send,
 and the resident memory of the whole worker fleet.
 
-    python bench/replies.py [--rate 50] [--seconds 20] [--workers 64]
+    python bench/replies.py [--rate 50] [--seconds 20] [--workers 64] [--processes 2]
+
+`--workers` is how many jobs the fleet runs at once, spread as threads over `--processes`
+worker processes (`flask worker -n P -t W/P`); `--processes 0` runs one process per job
+(`-n W`, the old shape) for comparison.
 
 Targets: >= 40 replies/s on this 2-core machine, p95 webhook->send <= 2.5 s.
 Needs PostgreSQL and Redis on loopback (BENCH_PG, BENCH_REDIS_URL).
@@ -21,7 +25,8 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, bench_env, fresh_database, gunicorn, prepare, rss_kb, signed_message  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROOT, bench_env, cpu_by_role, fresh_database, gunicorn, prepare, rss_kb, signed_message)
 from bench.llm_stub import LLMStub  # noqa: E402
 from tests.graph_stub import GraphStub  # noqa: E402
 
@@ -54,7 +59,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50.0, help="new customer messages per second")
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=64, help="jobs the fleet runs at once")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes (0: one per job)")
     parser.add_argument("--llm-delay", type=float, default=1.0)
     parser.add_argument("--send-delay", type=float, default=0.2)
     args = parser.parse_args()
@@ -63,10 +69,12 @@ def main() -> None:
         env = bench_env(fresh_database("closer_bench_replies"), GROQ_API_KEY="bench-key",
                         GROQ_BASE_URL=llm.base_url, GRAPH_API_BASE=graph.base_url)
         prepare(env)
-        workers = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "worker", "-n",
-                                    str(args.workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        shape = (["-n", str(args.workers)] if args.processes <= 0 else
+                 ["-n", str(args.processes), "-t", str(-(-args.workers // args.processes))])
+        workers = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "worker", *shape],
+                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                    stderr=open("/tmp/closer-bench-workers.log", "w"))
-        time.sleep(8 + args.workers * 0.1)  # let the pool start
+        time.sleep(8 + (args.workers if args.processes <= 0 else args.processes) * 0.1)  # let the pool start
         posted: dict[str, float] = {}
         memory = []
         with gunicorn("run:app", env) as url:
@@ -80,6 +88,7 @@ def main() -> None:
                     time.sleep(2)
 
             threading.Thread(target=sampler, daemon=True).start()
+            cpu_before = cpu_by_role(set(fleet_pids(workers.pid)))
             conn = http.client.HTTPConnection(host.hostname, host.port)
             for i in range(total):
                 due = start + i / args.rate
@@ -92,6 +101,7 @@ def main() -> None:
             deadline = time.monotonic() + 60
             while len(sent_at(graph)) < total and time.monotonic() < deadline:
                 time.sleep(0.5)
+            cpu_after = cpu_by_role(set(fleet_pids(workers.pid)))
         workers.terminate()
         workers.wait(timeout=30)
     sent = sent_at(graph)
@@ -105,8 +115,14 @@ def main() -> None:
     print(f"sustained throughput: {done / window:.1f} replies/s  (target >= 40)")
     print(f"webhook -> send     : p50 {statistics.median(latencies):.2f} s  p95 {p95:.2f} s  (target p95 <= 2.5 s)"
           if done else "webhook -> send     : none")
-    print(f"worker fleet        : {args.workers} processes, peak RSS {peak_rss / 1024:.0f} MiB, "
+    fleet = (f"{args.workers} processes" if args.processes <= 0 else
+             f"{args.processes} processes x {-(-args.workers // args.processes)} threads")
+    print(f"worker fleet        : {fleet}, peak RSS {peak_rss / 1024:.0f} MiB, "
           f"peak PSS {peak_pss / 1024:.0f} MiB")
+    cost = {role: (cpu_after.get(role, 0) - cpu_before.get(role, 0)) * 1000 / max(len(posted), 1)
+            for role in cpu_after}
+    print("CPU per message     : " + ", ".join(f"{role} {ms:.1f} ms" for role, ms in sorted(
+        cost.items(), key=lambda kv: -kv[1])) + f"  (total {sum(cost.values()):.1f} ms)")
 
 
 if __name__ == "__main__":

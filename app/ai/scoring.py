@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from app.extensions import db
 from app.models import Conversation, Direction, Message, Order, OrderStatus
 
 RECENT = 5
+ENGAGED = 6  # inbound messages beyond this add nothing to the lead score
 PAID = {OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.SHIPPED, OrderStatus.DELIVERED}
 
 
@@ -31,18 +32,19 @@ def sentiment(texts: list[str]) -> float | None:
 
 
 def update(conv: Conversation, reply_meta: dict | None = None) -> None:
-    recent = db.session.scalars(select(Message.text).where(
+    # The score counts inbound messages only up to ENGAGED, so one query for the latest
+    # ENGAGED serves both the sentiment (the RECENT newest) and the count.
+    latest = db.session.scalars(select(Message.text).where(
         Message.conversation_id == conv.id, Message.direction == Direction.IN,
-    ).order_by(Message.created_at.desc(), Message.id.desc()).limit(RECENT)).all()
-    conv.sentiment = sentiment(list(recent))
-    inbound = db.session.scalar(select(func.count()).select_from(Message).where(
-        Message.conversation_id == conv.id, Message.direction == Direction.IN)) or 0
+    ).order_by(Message.created_at.desc(), Message.id.desc()).limit(max(RECENT, ENGAGED))).all()
+    conv.sentiment = sentiment(list(latest[:RECENT]))
+    inbound = len(latest)
     statuses = set(db.session.scalars(select(Order.status).where(Order.conversation_id == conv.id)))
     meta = reply_meta or {}
     product_talk = any(c.get("tool") in ("product_details", "search_products", "recommend")
                        for c in meta.get("tools", []))
     score = max(conv.lead_score or 0, 10)
-    score = max(score, 10 + min(inbound, 6) * 5)
+    score = max(score, 10 + min(inbound, ENGAGED) * 5)
     if product_talk:
         score = max(score, 45)
     if meta.get("order_intent"):

@@ -11,6 +11,7 @@ import logging
 import queue
 import re
 import threading
+import time
 
 from flask import Flask, current_app
 
@@ -86,16 +87,25 @@ def init_queue(app: Flask) -> None:
 
 
 def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None = None,
-            delay: float | None = None, retry: bool = True):
+            delay: float | None = None, not_before: float | None = None, retry: bool = True):
     """Queue `path(*args, tenant_id=...)`, after `delay` seconds if given.
 
+    `not_before` (epoch seconds, for `@job` functions, meant for sub-second to few-second
+    waits such as the reply debounce) keeps the job from starting its work earlier. On RQ the
+    job is queued at once and waits out the rest itself: RQ's scheduler counts in whole
+    seconds (integer scores, polled once a second), which would add up to a second to every
+    reply. The in-process queue holds it on a timer instead (its one thread must not sleep).
     With `job_id`, a second enqueue of the same id while the first exists is a no-op.
     """
     if job_id is not None and not _JOB_ID.match(job_id):
         raise ValueError(f"job id {job_id!r} may only use letters, digits, '-' and '_'")
     kwargs = {"tenant_id": tenant_id} if tenant_id is not None else {}
+    if not_before is not None:
+        kwargs["not_before"] = not_before
     q = current_app.extensions["job_queue"]
     if isinstance(q, InlineQueue):
+        if not_before is not None:
+            delay = max(delay or 0, not_before - time.time()) or None
         return q.enqueue(path, args, kwargs, job_id, delay)
     from datetime import timedelta
 

@@ -49,11 +49,17 @@ class IngestResult:
     unknown_accounts: set[str] = field(default_factory=set)
 
 
-def ingest(events: list[InboundEvent]) -> IngestResult:
-    """Store every event in one transaction (retried once if a concurrent delivery raced us)."""
+def ingest(events: list[InboundEvent], before_commit=None) -> IngestResult:
+    """Store every event in one transaction (retried once if a concurrent delivery raced us).
+
+    `before_commit(result)` may add its own changes to that transaction (e.g. marking the
+    delivery processed), saving a second commit per delivery.
+    """
     for attempt in (1, 2):
         try:
             result = _ingest(events)
+            if before_commit is not None:
+                before_commit(result)
             db.session.commit()
             return result
         except IntegrityError:
@@ -153,8 +159,10 @@ def default_campaign(tenant_id: int, platform: str) -> Campaign | None:
     return (preferred or candidates or [None])[0]
 
 
-def conversation_for(batch: _Batch, channel: Channel, customer: Customer) -> Conversation:
-    """The customer's latest conversation on this channel unless closed; else a new one."""
+def conversation_for(batch: _Batch, channel: Channel, customer: Customer,
+                     inbound_at: datetime | None = None) -> Conversation:
+    """The customer's latest conversation on this channel unless closed; else a new one
+    (opened with `inbound_at` as its last inbound time, so the INSERT needs no UPDATE)."""
     db.session.flush()  # a customer created in this batch needs its id
     key = (channel.id, customer.id)
     conv = batch.conversations.get(key)
@@ -165,7 +173,8 @@ def conversation_for(batch: _Batch, channel: Channel, customer: Customer) -> Con
         if conv is None or conv.status == ConversationStatus.CLOSED:
             campaign = default_campaign(channel.tenant_id, str(channel.platform))
             conv = Conversation(tenant_id=channel.tenant_id, channel_id=channel.id,
-                                customer_id=customer.id, campaign_id=campaign.id if campaign else None)
+                                customer_id=customer.id, campaign_id=campaign.id if campaign else None,
+                                last_inbound_at=inbound_at, last_message_at=inbound_at)
             db.session.add(conv)
             db.session.flush()
         batch.conversations[key] = conv
@@ -186,8 +195,8 @@ def _on_message(batch, channel, event: InboundEvent, result: IngestResult, now) 
         result.duplicates += 1
         return
     customer = _customer(batch, channel, event, now)
-    conv = conversation_for(batch, channel, customer)
     at = event.timestamp or now
+    conv = conversation_for(batch, channel, customer, inbound_at=at)
     msg = Message(tenant_id=channel.tenant_id, conversation_id=conv.id, channel_id=channel.id,
                   direction=Direction.IN, sender=Sender.CUSTOMER, kind=event.message_kind,
                   text=event.text, external_id=event.message_id, status=MessageStatus.RECEIVED,

@@ -27,11 +27,15 @@ def process_meta(event_id: int) -> dict:
     payload = json.loads(event.body)
     adapter = WEBHOOK_OBJECTS.get(payload.get("object"))
     events = adapter.parse(payload) if adapter else []
-    result = ingest.ingest(events)  # commits
-    event = db.session.get(WebhookEvent, event_id)
-    event.processed_at = utcnow()
-    if result.unknown_accounts:
-        event.error = "unknown accounts: " + ", ".join(sorted(result.unknown_accounts))
-    db.session.commit()
-    queue_answers(result.to_answer)
+    received_at = event.received_at
+
+    def mark_processed(result: ingest.IngestResult) -> None:
+        """In the ingest's own transaction: stored and processed commit together."""
+        done = db.session.get(WebhookEvent, event_id)
+        done.processed_at = utcnow()
+        if result.unknown_accounts:
+            done.error = "unknown accounts: " + ", ".join(sorted(result.unknown_accounts))
+
+    result = ingest.ingest(events, before_commit=mark_processed)  # commits
+    queue_answers(result.to_answer, received_at)
     return {"status": "processed", "stored": result.stored, "duplicates": result.duplicates}

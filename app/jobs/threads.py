@@ -1,0 +1,129 @@
+"""Several jobs at once per worker process: RQ SimpleWorkers, one per thread.
+
+A reply spends almost all of its time waiting (debounce, LLM, Graph API), so a process per job
+mostly holds memory (~150 MB each) and makes the cores switch between dozens of processes, each
+of which warms its own caches, connections and prepared statements. RQ 2.12 has no threaded
+worker, but its SimpleWorker runs in any thread given two adjustments, made here:
+
+* job timeouts use RQ's `TimerDeathPenalty` (the timeout exception is raised in the job's own
+  thread) because SIGALRM can only interrupt a process's main thread;
+* signals belong to the main thread: the first SIGINT/SIGTERM asks every worker to stop after
+  its current job (warm shutdown, idle ones notice within `IDLE_WAKEUP` seconds), a second
+  one exits at once, as RQ's own workers do.
+
+Each job still runs in its own app context and so its own database session (Flask-SQLAlchemy
+scopes sessions per app context, and contexts are per thread); the worker command sizes the
+engine's pool to the threads. RQ's scheduler (delayed jobs, retries) is started as its own
+process from the main thread, never from a worker thread.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+from rq import SimpleWorker
+from rq.scheduler import RQScheduler
+from rq.serializers import JSONSerializer
+from rq.timeouts import TimerDeathPenalty
+from rq.worker_pool import WorkerPool
+
+log = logging.getLogger(__name__)
+
+IDLE_WAKEUP = 5  # seconds an idle worker blocks on Redis before it checks for a stop request
+SCHEDULER_CHECK_SECONDS = 30
+
+
+class ThreadWorker(SimpleWorker):
+    """A SimpleWorker that may run on any thread of its process."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return IDLE_WAKEUP
+
+    def _install_signal_handlers(self) -> None:
+        """The main thread owns the signals (see `run_threads`)."""
+
+    def request_warm_stop(self) -> None:
+        """Stop after the current job; the work loop checks this flag between jobs."""
+        self._stop_requested = True
+
+
+def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool = False,
+                with_scheduler: bool = True, logging_level: str = "INFO") -> None:
+    """Run `threads` workers in this process until stopped (or, in burst mode, until the
+    queues are empty); a worker thread that dies is replaced."""
+    state = {"stopping": None}  # when the first stop signal came
+    workers: dict[threading.Thread, ThreadWorker] = {}
+
+    def start_one() -> None:
+        worker = ThreadWorker(queue_names, connection=connection, serializer=JSONSerializer)
+        thread = threading.Thread(target=worker.work, name=f"rq-{worker.name[:8]}", daemon=True,
+                                  kwargs={"burst": burst, "logging_level": logging_level})
+        workers[thread] = worker
+        thread.start()
+
+    def on_signal(signum, frame):
+        if state["stopping"] is not None:
+            if time.monotonic() - state["stopping"] < 1:
+                return  # the pool's SIGINT and the terminal's Ctrl+C arrive together: one request
+            log.warning("second signal: cold shutdown")
+            raise SystemExit(1)
+        state["stopping"] = time.monotonic()
+        log.info("warm shutdown: %d workers finish their current job", len(workers))
+        for worker in workers.values():
+            worker.request_warm_stop()
+
+    scheduler = None
+    if with_scheduler and not burst:
+        scheduler = RQScheduler(queue_names, connection=connection, serializer=JSONSerializer)
+        scheduler.acquire_locks(auto_start=True)  # starts its process if no one else runs it
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+    for _ in range(threads):
+        start_one()
+    checked = time.monotonic()
+    try:
+        while workers:
+            for thread in list(workers):
+                thread.join(timeout=0.2)
+                if not thread.is_alive():
+                    del workers[thread]
+                    if not burst and state["stopping"] is None:
+                        log.warning("worker thread %s ended; starting another", thread.name)
+                        start_one()
+            if scheduler is not None and time.monotonic() - checked > SCHEDULER_CHECK_SECONDS:
+                checked = time.monotonic()
+                if scheduler._process is None or not scheduler._process.is_alive():
+                    scheduler.acquire_locks(auto_start=True)  # the one that ran it may be gone
+    finally:
+        if scheduler is not None and scheduler._process is not None and scheduler._process.is_alive():
+            scheduler._process.terminate()
+            scheduler._process.join(timeout=5)
+
+
+class ThreadedWorkerPool(WorkerPool):
+    """RQ's WorkerPool (forks, watches and respawns processes) where each process runs
+    `threads` workers instead of one."""
+
+    def __init__(self, *args, threads: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.threads = threads
+
+    def get_worker_process(self, name: str, burst: bool, _sleep: float = 0, logging_level: str = "INFO"):
+        from rq.worker_pool import ForkProcess
+
+        return ForkProcess(target=_run_process, name=f"Worker {name} (WorkerPool {self.name})", args=(
+            self._queue_names, self._connection_class, self._pool_class, self._pool_kwargs,
+            self.threads, burst, logging_level))
+
+
+def _run_process(queue_names, connection_class, pool_class, pool_kwargs, threads, burst, logging_level):
+    from redis import ConnectionPool
+
+    connection = connection_class(connection_pool=ConnectionPool(connection_class=pool_class, **pool_kwargs))
+    run_threads(queue_names, connection, threads, burst=burst, logging_level=logging_level)

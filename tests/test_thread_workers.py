@@ -1,0 +1,154 @@
+"""Workers that run several jobs at once on threads (`flask worker -t N`), and the reply
+debounce counted from a message's arrival (`not_before`), on both queue kinds."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Direction, Message, Sender, utcnow
+from tests import meta_payloads as mp
+from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.graph_stub import GraphStub
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "page-A"
+needs_redis = pytest.mark.skipif(REDIS_URL is None, reason="needs Redis (REDIS_URL)")
+
+
+def threaded_worker(stub: GraphStub, *args: str, job_timeout: int = 120, debounce: float = 0):
+    env = {**os.environ, "CLOSER_ENV": "testing", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
+           "GRAPH_API_BASE": stub.base_url, "JOB_TIMEOUT": str(job_timeout),
+           "REPLY_DEBOUNCE_SECONDS": str(debounce)}
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "worker", *args], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def ai_replies(app) -> dict[int, int]:
+    with app.app_context():
+        rows = db.session.execute(select(Message.conversation_id, func.count()).where(
+            Message.direction == Direction.OUT, Message.sender == Sender.AI,
+        ).group_by(Message.conversation_id)).all()
+        db.session.remove()
+        return dict(rows)
+
+
+@needs_redis
+def test_threaded_workers_answer_bursts_once_and_concurrently(app, world, post_meta):
+    customers = [f"psid-thread-{i}" for i in range(6)]
+    for n in range(3):  # three fragments per customer, interleaved
+        items = [mp.text(c, PAGE, f"m_{c}_{n}", f"fragment {n}", offset_s=n * 0.01 - 5) for c in customers]
+        assert post_meta(mp.messenger(PAGE, *items)).status_code == 200
+    with GraphStub(send_delay=1.0) as stub:
+        proc = threaded_worker(stub, "--burst", "-n", "2", "-t", "4")
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out[-3000:]
+    replies = ai_replies(app)
+    assert len(replies) == len(customers) and set(replies.values()) == {1}
+    assert sorted(s["recipient"]["id"] for s in stub.sends) == sorted(customers)
+    # six sends of 1 s each on 8 threads overlap: one after another they'd span 5 s or more
+    answered = sorted(at for at, _ in stub.sent_log)
+    assert answered[-1] - answered[0] < 4.0, answered
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Message).where(
+            Message.direction == Direction.IN, Message.handled_at.is_(None))) == 0
+
+
+@needs_redis
+def test_job_timeout_interrupts_a_job_on_a_worker_thread(app, world, post_meta, monkeypatch):
+    """SIGALRM can't reach a thread: the timeout is raised in the job's thread instead."""
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+    monkeypatch.setitem(app.config, "JOB_TIMEOUT", 3)  # what the answer job is queued with
+    assert post_meta(mp.messenger(PAGE, mp.text("psid-slow", PAGE, "m_slow", "hello?"))).status_code == 200
+    queue = app.extensions["job_queue"]
+    with GraphStub(get_delay=8) as stub:  # the profile lookup hangs past the job timeout
+        started = time.monotonic()
+        proc = threaded_worker(stub, "--burst", "-t", "2", job_timeout=3)
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out[-3000:]
+        assert stub.gets and stub.sends == [], out[-4000:]
+    assert "JobTimeoutException" in out and time.monotonic() - started < 60
+    # the job failed and waits for its retry (RQ's Retry), nothing was half-done
+    waiting = ScheduledJobRegistry(queue=queue).get_job_ids() + FailedJobRegistry(queue=queue).get_job_ids()
+    assert any(j.startswith("inbound-") for j in waiting), waiting
+    with app.app_context():
+        assert db.session.scalar(select(Message.handled_at).filter_by(external_id="m_slow")) is None
+        db.session.remove()
+    assert ai_replies(app) == {}
+
+
+@needs_redis
+def test_not_before_queues_at_once_on_rq_and_the_job_waits(app):
+    from rq.registry import ScheduledJobRegistry
+
+    from app.jobs import enqueue
+
+    due = time.time() + 0.4
+    with app.app_context():
+        job_id = enqueue("app.jobs.knowledge.chunk_document", 1, tenant_id=1, job_id="nb-1", not_before=due)
+        queue = app.extensions["job_queue"]
+        job = queue.fetch_job(job_id)
+        # ready at once (RQ's scheduler would round to whole seconds), carrying its start time
+        assert queue.count == 1 and ScheduledJobRegistry(queue=queue).count == 0
+        assert job.kwargs == {"tenant_id": 1, "not_before": due}
+
+
+def test_job_waits_until_not_before_then_runs(app, world):
+    from app.jobs.knowledge import chunk_document
+
+    started = time.monotonic()
+    with app.app_context():
+        assert chunk_document(123456, tenant_id=world.a.tenant_id, not_before=time.time() + 0.3) == 0
+    assert time.monotonic() - started >= 0.29
+    started = time.monotonic()
+    with app.app_context():  # a start time long past (a retry, the sweep): no wait at all
+        chunk_document(123456, tenant_id=world.a.tenant_id, not_before=time.time() - 60)
+    assert time.monotonic() - started < 0.2
+
+
+@needs_redis
+def test_debounce_counts_from_arrival_not_from_ingest(app, monkeypatch):
+    """A message that reached the webhook 0.8 s ago waits ~0.2 s more, not another full window."""
+    from app.jobs.inbound import queue_answers
+
+    monkeypatch.setitem(app.config, "REPLY_DEBOUNCE_SECONDS", 1.0)
+    arrived = utcnow() - timedelta(seconds=0.8)
+    with app.app_context():
+        assert queue_answers([(987654, 1)], arrived) == 1
+        job = app.extensions["job_queue"].fetch_job("inbound-987654")
+    assert abs(job.kwargs["not_before"] - (arrived.timestamp() + 1.0)) < 0.01
+
+
+def test_inline_queue_holds_a_not_before_job_on_a_timer(app, world):
+    if REDIS_URL is not None:
+        pytest.skip("the in-process queue only runs without Redis")
+    from app.jobs import enqueue
+    from app.models import KnowledgeDocument
+
+    doc_id = world.a.ids["document"]
+
+    def chunked():
+        with app.app_context():
+            done = db.session.get(KnowledgeDocument, doc_id).chunked_at
+            db.session.remove()
+            return done
+
+    with app.app_context():
+        db.session.get(KnowledgeDocument, doc_id).chunked_at = None
+        db.session.commit()
+        started = time.monotonic()
+        enqueue("app.jobs.knowledge.chunk_document", doc_id, tenant_id=world.a.tenant_id,
+                not_before=time.time() + 0.4)
+    assert chunked() is None  # not yet: the one inline thread is not asleep, a timer is
+    while chunked() is None and time.monotonic() - started < 10:
+        time.sleep(0.02)
+    assert chunked() is not None and time.monotonic() - started >= 0.39
