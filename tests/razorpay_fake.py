@@ -25,6 +25,7 @@ class FakeRazorpay:
         self.refunds: list[tuple[str, dict, str | None]] = []
         self.cancels: list[str] = []
         self.fail_next_create_after_storing = False
+        self.refuse_creates: str | None = None  # answer every create with this 400 description
         self._ids = itertools.count(1)
         rsps.add_callback(responses.POST, f"{BASE}/v1/payment_links", callback=self._create,
                           content_type="application/json")
@@ -44,6 +45,8 @@ class FakeRazorpay:
     def _create(self, request):
         body = json.loads(request.body)
         self.creates.append(body)
+        if self.refuse_creates:
+            return self._error(self.refuse_creates)
         ref = body.get("reference_id")
         if ref in self.links:
             return self._error("payment link creation with reference ID already attempted")
