@@ -4,6 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 FLASK   = $(VENV)/bin/flask --app run
 PORT   ?= 5000
+export PORT  # the app builds test-mode payment links from it (PUBLIC_BASE_URL unset)
 
 .PHONY: run test venv test-venv migrate seed worker clean
 

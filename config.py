@@ -55,7 +55,8 @@ class Config:
     RAZORPAY_KEY_SECRET = _env("RAZORPAY_KEY_SECRET")
     RAZORPAY_WEBHOOK_SECRET = _env("RAZORPAY_WEBHOOK_SECRET")
     RAZORPAY_API_BASE = _env("RAZORPAY_API_BASE", "https://api.razorpay.com")
-    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Unset, it follows `make run`'s PORT, so test-mode payment links work on any port.
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", f"http://127.0.0.1:{_env('PORT', '5000')}")
     # How long a payment link stays payable (Razorpay: at least 15 minutes, at most 6 months).
     PAYMENT_LINK_EXPIRY_MINUTES = int(_env("PAYMENT_LINK_EXPIRY_MINUTES", str(24 * 60)))
 

@@ -77,3 +77,17 @@ def test_token_encryption_rotates_keys(app, monkeypatch):
         assert crypto.EncryptedText().process_result_value(rotated, None) == "tok"
         with pytest.raises(crypto.TokenKeyError):
             crypto.EncryptedText().process_result_value(enc, None)
+
+
+def test_public_base_url_follows_the_port_make_run_serves_on():
+    """Unset, PUBLIC_BASE_URL follows PORT: test-mode payment links must open on this server."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "PUBLIC_BASE_URL"}
+    out = subprocess.run([sys.executable, "-c", "from config import Config; print(Config.PUBLIC_BASE_URL)"],
+                         cwd=Path(__file__).resolve().parent.parent, env={**env, "PORT": "5077"},
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "http://127.0.0.1:5077"
