@@ -98,6 +98,9 @@ def sweep_command():
 def worker(processes, threads, burst, with_scheduler, fork):
     """Run RQ workers on REDIS_URL; each job gets its own app context.
 
+    Every worker listens to the default queue first and to the low-priority one (model
+    ratings) only when the default queue is empty.
+
     Replies mostly wait on the LLM and the Graph API, so a few processes with many threads
     each (e.g. `-n 2 -t 48`) carry the same load as dozens of processes in a fraction of
     the memory and CPU.
@@ -105,7 +108,7 @@ def worker(processes, threads, burst, with_scheduler, fork):
     from rq import SimpleWorker, Worker
     from rq.serializers import JSONSerializer
 
-    from app.jobs import QUEUE_NAME
+    from app.jobs import QUEUE_NAMES
     from app.jobs.context import set_worker_app
 
     redis = current_app.extensions.get("redis")
@@ -122,19 +125,19 @@ def worker(processes, threads, burst, with_scheduler, fork):
         from app.jobs.threads import ThreadedWorkerPool, run_threads
 
         if processes > 1:
-            ThreadedWorkerPool([QUEUE_NAME], connection=redis, num_workers=processes, threads=threads,
+            ThreadedWorkerPool(QUEUE_NAMES, connection=redis, num_workers=processes, threads=threads,
                                serializer=JSONSerializer).start(burst=burst)
         else:
-            run_threads([QUEUE_NAME], redis, threads, burst=burst, with_scheduler=with_scheduler)
+            run_threads(QUEUE_NAMES, redis, threads, burst=burst, with_scheduler=with_scheduler)
         return
     if processes > 1:
         from rq.worker_pool import WorkerPool
 
-        WorkerPool([QUEUE_NAME], connection=redis, num_workers=processes,
+        WorkerPool(QUEUE_NAMES, connection=redis, num_workers=processes,
                    worker_class=Worker if fork else SimpleWorker,
                    serializer=JSONSerializer).start(burst=burst)
         return
-    (Worker if fork else SimpleWorker)([QUEUE_NAME], connection=redis, serializer=JSONSerializer).work(
+    (Worker if fork else SimpleWorker)(QUEUE_NAMES, connection=redis, serializer=JSONSerializer).work(
         burst=burst, with_scheduler=with_scheduler
     )
 

@@ -218,8 +218,8 @@ def run_jobs(app):
         from rq import SimpleWorker
 
         with app.app_context():
-            SimpleWorker([queue], connection=queue.connection, serializer=queue.serializer).work(
-                burst=True, with_scheduler=False)
+            SimpleWorker(list(app.extensions["job_queues"].values()), connection=queue.connection,
+                         serializer=queue.serializer).work(burst=True, with_scheduler=False)
 
     return run
 

@@ -44,24 +44,28 @@ def _profile(tenant_id: int) -> BusinessProfile | None:
     return db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == tenant_id))
 
 
-def respond(conv: Conversation, incoming: list[Message], *, first: bool) -> Reply:
+def respond(conv: Conversation, incoming: list[Message], *, first: bool, asked: int | None = None) -> Reply:
+    """`asked`: how many AI replies the conversation has had (counted here if not given)."""
     started = time.monotonic()
     tenant = db.session.get(Tenant, conv.tenant_id)
     ctx = ToolContext(tenant_id=conv.tenant_id, conversation_id=conv.id,
                       customer_id=conv.customer_id, currency=tenant.currency)
+    # The profile and the campaigns are read once per reply and handed to whatever needs them.
     profile = _profile(conv.tenant_id)
+    campaigns = _campaigns(conv.tenant_id)  # before conv.campaign: that one then needs no query
     business = profile.business_name if profile else tenant.name
     text = "\n".join(m.text for m in incoming if m.text)
-    asked = db.session.scalar(select(func.count()).select_from(Message).where(
-        Message.conversation_id == conv.id, Message.direction == Direction.OUT,
-        Message.sender == Sender.AI)) or 0
+    if asked is None:
+        asked = db.session.scalar(select(func.count()).select_from(Message).where(
+            Message.conversation_id == conv.id, Message.direction == Direction.OUT,
+            Message.sender == Sender.AI)) or 0
     rules = dict(allowed_links=_links(profile), discount_allowed=_discounts(conv),
-                 known_orders=_orders(conv), vocabulary=_vocabulary(conv, profile, tenant))
+                 known_orders=_orders(conv), vocabulary=_vocabulary(conv, profile, tenant, campaigns))
     extra: dict = {}
     reply = None
     if current_app.config.get("GROQ_API_KEY"):
         try:
-            reply, extra = _with_groq(conv, ctx, text, rules)
+            reply, extra = _with_groq(conv, ctx, text, rules, profile, campaigns)
         except groq.APIError as exc:  # after the SDK's own retries: answer offline instead
             log.warning("groq unavailable for conversation %s (%s); offline agent answers", conv.id, exc)
             extra["fallback"] = f"{type(exc).__name__}: {exc}"[:300]
@@ -82,13 +86,14 @@ def respond(conv: Conversation, incoming: list[Message], *, first: bool) -> Repl
     return reply
 
 
-def _with_groq(conv: Conversation, ctx: ToolContext, text: str, rules: dict) -> tuple[Reply, dict]:
+def _with_groq(conv: Conversation, ctx: ToolContext, text: str, rules: dict,
+               profile: BusinessProfile | None, campaigns: list[Campaign]) -> tuple[Reply, dict]:
     """Ask the model; if its answer breaks a guardrail, let it correct itself once."""
     cfg = current_app.config
     # Half the job's time for the model, the rest for tools, guardrails and sending.
     agent = GroqAgent(make_client(cfg["GROQ_API_KEY"], cfg.get("GROQ_BASE_URL")), cfg["GROQ_MODEL"],
                       budget_s=cfg["JOB_TIMEOUT"] * 0.5)
-    messages = [{"role": "system", "content": system_prompt(conv, text)}, *history(conv)]
+    messages = [{"role": "system", "content": system_prompt(conv, text, profile, campaigns)}, *history(conv)]
     reply = agent.reply(ctx, messages)
     verdict = guardrails.check(reply.text, ctx, **rules)
     if verdict.ok:
@@ -116,11 +121,15 @@ def _discounts(conv: Conversation) -> bool:
     return bool(guardrails.DISCOUNT.search(blob))
 
 
-def _vocabulary(conv: Conversation, profile, tenant) -> list[str]:
+def _campaigns(tenant_id: int) -> list[Campaign]:
+    return list(db.session.scalars(select(Campaign).where(Campaign.tenant_id == tenant_id)))
+
+
+def _vocabulary(conv: Conversation, profile, tenant, campaigns: list[Campaign]) -> list[str]:
     """Names a reply may use: this tenant's products, categories, campaigns and itself."""
-    names = [p.name for p in db.session.scalars(select(Product).where(Product.tenant_id == conv.tenant_id))]
-    names += [c.name for c in db.session.scalars(select(Category).where(Category.tenant_id == conv.tenant_id))]
-    names += [c.name for c in db.session.scalars(select(Campaign).where(Campaign.tenant_id == conv.tenant_id))]
+    names = list(db.session.scalars(select(Product.name).where(Product.tenant_id == conv.tenant_id)))
+    names += db.session.scalars(select(Category.name).where(Category.tenant_id == conv.tenant_id))
+    names += [c.name for c in campaigns]
     names += [tenant.name] + ([profile.business_name] if profile else [])
     if conv.customer.name:
         names.append(conv.customer.name)

@@ -30,15 +30,15 @@ Rules you always follow:
 - Keep replies short and friendly, in the customer's language; use {tone} tone."""
 
 
-def _campaigns(conv: Conversation, platform: str) -> list[Campaign]:
-    targets = [TargetPlatform.ALL] + ([platform] if platform in [t.value for t in TargetPlatform] else [])
-    return list(db.session.scalars(select(Campaign).where(
-        Campaign.tenant_id == conv.tenant_id, Campaign.status == CampaignStatus.ACTIVE,
-        Campaign.target_platform.in_(targets))))
+def _running(campaigns: list[Campaign], platform: str) -> list[Campaign]:
+    """The active campaigns aimed at this platform (or at all of them)."""
+    targets = {TargetPlatform.ALL} | ({platform} if platform in [t.value for t in TargetPlatform] else set())
+    return [c for c in campaigns if c.status == CampaignStatus.ACTIVE and c.target_platform in targets]
 
 
-def system_prompt(conv: Conversation, query: str) -> str:
-    profile = db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == conv.tenant_id))
+def system_prompt(conv: Conversation, query: str, profile: BusinessProfile | None,
+                  campaigns: list[Campaign]) -> str:
+    """`profile` and `campaigns` (all of the tenant's) are the ones the reply was checked against."""
     platform = str(conv.channel.platform)
     business = profile.business_name if profile else "the store"
     parts = [RULES.format(business=business, platform=platform, tone=(profile.tone if profile and profile.tone else "a warm"))]
@@ -48,7 +48,7 @@ def system_prompt(conv: Conversation, query: str) -> str:
             ("Audience", profile.audience), ("Policies", profile.policies), ("Website", profile.website),
         ) if value]
         parts.append("About the business:\n" + "\n".join(about))
-    for c in _campaigns(conv, platform):
+    for c in _running(campaigns, platform):
         products = ", ".join(f"{p.name} (id {p.id})" for p in c.products if p.active)
         flow = [f"Campaign '{c.name}' — products: {products or 'see catalog'}"]
         for label, value in (("Greeting", c.greeting), ("Qualifying questions", c.qualification_questions),

@@ -37,9 +37,10 @@ def update(conv: Conversation, reply_meta: dict | None = None) -> None:
     latest = db.session.scalars(select(Message.text).where(
         Message.conversation_id == conv.id, Message.direction == Direction.IN,
     ).order_by(Message.created_at.desc(), Message.id.desc()).limit(max(RECENT, ENGAGED))).all()
+    statuses = set(db.session.scalars(select(Order.status).where(Order.conversation_id == conv.id)))
+    # read both before changing `conv`, so its changes are flushed once, with the rest
     conv.sentiment = sentiment(list(latest[:RECENT]))
     inbound = len(latest)
-    statuses = set(db.session.scalars(select(Order.status).where(Order.conversation_id == conv.id)))
     meta = reply_meta or {}
     product_talk = any(c.get("tool") in ("product_details", "search_products", "recommend")
                        for c in meta.get("tools", []))

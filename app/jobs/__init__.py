@@ -18,6 +18,8 @@ from flask import Flask, current_app
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "default"
+LOW_QUEUE = "low"  # work that can wait (model ratings); drained only when QUEUE_NAME is empty
+QUEUE_NAMES = [QUEUE_NAME, LOW_QUEUE]  # the order workers listen in: RQ takes the first non-empty
 RETRY_INTERVALS = [10, 30, 60]
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -77,18 +79,23 @@ def init_queue(app: Flask) -> None:
 
         connection = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2)
         app.extensions["redis"] = connection
-        app.extensions["job_queue"] = Queue(
-            QUEUE_NAME, connection=connection, serializer=JSONSerializer,
+        app.extensions["job_queues"] = {name: Queue(
+            name, connection=connection, serializer=JSONSerializer,
             default_timeout=app.config["JOB_TIMEOUT"],
-        )
+        ) for name in QUEUE_NAMES}
+        app.extensions["job_queue"] = app.extensions["job_queues"][QUEUE_NAME]
     else:
         app.extensions["redis"] = None
         app.extensions["job_queue"] = InlineQueue(app)
 
 
 def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None = None,
-            delay: float | None = None, not_before: float | None = None, retry: bool = True):
+            delay: float | None = None, not_before: float | None = None, retry: bool = True,
+            queue: str = QUEUE_NAME):
     """Queue `path(*args, tenant_id=...)`, after `delay` seconds if given.
+
+    `queue` is one of QUEUE_NAMES: workers take a LOW_QUEUE job only when the default queue
+    is empty, so background work never delays a reply. The in-process queue has one order.
 
     `not_before` (epoch seconds, for `@job` functions, meant for sub-second to few-second
     waits such as the reply debounce) keeps the job from starting its work earlier. On RQ the
@@ -103,6 +110,8 @@ def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None =
     if not_before is not None:
         kwargs["not_before"] = not_before
     q = current_app.extensions["job_queue"]
+    if not isinstance(q, InlineQueue):
+        q = current_app.extensions["job_queues"][queue]
     if isinstance(q, InlineQueue):
         if not_before is not None:
             delay = max(delay or 0, not_before - time.time()) or None

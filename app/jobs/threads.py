@@ -55,7 +55,8 @@ class ThreadWorker(SimpleWorker):
 def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool = False,
                 with_scheduler: bool = True, logging_level: str = "INFO") -> None:
     """Run `threads` workers in this process until stopped (or, in burst mode, until the
-    queues are empty); a worker thread that dies is replaced."""
+    queues are empty); a worker thread that dies is replaced. `queue_names` is in priority
+    order: a worker takes a job from a later queue only when every earlier one is empty."""
     state = {"stopping": None}  # when the first stop signal came
     workers: dict[threading.Thread, ThreadWorker] = {}
 

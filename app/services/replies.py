@@ -12,8 +12,9 @@ import logging
 from datetime import timezone
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.ai import agent, scoring
 from app.channels import adapter_for
@@ -45,9 +46,18 @@ def _pending(conv_id: int) -> list[Message]:
     ).order_by(Message.created_at, Message.id).execution_options(populate_existing=True)))
 
 
-def _is_first(conv: Conversation) -> bool:
-    return not db.session.scalar(select(func.count()).select_from(Message).where(
-        Message.conversation_id == conv.id, Message.direction == Direction.OUT))
+def _sent_so_far(conv_id: int) -> tuple[int, int]:
+    """(messages sent in this conversation, of them by the AI), in one query."""
+    total, by_ai = db.session.execute(select(
+        func.count(), func.count(case((Message.sender == Sender.AI, 1)))).where(
+        Message.conversation_id == conv_id, Message.direction == Direction.OUT)).one()
+    return total, by_ai
+
+
+def _conversation(conv_id: int) -> Conversation:
+    """The conversation with its customer and channel (every answer needs all three)."""
+    return db.session.scalar(select(Conversation).where(Conversation.id == conv_id).options(
+        joinedload(Conversation.customer), joinedload(Conversation.channel)))
 
 
 def answer(message_id: int, tenant_id: int) -> str:
@@ -59,24 +69,25 @@ def answer(message_id: int, tenant_id: int) -> str:
     if msg.handled_at is not None:
         return "already handled"
     with conversation_lock(msg.conversation_id):
-        db.session.refresh(msg)  # what another worker committed while we waited
-        if msg.handled_at is not None:
+        # what another worker committed while we waited: `msg` is refreshed if still pending
+        pending = _pending(msg.conversation_id)
+        if msg not in pending:
             return "already handled"
-        conv = msg.conversation
-        pending = _pending(conv.id)
-        if pending and pending[-1].id != msg.id:
+        if pending[-1].id != msg.id:
             return "deferred"  # a newer fragment's job answers the whole burst
+        conv = _conversation(msg.conversation_id)  # held until sent: deliver() reuses it unread
         reply_id = _claim_and_reply(conv, pending)
         if reply_id is None:
             return "no reply"
         send_now(reply_id, tenant_id)
     if current_app.config.get("GROQ_API_KEY"):
-        from app.jobs import enqueue
+        from app.jobs import LOW_QUEUE, enqueue
 
         try:  # a nicety: the lexicon's score already stands if this can't be queued
             # one rating per conversation per RATING_DELAY: a chat of ten messages costs one call
             enqueue("app.jobs.scoring.rate_conversation", msg.conversation_id, tenant_id=tenant_id,
-                    job_id=f"rate-conversation-{msg.conversation_id}", delay=RATING_DELAY_SECONDS)
+                    job_id=f"rate-conversation-{msg.conversation_id}", delay=RATING_DELAY_SECONDS,
+                    queue=LOW_QUEUE)
         except Exception:
             log.warning("could not queue the model rating of conversation %s", msg.conversation_id)
     return "answered"
@@ -84,7 +95,8 @@ def answer(message_id: int, tenant_id: int) -> str:
 
 def _claim_and_reply(conv: Conversation, pending: list[Message]) -> int | None:
     now = utcnow()
-    first = _is_first(conv)
+    sent, asked = _sent_so_far(conv.id)
+    first = not sent
     for m in pending:
         m.handled_at = now
     if conv.mode == ConversationMode.HUMAN or conv.customer.opted_out or not pending:
@@ -92,10 +104,13 @@ def _claim_and_reply(conv: Conversation, pending: list[Message]) -> int | None:
         return None
     _ensure_profile_name(conv)
     outcome = automation.run_rules(conv, pending, first)
-    reply = outcome.reply if outcome.stop else agent.respond(conv, pending, first=first)
+    reply = outcome.reply if outcome.stop else agent.respond(conv, pending, first=first, asked=asked)
     if reply is None:
         db.session.commit()
         return None
+    # scored before the reply is added: its queries would otherwise flush the conversation
+    # once per change; this way every change to it goes out in one UPDATE at the commit
+    scoring.update(conv, reply.meta)
     last = pending[-1]
     payload = {"agent": reply.agent, **reply.meta}
     if reply.quick_replies:
@@ -108,7 +123,6 @@ def _claim_and_reply(conv: Conversation, pending: list[Message]) -> int | None:
     out.latency_ms = int((utcnow() - created).total_seconds() * 1000)
     out.prompt_tokens = reply.meta.get("prompt_tokens")
     out.completion_tokens = reply.meta.get("completion_tokens")
-    scoring.update(conv, reply.meta)
     try:
         db.session.commit()
     except IntegrityError:  # the reply to this message exists already (a re-run)
