@@ -26,6 +26,7 @@ class FakeRazorpay:
         self.cancels: list[str] = []
         self.fail_next_create_after_storing = False
         self.refuse_creates: str | None = None  # answer every create with this 400 description
+        self.refuse_refunds: str | None = None
         self._ids = itertools.count(1)
         rsps.add_callback(responses.POST, f"{BASE}/v1/payment_links", callback=self._create,
                           content_type="application/json")
@@ -78,6 +79,8 @@ class FakeRazorpay:
     def _refund(self, request):
         payment_id = request.url.rstrip("/").split("/")[-2]
         body = json.loads(request.body)
+        if self.refuse_refunds:
+            return self._error(self.refuse_refunds)
         self.refunds.append((payment_id, body, request.headers.get("X-Refund-Idempotency")))
         return 200, {}, json.dumps({"id": f"rfnd_Fake{len(self.refunds)}", "entity": "refund",
                                     "amount": body.get("amount"), "payment_id": payment_id,

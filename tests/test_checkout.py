@@ -723,3 +723,86 @@ def test_a_link_razorpay_refuses_is_recorded_for_staff_not_retried(app, world, r
     assert result["status"] == "refused"
     order = order_row(app, order_id)
     assert "at least INR 1.00" in order.payment_error and order.payment_link_id is None
+
+
+# -------------------------------------------------------------------------- found in review
+
+
+def test_an_order_refused_for_stock_still_leaves_the_customers_message_answered(app, world, post_meta,
+                                                                                 run_jobs, graph):
+    """A refused order must not roll back the answer job's claim (else the sweep re-answers)."""
+    from app.services.sweep import sweep
+
+    with app.app_context():
+        product = db.session.get(Product, world.a["product"])
+        product.reserved = product.stock  # sold out
+        db.session.commit()
+        db.session.remove()
+    post_meta(mp.messenger("page-A", mp.text("psid-A", "page-A", "m_sold_out", "I'll take 2 of Prod-A")))
+    run_jobs()
+    assert len(graph.sends()) == 1 and "don't have 2" in graph.sends()[0]["message"]["text"]
+    with app.app_context():
+        handled = db.session.scalar(select(Message.handled_at).where(Message.external_id == "m_sold_out"))
+        assert handled is not None
+        assert db.session.get(Product, world.a["product"]).reserved == 10
+        app.config["SWEEP_AFTER_SECONDS"] = 0
+        try:
+            assert sweep().inbound == 0
+        finally:
+            app.config["SWEEP_AFTER_SECONDS"] = 30
+        db.session.remove()
+
+
+def test_a_late_failure_of_another_attempt_does_not_touch_a_paid_order(app, world, razorpay, run_jobs):
+    order = paid_order(app, world, run_jobs)  # paid by pay_Fake1
+    late = rz.event("payment.failed", payment={
+        "id": "pay_Earlier", "status": "failed", "amount": order.total_minor, "order_id": "order_Fake1",
+        "description": "#" + order.payment_link_id.removeprefix("plink_"),
+        "error_description": "Card declined", "error_reason": "payment_failed"})
+    post_event(app, late, "evt_late_failure")
+    run_jobs()
+    after = order_row(app, order.id)
+    assert (after.status, after.razorpay_payment_id, after.payment_error) == (S.PAID, "pay_Fake1", None)
+
+
+def test_razorpay_refusing_a_refund_is_shown_to_staff_not_a_500(app, world, browser, razorpay, run_jobs):
+    order = paid_order(app, world, run_jobs)
+    razorpay.refuse_refunds = "The payment has been fully refunded already"
+    resp = browser("owner_a").post("/orderview/action_post", data={"action": "refund_order",
+                                                                    "rowid": [str(order.id)]},
+                                   follow_redirects=True)
+    assert resp.status_code == 200 and "fully refunded already" in resp.get_data(as_text=True)
+    assert order_row(app, order.id).status == S.PAID
+
+
+def test_once_a_link_exists_the_lines_are_fixed_and_delete_is_refused(app, world, api):
+    order_id = place(app, world)
+    link_job(app, order_id, world.a.tenant_id)  # test mode: the link exists now
+    client = api("owner_a")
+    with app.app_context():
+        item_id = db.session.get(Order, order_id).items[0].id
+        db.session.remove()
+    changed = client.put(f"/api/v1/order_items/{item_id}", json={"quantity": 1})
+    assert changed.status_code == 422 and "already has a payment link" in changed.get_data(as_text=True)
+    added = client.post("/api/v1/order_items/", json={"order": order_id, "product": world.a["product"],
+                                                      "quantity": 1})
+    assert added.status_code == 422
+    assert client.delete(f"/api/v1/order_items/{item_id}").status_code == 422
+    deleted = client.delete(f"/api/v1/orders/{order_id}")
+    assert deleted.status_code == 422 and "cancel it instead" in deleted.get_data(as_text=True)
+    assert state(app, order_id)[:3] == (S.PENDING_PAYMENT, 10, 2 + HELD)
+
+
+def test_a_partial_refund_is_noted_but_the_order_stays_paid(app, world, razorpay, run_jobs):
+    order = paid_order(app, world, run_jobs)
+    partial = rz.event("refund.processed", refund={"id": "rfnd_Part", "status": "processed",
+                                                   "payment_id": "pay_Fake1", "amount": 100},
+                       payment={"id": "pay_Fake1", "status": "captured", "amount": order.total_minor,
+                                "amount_refunded": 100, "order_id": "order_Fake1"})
+    post_event(app, partial, "evt_partial")
+    run_jobs()
+    assert state(app, order.id)[0] == S.PAID
+    with app.app_context():
+        notes = [e.note for e in db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id))]
+        db.session.remove()
+    assert any("Partial refund rfnd_Part" in (n or "") for n in notes)

@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 def queue_link(order_id: int, tenant_id: int) -> None:
     """Enqueue the link job; a queue failure is logged (the sweep finds the order later)."""
     try:
-        enqueue("app.jobs.payments.create_payment_link", order_id, tenant_id=tenant_id,
-                job_id=f"payment-link-{order_id}")
+        # No job id: a finished or failed job of the same id would block a retry for days;
+        # making the link is idempotent (reference_id) and sending it is guarded by a lock.
+        enqueue("app.jobs.payments.create_payment_link", order_id, tenant_id=tenant_id)
     except Exception:
         log.exception("could not enqueue the payment link of order %s; the sweep will", order_id)
 

@@ -115,6 +115,7 @@ def adjust_line(item: OrderItem, created: bool) -> None:
     order = item.order
     if order is None or order.status != S.PENDING_PAYMENT:
         raise OrderError("Only a pending order's items can change")
+    _refuse_once_linked(order)
     db.session.add(item)
     db.session.flush()
     product = db.session.scalar(select(Product).where(
@@ -137,6 +138,8 @@ def release_line(item: OrderItem) -> None:
     order = item.order
     if order is not None and order.status != S.PENDING_PAYMENT:
         raise OrderError(f"Order {order.number} is {order.status}; its items can't change")
+    if order is not None:
+        _refuse_once_linked(order)
     release(item.tenant_id, item.product_id, item.quantity)
 
 
@@ -144,7 +147,17 @@ def release_order(order: Order) -> None:
     """A pending order is deleted in the admin: everything it held goes back."""
     if order.status != S.PENDING_PAYMENT:
         raise OrderError(f"Order {order.number} is {order.status}: cancel or refund it instead")
+    if order.payment_link_id:  # the customer could still pay it: Cancel also cancels the link
+        raise OrderError(f"Order {order.number} has a payment link: cancel it instead")
     _release_items(order)
+
+
+def _refuse_once_linked(order: Order) -> None:
+    """The link's amount is fixed when it is made: after that the lines can't change."""
+    if order.payment_link_id:
+        raise OrderError(f"Order {order.number} already has a payment link for "
+                         f"{format_money(order.total_minor, order.currency)}: cancel it and place a "
+                         "new order to change its items")
 
 
 # ------------------------------------------------------------------------------ placing
@@ -187,16 +200,26 @@ def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | 
     customer = db.session.get(Customer, customer_id) if customer_id else None
     if customer is not None and customer.tenant_id != tenant_id:
         raise OrderError("No such customer")
+    held: list[Line] = []
     try:
         for line in wanted:
             product = products.get(line.product_id)
+            refusal = None
             if product is None or not product.active:
-                raise OrderError(f"Product {line.product_id} is not for sale")
-            if not reserve(tenant_id, product.id, line.quantity):
+                refusal = f"Product {line.product_id} is not for sale"
+            elif not reserve(tenant_id, product.id, line.quantity):
                 db.session.refresh(product)
                 left = max(product.available, 0)
-                raise OrderError(f"Only {left} of {product.name} available" if left else
-                                 f"{product.name} is out of stock")
+                refusal = (f"Only {left} of {product.name} available" if left else
+                           f"{product.name} is out of stock")
+            if refusal:
+                # Undo this order's own reservations instead of rolling the session back: the
+                # caller's pending work in the same transaction (the answer job's claim on the
+                # customer's messages) must survive a refused order.
+                for done in held:
+                    release(tenant_id, done.product_id, done.quantity)
+                raise OrderError(refusal)
+            held.append(line)
         number = next_order_number(tenant_id)
         order = Order(tenant_id=tenant_id, number=number, status=S.PENDING_PAYMENT,
                       currency=tenant.currency if tenant else "INR",
@@ -218,6 +241,8 @@ def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | 
                                   source=source, actor_id=actor_id,
                                   note=f"Placed: {summary(order, with_total=False)}"))
         db.session.commit()
+    except OrderError:
+        raise
     except Exception:
         db.session.rollback()
         raise

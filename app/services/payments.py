@@ -228,18 +228,21 @@ def apply_event(event_id: int) -> Applied:
         log.info("payment event %s (%s): %s", event.event_id, event.event_type, problem)
         return Applied("unmatched")
     order = checkout.locked(found.id, found.tenant_id)
+    if order is None:  # deleted since it was resolved
+        event.processed_at, event.error = utcnow(), "the order no longer exists"
+        db.session.commit()
+        return Applied("unmatched")
     event.tenant_id, event.order_id, event.error = order.tenant_id, order.id, None
     source = event.provider
     order.razorpay_order_id = order.razorpay_order_id or f.razorpay_order_id
-    if event.event_type in PAID_EVENTS or event.event_type == "payment.failed":
-        order.razorpay_payment_id = f.payment_id or order.razorpay_payment_id
     outcome = Applied("recorded")
     kind = event.event_type
     if kind in PAID_EVENTS:
         outcome = _paid(order, f, source, event)
     elif kind == "payment.failed":
-        order.payment_error = f.error
-        checkout.note(order, f"Payment attempt failed: {f.error}", source=source)
+        if order.status == S.PENDING_PAYMENT:  # a stale failure must not mark a paid order
+            order.payment_error = f.error
+        checkout.note(order, f"Payment attempt {f.payment_id or ''} failed: {f.error}", source=source)
         outcome.status = "payment failed (not final)"
     elif kind in CLOSING_EVENTS:
         target = CLOSING_EVENTS[kind]
@@ -253,9 +256,16 @@ def apply_event(event_id: int) -> Applied:
             event.error = "refund before the payment was applied: waiting"
             db.session.commit()
             return Applied("deferred")
-        order.refund_id = refund.get("id") or order.refund_id
-        if checkout.transition(order, S.REFUNDED, source=source, note=f"Refund {order.refund_id} processed"):
-            outcome.status = str(S.REFUNDED)
+        refunded = _entity(payload, "payment").get("amount_refunded") or refund.get("amount")
+        if isinstance(refunded, int) and refunded < order.total_minor:
+            checkout.note(order, f"Partial refund {refund.get('id')} of "
+                                 f"{format_money(refunded, order.currency)} processed", source=source)
+            outcome.status = "partial refund"
+        else:
+            order.refund_id = refund.get("id") or order.refund_id
+            if checkout.transition(order, S.REFUNDED, source=source,
+                                   note=f"Refund {order.refund_id} processed"):
+                outcome.status = str(S.REFUNDED)
     event.processed_at = utcnow()
     db.session.commit()
     return outcome
@@ -276,6 +286,9 @@ def _paid(order: Order, f: EventFacts, source: str, event: PaymentEvent) -> Appl
         return Applied("paid after close")
     if not checkout.transition(order, S.PAID, source=source, note=f"Payment {f.payment_id or ''} captured"):
         return Applied("already paid")
+    # The payment that paid it (refunds go to this one), learnt only by the winning event: a
+    # late event about another attempt must not replace it.
+    order.razorpay_payment_id = f.payment_id or order.razorpay_payment_id
     order.payment_error = None
     out = Applied(str(S.PAID))
     if order.conversation is not None:

@@ -75,6 +75,7 @@ def _sweep_payments(cutoff, report: SweepReport) -> None:
     never reached the chat (a queue outage, a crash between commit and enqueue), and
     test-mode links past their expiry."""
     from app.models import Order, OrderEvent, OrderStatus, PaymentEvent
+    from app.jobs.payments import queue_link
     from app.services.payments import expire_overdue_test_links
 
     # Razorpay retries for 24 h; an event still unapplicable after a day (a refund whose payment
@@ -92,7 +93,6 @@ def _sweep_payments(cutoff, report: SweepReport) -> None:
         Order.payment_error.is_(None), or_(Order.payment_link_id.is_not(None), placed_in_chat),
     ).order_by(Order.id).limit(BATCH)).all()
     for order_id, tenant_id in unsent:
-        enqueue("app.jobs.payments.create_payment_link", order_id, tenant_id=tenant_id,
-                job_id=f"payment-link-{order_id}")
+        queue_link(order_id, tenant_id)
         report.payment_links += 1
     report.expired_orders = expire_overdue_test_links()

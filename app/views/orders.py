@@ -10,6 +10,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow.validate import Range
 from wtforms.validators import NumberRange
 
+from app.clients.razorpay_client import PaymentError
 from app.extensions import db
 from app.jobs import enqueue
 from app.jobs.payments import queue_link
@@ -121,9 +122,9 @@ class OrderView(OrderRules, TenantModelView):
                 abort(404)
             try:
                 result = change(order)
-            except OrderError as exc:
+            except (OrderError, PaymentError) as exc:  # Razorpay refused or was unreachable too
                 db.session.rollback()
-                flash(str(exc), "danger")
+                flash(f"{order.number}: {exc}" if isinstance(exc, PaymentError) else str(exc), "danger")
                 continue
             changed += 1
             if isinstance(result, list):
