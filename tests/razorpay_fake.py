@@ -32,6 +32,8 @@ class FakeRazorpay:
                           content_type="application/json")
         rsps.add_callback(responses.GET, re.compile(rf"{BASE}/v1/payment_links\?.*"), callback=self._list,
                           content_type="application/json")
+        rsps.add_callback(responses.GET, re.compile(rf"{BASE}/v1/payment_links/plink_[^/?]+$"),
+                          callback=self._fetch, content_type="application/json")
         rsps.add_callback(responses.POST, re.compile(rf"{BASE}/v1/payment_links/[^/]+/cancel"),
                           callback=self._cancel, content_type="application/json")
         rsps.add_callback(responses.POST, re.compile(rf"{BASE}/v1/payments/[^/]+/refund"),
@@ -66,6 +68,13 @@ class FakeRazorpay:
         ref = parse_qs(urlparse(request.url).query).get("reference_id", [None])[0]
         found = [link for r, link in self.links.items() if r == ref]
         return 200, {}, json.dumps({"payment_links": found, "count": len(found)})
+
+    def _fetch(self, request):
+        link_id = request.url.split("?")[0].rstrip("/").split("/")[-1]
+        for link in self.links.values():
+            if link["id"] == link_id:
+                return 200, {}, json.dumps(link)
+        return self._error("The id provided does not exist")
 
     def _cancel(self, request):
         link_id = request.url.rstrip("/").split("/")[-2]

@@ -806,3 +806,21 @@ def test_a_partial_refund_is_noted_but_the_order_stays_paid(app, world, razorpay
         notes = [e.note for e in db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id))]
         db.session.remove()
     assert any("Partial refund rfnd_Part" in (n or "") for n in notes)
+
+
+def test_an_expired_link_whose_webhook_never_came_is_reconciled_by_the_sweep(app, world, razorpay, run_jobs):
+    from datetime import timedelta
+
+    from app.services.sweep import sweep
+
+    order_id = place(app, world, quantity=3)
+    link_job(app, order_id, world.a.tenant_id)
+    order = order_row(app, order_id)
+    razorpay.links[order.payment_reference]["status"] = "expired"  # Razorpay expired it; no webhook
+    with app.app_context():
+        db.session.get(Order, order_id).payment_link_expires_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
+        sweep()
+        db.session.remove()
+    run_jobs()
+    assert state(app, order_id)[:3] == (S.EXPIRED, 10, HELD)

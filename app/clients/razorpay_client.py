@@ -45,7 +45,9 @@ class RazorpayClient:
     def _call(self, fn, *args, **kwargs) -> Any:
         try:
             return fn(*args, timeout=TIMEOUT, **kwargs)
-        except BadRequestError as exc:  # 4xx, including auth failures
+        except BadRequestError as exc:  # 4xx, including auth failures (and 429: the SDK maps codes)
+            if "too many requests" in str(exc).lower() or "throttl" in str(exc).lower():
+                raise TransientPaymentError(str(exc)) from exc
             raise PaymentRefused(str(exc)) from exc
         except (GatewayError, ServerError) as exc:
             raise TransientPaymentError(str(exc)) from exc
@@ -72,6 +74,9 @@ class RazorpayClient:
         answer = self._call(self._client.payment_link.all, {"reference_id": reference_id})
         links = (answer or {}).get("payment_links") or []
         return links[0] if links else None
+
+    def fetch_payment_link(self, link_id: str) -> dict:
+        return self._call(self._client.payment_link.fetch, link_id)
 
     def cancel_payment_link(self, link_id: str) -> dict:
         return self._call(self._client.payment_link.cancel, link_id)

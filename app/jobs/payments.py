@@ -87,3 +87,8 @@ def apply_payment_event(event_id: int) -> dict:
         order_tenant = db.session.get(Message, applied.message_ids[0]).tenant_id
         send(applied.message_ids, order_tenant)
     return {"status": applied.status}
+
+
+@job
+def reconcile_payment_link(order_id: int, tenant_id: int) -> dict:
+    return {"status": payments.reconcile_link(order_id, tenant_id)}

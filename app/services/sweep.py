@@ -72,11 +72,11 @@ def _requeue_unprocessed(model, cutoff, job: str, prefix: str | None, since=None
 
 def _sweep_payments(cutoff, report: SweepReport) -> None:
     """Payment events stored but not applied, pending orders whose link was never made or
-    never reached the chat (a queue outage, a crash between commit and enqueue), and
-    test-mode links past their expiry."""
+    never reached the chat (a queue outage, a crash between commit and enqueue), test-mode
+    links past their expiry, and Razorpay links past theirs whose webhook never came."""
     from app.models import Order, OrderEvent, OrderStatus, PaymentEvent
     from app.jobs.payments import queue_link
-    from app.services.payments import expire_overdue_test_links
+    from app.services.payments import expire_overdue_test_links, overdue_live_links
 
     # Razorpay retries for 24 h; an event still unapplicable after a day (a refund whose payment
     # never arrived) stays recorded with its reason instead of being retried forever. No job id:
@@ -96,3 +96,5 @@ def _sweep_payments(cutoff, report: SweepReport) -> None:
         queue_link(order_id, tenant_id)
         report.payment_links += 1
     report.expired_orders = expire_overdue_test_links()
+    for order_id, tenant_id in overdue_live_links():
+        enqueue("app.jobs.payments.reconcile_payment_link", order_id, tenant_id=tenant_id)
