@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Direction, Message, Sender, utcnow
+from app.models import Direction, Message, utcnow
 from tests import meta_payloads as mp
+from tests.test_workers import ai_replies  # AI replies per conversation
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.graph_stub import GraphStub
 
@@ -30,15 +31,6 @@ def threaded_worker(stub: GraphStub, *args: str, job_timeout: int = 120, debounc
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "worker", *args], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
-
-
-def ai_replies(app) -> dict[int, int]:
-    with app.app_context():
-        rows = db.session.execute(select(Message.conversation_id, func.count()).where(
-            Message.direction == Direction.OUT, Message.sender == Sender.AI,
-        ).group_by(Message.conversation_id)).all()
-        db.session.remove()
-        return dict(rows)
 
 
 @needs_redis
