@@ -45,13 +45,19 @@ def send(message_ids: list[int], tenant_id: int) -> None:
         msg = db.session.get(Message, message_id)
         if msg is None:
             continue
-        try:
-            with conversation_lock(msg.conversation_id):
-                outbound.deliver(message_id, tenant_id)
-        except TransientGraphError:
-            db.session.rollback()
-            enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
-                    job_id=f"send-{message_id}")
+        with conversation_lock(msg.conversation_id):
+            _deliver_or_hand_over(message_id, tenant_id)
+
+
+def _deliver_or_hand_over(message_id: int, tenant_id: int) -> None:
+    """Send now (the caller holds the conversation lock); a transient failure hands over to
+    the retrying send job."""
+    try:
+        outbound.deliver(message_id, tenant_id)
+    except TransientGraphError:
+        db.session.rollback()
+        enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
+                job_id=f"send-{message_id}")
 
 
 @job
@@ -71,12 +77,7 @@ def create_payment_link(order_id: int, tenant_id: int) -> dict:
     with conversation_lock(order.conversation_id):
         message_id = payments.queue_link_message(order_id, tenant_id)
         if message_id is not None:
-            try:
-                outbound.deliver(message_id, tenant_id)
-            except TransientGraphError:
-                db.session.rollback()
-                enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
-                        job_id=f"send-{message_id}")
+            _deliver_or_hand_over(message_id, tenant_id)
     return {"status": "ok", "link": order.payment_link_id, "sent": message_id is not None}
 
 

@@ -57,12 +57,6 @@ def razorpay():
     return client_for(cfg["RAZORPAY_KEY_ID"], cfg["RAZORPAY_KEY_SECRET"], cfg["RAZORPAY_API_BASE"])
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 # ------------------------------------------------------------------------------ the link
 
 
