@@ -63,8 +63,12 @@ class Config:
     # Jobs
     JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "120"))
     JOB_RETRIES = int(_env("JOB_RETRIES", "3"))
-    # A burst of fragments from one customer within this many seconds gets one reply.
-    REPLY_DEBOUNCE_SECONDS = float(_env("REPLY_DEBOUNCE_SECONDS", "1"))
+    # A burst of fragments from one customer within this many seconds gets one reply. So do
+    # fragments that arrive while the reply is being written (it is dropped and rewritten for
+    # all of them), so the window a burst merges in is this plus the model's time (~1-2 s).
+    REPLY_DEBOUNCE_SECONDS = float(_env("REPLY_DEBOUNCE_SECONDS", "0.5"))
+    # ... unless the burst began longer ago than this: someone who keeps typing is answered.
+    REPLY_BURST_MAX_SECONDS = float(_env("REPLY_BURST_MAX_SECONDS", "15"))
     # Unanswered inbound messages / unsent replies older than this are re-queued by the sweep.
     SWEEP_AFTER_SECONDS = int(_env("SWEEP_AFTER_SECONDS", "30"))
 

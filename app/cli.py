@@ -143,15 +143,18 @@ def worker(processes, threads, burst, with_scheduler, fork):
 
 
 def _app_for_threads(threads: int) -> Flask:
-    """The app the job threads use: like this one, with a database pool big enough that every
-    thread can hold a connection (a reply keeps its transaction open across the LLM call)."""
+    """The app the job threads use: like this one, with a database pool sized for threads.
+
+    A job holds a connection only while it talks to the database (a reply gives it back
+    before it waits on the model or the Graph API), so a few connections serve many threads;
+    the overflow covers a moment when many jobs are in a database phase at once."""
     from app import create_app
     from config import config_from_env
 
     cfg = config_from_env()()
     if not current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         cfg.SQLALCHEMY_ENGINE_OPTIONS = {**current_app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-                                         "pool_size": threads + 2, "max_overflow": 4}
+                                         "pool_size": min(threads, 8) + 2, "max_overflow": max(threads // 4, 4)}
     return create_app(cfg)
 
 

@@ -14,3 +14,15 @@ db = get_sqla_class()(session_options={"expire_on_commit": False})
 appbuilder = LocalProxy(lambda: current_app.appbuilder)
 csrf = CSRFProtect()
 migrate = Migrate()
+
+
+def end_read() -> None:
+    """Give the session's connection back to the pool if its transaction only read.
+
+    Called before waiting on the outside world (the model, the Graph API), so a job holds a
+    database connection only while it talks to the database. Pending writes stay pending:
+    they go out with the caller's own commit, never early.
+    """
+    session = db.session
+    if not (session.new or session.dirty or session.deleted):
+        session.commit()

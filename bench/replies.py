@@ -103,7 +103,11 @@ def main() -> None:
                 time.sleep(0.5)
             cpu_after = cpu_by_role(set(fleet_pids(workers.pid)))
         workers.terminate()
-        workers.wait(timeout=30)
+        try:
+            workers.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            print("worker fleet did not stop within 30 s of SIGTERM; killed", file=sys.stderr)
+            workers.kill()
     sent = sent_at(graph)
     latencies = sorted(sent[k] - posted[k] for k in sent if k in posted)
     done = len(latencies)

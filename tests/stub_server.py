@@ -38,7 +38,10 @@ class StubServer:
 
     def __init__(self, handler: type[JsonHandler]):
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        # a real API's listen queue is deep; the default of 5 drops connections under a burst
+        # and the clients' retransmits would add whole seconds that the real world doesn't
+        server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 1024})
+        self.server = server_class(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -55,6 +55,26 @@ def test_threaded_workers_answer_bursts_once_and_concurrently(app, world, post_m
 
 
 @needs_redis
+def test_an_idle_threaded_pool_stops_soon_after_sigterm(app):
+    """RQ's wait for a job retries forever; the thread worker looks up for a stop request
+    between waits, so a warm shutdown of idle threads ends (and leaves no scheduler behind)."""
+    import signal
+
+    with GraphStub() as stub:
+        proc = threaded_worker(stub, "-n", "2", "-t", "8")
+        time.sleep(6)  # forked, threads waiting on Redis
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+    assert time.monotonic() - started < 15, out[-3000:]
+    left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert left == [], f"processes left behind: {left}"
+
+
+@needs_redis
 def test_job_timeout_interrupts_a_job_on_a_worker_thread(app, world, post_meta, monkeypatch):
     """SIGALRM can't reach a thread: the timeout is raised in the job's thread instead."""
     from rq.registry import FailedJobRegistry, ScheduledJobRegistry

@@ -44,12 +44,15 @@ def _profile(tenant_id: int) -> BusinessProfile | None:
     return db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == tenant_id))
 
 
-def respond(conv: Conversation, incoming: list[Message], *, first: bool, asked: int | None = None) -> Reply:
-    """`asked`: how many AI replies the conversation has had (counted here if not given)."""
+def respond(conv: Conversation, incoming: list[Message], *, first: bool, asked: int | None = None,
+            claim=None) -> Reply:
+    """`asked`: how many AI replies the conversation has had (counted here if not given).
+    `claim()` marks the incoming messages handled; a tool that commits an action (an order)
+    calls it first, so the action and the claim are committed together."""
     started = time.monotonic()
     tenant = db.session.get(Tenant, conv.tenant_id)
     ctx = ToolContext(tenant_id=conv.tenant_id, conversation_id=conv.id,
-                      customer_id=conv.customer_id, currency=tenant.currency)
+                      customer_id=conv.customer_id, currency=tenant.currency, claim=claim)
     # The profile and the campaigns are read once per reply and handed to whatever needs them.
     profile = _profile(conv.tenant_id)
     campaigns = _campaigns(conv.tenant_id)  # before conv.campaign: that one then needs no query

@@ -15,6 +15,8 @@ from groq import APITimeoutError, BadRequestError
 from app.ai import tools
 from app.ai.reply import Reply
 from app.ai.tool_schemas import TOOL_SCHEMAS
+from app.clients.groq_client import complete
+from app.extensions import end_read
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 4
@@ -44,12 +46,12 @@ class GroqAgent:
             remaining = self.budget_s - (time.monotonic() - started)
             if remaining < 2:
                 raise APITimeoutError(request=httpx.Request("POST", "chat/completions"))
-            client = self.client.with_options(timeout=min(self.call_timeout_s, remaining))
+            end_read()  # no database connection is held while the model thinks
             try:
-                resp = client.chat.completions.create(
-                    model=self.model, messages=convo, tools=TOOL_SCHEMAS,
-                    tool_choice="none" if last else "auto", temperature=0.3,
-                    max_completion_tokens=600)
+                resp = complete(self.client, timeout=min(self.call_timeout_s, remaining),
+                                model=self.model, messages=convo, tools=TOOL_SCHEMAS,
+                                tool_choice="none" if last else "auto", temperature=0.3,
+                                max_completion_tokens=600)
             except BadRequestError as exc:
                 if not _tool_use_failed(exc) or last:
                     raise

@@ -5,12 +5,13 @@ Every tool reads and acts inside the conversation's tenant only; an id from anot
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from app.ai.catalog import match_products
-from app.extensions import db
+from app.extensions import db, end_read
 from app.models import (
     Category,
     Conversation,
@@ -33,6 +34,7 @@ class ToolContext:
     prices_quoted: set[int] = field(default_factory=set)  # minor units a reply may state
     order_intent: dict | None = None   # the order placed in this turn (for the message record)
     orders_created: set[str] = field(default_factory=set)  # numbers a reply may now mention
+    claim: Callable[[], None] | None = None  # marks the incoming messages handled (see create_order)
 
 
 def _products(ctx: ToolContext) -> list[Product]:
@@ -108,6 +110,8 @@ def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
         lines.append((p.id, item.get("quantity", 1)))
     if not lines:
         return {"error": "no items"}
+    if ctx.claim is not None:  # the order and "these messages are answered" commit together
+        ctx.claim()
     try:
         order = checkout.place_order(ctx.tenant_id, ctx.customer_id, ctx.conversation_id, lines,
                                      source="agent")
@@ -153,6 +157,8 @@ def opt_out(ctx: ToolContext) -> dict:
     return {"status": "opted_out"}
 
 
+SIDE_EFFECTS = frozenset({"create_order", "handoff", "opt_out"})  # a reply after these must go out
+
 TOOLS = {
     "search_products": search_products,
     "product_details": product_details,
@@ -166,7 +172,11 @@ TOOLS = {
 
 
 def call(ctx: ToolContext, name: str, args: dict) -> dict:
-    """Run a tool by name; a bad name or bad arguments is an error result, never a crash."""
+    """Run a tool by name; a bad name or bad arguments is an error result, never a crash.
+
+    A tool that only read ends its transaction here, so the connection goes back to the pool
+    while the model thinks about the result (a tool that changed something keeps its changes
+    for the reply's commit)."""
     tool = TOOLS.get(name)
     if tool is None:
         result = {"error": f"unknown tool {name}"}
@@ -176,4 +186,5 @@ def call(ctx: ToolContext, name: str, args: dict) -> dict:
         except TypeError as exc:
             result = {"error": f"bad arguments: {exc}"}
     ctx.calls.append({"tool": name, "args": args, "ok": "error" not in result})
+    end_read()
     return result

@@ -17,9 +17,13 @@ from flask import Flask, current_app
 
 log = logging.getLogger(__name__)
 
+HIGH_QUEUE = "high"  # short work nothing else should wait behind: stored webhook deliveries
 QUEUE_NAME = "default"
 LOW_QUEUE = "low"  # work that can wait (model ratings); drained only when QUEUE_NAME is empty
-QUEUE_NAMES = [QUEUE_NAME, LOW_QUEUE]  # the order workers listen in: RQ takes the first non-empty
+# The order workers listen in: RQ takes the first non-empty. Deliveries come first because a
+# reply job spends most of its time waiting (debounce, model, send): behind a queue of those,
+# the next messages would not even be stored as messages yet.
+QUEUE_NAMES = [HIGH_QUEUE, QUEUE_NAME, LOW_QUEUE]
 RETRY_INTERVALS = [10, 30, 60]
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -77,7 +81,8 @@ def init_queue(app: Flask) -> None:
         from rq import Queue
         from rq.serializers import JSONSerializer
 
-        connection = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2)
+        connection = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2,
+                                    max_connections=app.config.get("REDIS_MAX_CONNECTIONS", 500))
         app.extensions["redis"] = connection
         app.extensions["job_queues"] = {name: Queue(
             name, connection=connection, serializer=JSONSerializer,

@@ -12,7 +12,7 @@ import logging
 from app.clients.graph import TransientGraphError
 from app.clients.razorpay_client import PaymentRefused
 from app.extensions import db
-from app.jobs import enqueue
+from app.jobs import HIGH_QUEUE, enqueue
 from app.jobs.context import job
 from app.models import Message, Order
 from app.services import outbound, payments
@@ -33,7 +33,8 @@ def queue_link(order_id: int, tenant_id: int) -> None:
 
 def queue_event(event_id: int) -> None:
     try:
-        enqueue("app.jobs.payments.apply_payment_event", event_id, job_id=f"payment-event-{event_id}")
+        enqueue("app.jobs.payments.apply_payment_event", event_id, job_id=f"payment-event-{event_id}",
+                queue=HIGH_QUEUE)
     except Exception:
         log.exception("could not enqueue payment event %s; the sweep will", event_id)
 

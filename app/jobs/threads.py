@@ -44,6 +44,19 @@ class ThreadWorker(SimpleWorker):
     def dequeue_timeout(self) -> int:
         return IDLE_WAKEUP
 
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """Wait for a job, but look up every IDLE_WAKEUP seconds for a stop request.
+
+        RQ's own loop retries an empty wait forever (its main-thread workers are stopped by
+        an exception from the signal handler, which a thread can't receive), so an idle
+        thread would never notice a warm shutdown. Returns None once stopping."""
+        if timeout is None or max_idle_time is not None:  # burst mode, or a caller's own limit
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        while True:
+            result = super().dequeue_job_and_maintain_ttl(timeout, IDLE_WAKEUP)
+            if result is not None or self._stop_requested:
+                return result
+
     def _install_signal_handlers(self) -> None:
         """The main thread owns the signals (see `run_threads`)."""
 
@@ -126,5 +139,9 @@ class ThreadedWorkerPool(WorkerPool):
 def _run_process(queue_names, connection_class, pool_class, pool_kwargs, threads, burst, logging_level):
     from redis import ConnectionPool
 
+    # every worker thread blocks on its own connection while idle, and a job uses more (locks,
+    # enqueues): redis-py's default of 100 connections per pool is too few for many threads
+    pool_kwargs = {**pool_kwargs, "max_connections": max(pool_kwargs.get("max_connections") or 0,
+                                                          4 * threads + 20)}
     connection = connection_class(connection_pool=ConnectionPool(connection_class=pool_class, **pool_kwargs))
     run_threads(queue_names, connection, threads, burst=burst, logging_level=logging_level)

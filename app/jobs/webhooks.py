@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from app.jobs import enqueue
+from app.jobs import HIGH_QUEUE, enqueue
 from app.jobs.context import job
 from app.services import webhook_events
 
@@ -15,7 +15,7 @@ PROCESSORS = {"meta": "app.jobs.webhooks.process_meta_events"}
 def queue_events(source: str, event_ids: list[int]) -> None:
     """One job for a batch of stored deliveries (raises if the queue is down: the sweep
     then picks them up, since they are stored already)."""
-    enqueue(PROCESSORS[source], list(event_ids))
+    enqueue(PROCESSORS[source], list(event_ids), queue=HIGH_QUEUE)
 
 
 @job

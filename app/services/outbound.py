@@ -90,10 +90,11 @@ def _fail(msg: Message, reason: str) -> None:
 def deliver(message_id: int, tenant_id: int) -> str:
     """Send one QUEUED outbound message; returns its new status. Idempotent: anything not
     QUEUED is left alone. Raises TransientGraphError when the caller should retry later."""
-    msg = db.session.scalar(select(Message).where(
-        Message.id == message_id, Message.tenant_id == tenant_id))
-    if msg is None or msg.direction != Direction.OUT or msg.status != MessageStatus.QUEUED:
-        return str(msg.status) if msg else "missing"
+    msg = db.session.get(Message, message_id)  # the reply job's own row costs no query
+    if msg is None or msg.tenant_id != tenant_id:
+        return "missing"
+    if msg.direction != Direction.OUT or msg.status != MessageStatus.QUEUED:
+        return str(msg.status)
     conv = msg.conversation
     channel: Channel = conv.channel
     customer = conv.customer
@@ -109,6 +110,7 @@ def deliver(message_id: int, tenant_id: int) -> str:
         _fail(msg, reason)
         return str(msg.status)
     adapter = adapter_for(channel.platform)
+    db.session.commit()  # nothing written: no connection is held while the platform answers
     try:
         result = adapter.send(channel, customer.external_id, msg, tag=tag)
     except TransientGraphError:

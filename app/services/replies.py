@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app.ai import agent, scoring
+from app.ai import agent, scoring, tools
 from app.channels import adapter_for
 from app.clients.graph import GraphError, TransientGraphError
 from app.extensions import db
@@ -61,13 +61,20 @@ def _conversation(conv_id: int) -> Conversation:
 
 
 def answer(message_id: int, tenant_id: int) -> str:
-    """Answer the burst this message belongs to; returns what happened (for logs and tests)."""
+    """Answer the burst this message belongs to; returns what happened (for logs and tests).
+
+    No database connection is held while this waits: not for the conversation's lock, not
+    for the Graph API or the model, not for the send. Each database phase ends with a commit
+    (cheap with `expire_on_commit=False`), so a fleet of many worker threads needs only a
+    small pool, and more worker machines can share one PostgreSQL.
+    """
     msg = db.session.scalar(select(Message).where(
         Message.id == message_id, Message.tenant_id == tenant_id))
     if msg is None or msg.direction != Direction.IN:
         return "missing"
     if msg.handled_at is not None:
         return "already handled"
+    db.session.commit()  # the lock may take a while
     with conversation_lock(msg.conversation_id):
         # what another worker committed while we waited: `msg` is refreshed if still pending
         pending = _pending(msg.conversation_id)
@@ -76,9 +83,9 @@ def answer(message_id: int, tenant_id: int) -> str:
         if pending[-1].id != msg.id:
             return "deferred"  # a newer fragment's job answers the whole burst
         conv = _conversation(msg.conversation_id)  # held until sent: deliver() reuses it unread
-        reply_id = _claim_and_reply(conv, pending)
+        outcome, reply_id = _reply_to(conv, pending)
         if reply_id is None:
-            return "no reply"
+            return outcome
         send_now(reply_id, tenant_id)
     if current_app.config.get("GROQ_API_KEY"):
         from app.jobs import LOW_QUEUE, enqueue
@@ -93,21 +100,37 @@ def answer(message_id: int, tenant_id: int) -> str:
     return "answered"
 
 
-def _claim_and_reply(conv: Conversation, pending: list[Message]) -> int | None:
-    now = utcnow()
+def _claim(pending: list[Message], now=None) -> None:
+    """Mark the burst handled. Never committed on its own: it goes out with the reply (or
+    with the order the reply announces), so a crash in between leaves it to be answered."""
+    now = now or utcnow()
+    for m in pending:
+        if m.handled_at is None:
+            m.handled_at = now
+
+
+def _reply_to(conv: Conversation, pending: list[Message]) -> tuple[str, int | None]:
+    """Decide and write the reply to `pending`: ("answered", reply id) or (why not, None)."""
+    if conv.mode == ConversationMode.HUMAN or conv.customer.opted_out:
+        _claim(pending)
+        db.session.commit()
+        return "no reply", None
     sent, asked = _sent_so_far(conv.id)
     first = not sent
-    for m in pending:
-        m.handled_at = now
-    if conv.mode == ConversationMode.HUMAN or conv.customer.opted_out or not pending:
-        db.session.commit()
-        return None
+    db.session.commit()  # nothing written yet: end the read before the Graph API and the model
     _ensure_profile_name(conv)
     outcome = automation.run_rules(conv, pending, first)
-    reply = outcome.reply if outcome.stop else agent.respond(conv, pending, first=first, asked=asked)
+    if outcome.stop:
+        reply = outcome.reply
+    else:
+        reply = agent.respond(conv, pending, first=first, asked=asked, claim=lambda: _claim(pending))
+        if reply is not None and _superseded(conv, pending, reply):
+            db.session.rollback()  # the newer fragment's job answers the whole burst
+            return "superseded", None
+    _claim(pending)
     if reply is None:
         db.session.commit()
-        return None
+        return "no reply", None
     # scored before the reply is added: its queries would otherwise flush the conversation
     # once per change; this way every change to it goes out in one UPDATE at the commit
     scoring.update(conv, reply.meta)
@@ -127,8 +150,33 @@ def _claim_and_reply(conv: Conversation, pending: list[Message]) -> int | None:
         db.session.commit()
     except IntegrityError:  # the reply to this message exists already (a re-run)
         db.session.rollback()
-        return None
-    return out.id
+        return "already handled", None
+    return "answered", out.id
+
+
+def _superseded(conv: Conversation, pending: list[Message], reply) -> bool:
+    """Did the customer write again while the model was thinking? Then this reply answers
+    only part of what they said: drop it, and the newest fragment's job (waiting for this
+    conversation's lock, or queued) answers the whole burst. So fragments that arrive while a
+    reply is being written merge as well as those inside the debounce window.
+
+    Not after the reply acted (placed an order, handed over, opted out): that reply must go
+    out. Not for a burst older than REPLY_BURST_MAX_SECONDS: someone who keeps typing still
+    gets answered.
+    """
+    if any(call.get("tool") in tools.SIDE_EFFECTS for call in reply.meta.get("tools") or ()):
+        return False
+    first = pending[0].created_at
+    first = first if first.tzinfo else first.replace(tzinfo=timezone.utc)
+    if (utcnow() - first).total_seconds() > current_app.config.get("REPLY_BURST_MAX_SECONDS", 15):
+        return False
+    newer = db.session.scalar(select(Message.id).where(
+        Message.conversation_id == conv.id, Message.direction == Direction.IN,
+        Message.handled_at.is_(None), Message.id.not_in([m.id for m in pending])).limit(1))
+    if newer is not None:
+        log.info("conversation %s: message %s arrived while replying; one reply to the whole burst",
+                 conv.id, newer)
+    return newer is not None
 
 
 def send_now(message_id: int, tenant_id: int) -> None:
@@ -150,9 +198,9 @@ def _ensure_profile_name(conv: Conversation) -> None:
     if customer.name or customer.profile_checked_at or channel.status != ChannelStatus.ACTIVE:
         return
     customer.profile_checked_at = utcnow()
-    if channel.platform not in (Platform.MESSENGER, Platform.INSTAGRAM):
-        return
-    try:
-        customer.name = adapter_for(channel.platform).profile_name(channel, customer.external_id)
-    except GraphError as exc:
-        log.info("profile of customer %s not available: %s", customer.id, exc)
+    if channel.platform in (Platform.MESSENGER, Platform.INSTAGRAM):
+        try:
+            customer.name = adapter_for(channel.platform).profile_name(channel, customer.external_id)
+        except GraphError as exc:
+            log.info("profile of customer %s not available: %s", customer.id, exc)
+    db.session.commit()  # a fact of its own; committed now so the reply's reads can end early

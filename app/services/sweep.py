@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.jobs import enqueue
+from app.jobs import HIGH_QUEUE, enqueue
 from app.models import Direction, Message, MessageStatus, WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def _requeue_unprocessed(model, cutoff, job: str, prefix: str | None, since=None
         query = query.where(model.received_at >= since)
     ids = db.session.scalars(query.order_by(model.id).limit(BATCH)).all()
     for event_id in ids:
-        enqueue(job, event_id, job_id=f"{prefix}-{event_id}" if prefix else None)
+        enqueue(job, event_id, job_id=f"{prefix}-{event_id}" if prefix else None, queue=HIGH_QUEUE)
     return len(ids)
 
 
