@@ -102,7 +102,7 @@ def worker(processes, threads, burst, with_scheduler, fork):
     ratings) only when the default queue is empty.
 
     Replies mostly wait on the LLM and the Graph API, so a few processes with many threads
-    each (e.g. `-n 2 -t 48`) carry the same load as dozens of processes in a fraction of
+    each (e.g. `-n 2 -t 40`) carry the same load as dozens of processes in a fraction of
     the memory and CPU.
     """
     from rq import SimpleWorker, Worker

@@ -2,7 +2,7 @@
 (the LLM answers after 1.0 s, each Graph API send after 0.2 s), latency from webhook to send,
 and the resident memory of the whole worker fleet.
 
-    python bench/replies.py [--rate 50] [--seconds 20] [--workers 64] [--processes 2]
+    python bench/replies.py [--rate 50] [--seconds 20] [--workers 80] [--processes 2]
 
 `--workers` is how many jobs the fleet runs at once, spread as threads over `--processes`
 worker processes (`flask worker -n P -t W/P`); `--processes 0` runs one process per job
@@ -59,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50.0, help="new customer messages per second")
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=64, help="jobs the fleet runs at once")
+    parser.add_argument("--workers", type=int, default=80, help="jobs the fleet runs at once")
     parser.add_argument("--processes", type=int, default=2, help="worker processes (0: one per job)")
     parser.add_argument("--llm-delay", type=float, default=1.0)
     parser.add_argument("--send-delay", type=float, default=0.2)

@@ -77,6 +77,7 @@ class _Batch:
         self.channels: dict[tuple[str, str], Channel | None] = {}
         self.customers: dict[tuple[int, str], Customer] = {}
         self.conversations: dict[tuple[int, int], Conversation] = {}
+        self.to_answer: list[Message] = []
 
     def channel(self, platform: str, account: str) -> Channel | None:
         key = (platform, account)
@@ -103,6 +104,8 @@ def _ingest(events: list[InboundEvent]) -> IngestResult:
         handler = HANDLERS.get(event.kind)
         if handler is not None:
             handler(batch, channel, event, result, now)
+    db.session.flush()  # every new customer, conversation and message in one go
+    result.to_answer = [(m.id, m.tenant_id) for m in batch.to_answer]
     for account in result.unknown_accounts:
         log.warning("webhook for unknown account %s acknowledged and dropped", account)
     return result
@@ -162,21 +165,23 @@ def default_campaign(tenant_id: int, platform: str) -> Campaign | None:
 def conversation_for(batch: _Batch, channel: Channel, customer: Customer,
                      inbound_at: datetime | None = None) -> Conversation:
     """The customer's latest conversation on this channel unless closed; else a new one
-    (opened with `inbound_at` as its last inbound time, so the INSERT needs no UPDATE)."""
-    db.session.flush()  # a customer created in this batch needs its id
-    key = (channel.id, customer.id)
+    (opened with `inbound_at` as its last inbound time, so the INSERT needs no UPDATE).
+
+    Nothing is flushed here: a customer new in this batch has no conversation to look up,
+    and the new rows go out together at the batch's one flush, linked by relationship."""
+    key = (channel.id, id(customer))
     conv = batch.conversations.get(key)
     if conv is None:
-        conv = db.session.scalar(select(Conversation).where(
-            Conversation.channel_id == channel.id, Conversation.customer_id == customer.id,
-        ).order_by(Conversation.created_at.desc(), Conversation.id.desc()).limit(1))
+        if customer.id is not None:  # an existing customer: find their conversation
+            conv = db.session.scalar(select(Conversation).where(
+                Conversation.channel_id == channel.id, Conversation.customer_id == customer.id,
+            ).order_by(Conversation.created_at.desc(), Conversation.id.desc()).limit(1))
         if conv is None or conv.status == ConversationStatus.CLOSED:
             campaign = default_campaign(channel.tenant_id, str(channel.platform))
-            conv = Conversation(tenant_id=channel.tenant_id, channel_id=channel.id,
-                                customer_id=customer.id, campaign_id=campaign.id if campaign else None,
+            conv = Conversation(tenant_id=channel.tenant_id, channel_id=channel.id, customer=customer,
+                                campaign_id=campaign.id if campaign else None,
                                 last_inbound_at=inbound_at, last_message_at=inbound_at)
             db.session.add(conv)
-            db.session.flush()
         batch.conversations[key] = conv
     return conv
 
@@ -197,16 +202,15 @@ def _on_message(batch, channel, event: InboundEvent, result: IngestResult, now) 
     customer = _customer(batch, channel, event, now)
     at = event.timestamp or now
     conv = conversation_for(batch, channel, customer, inbound_at=at)
-    msg = Message(tenant_id=channel.tenant_id, conversation_id=conv.id, channel_id=channel.id,
+    msg = Message(tenant_id=channel.tenant_id, conversation=conv, channel_id=channel.id,
                   direction=Direction.IN, sender=Sender.CUSTOMER, kind=event.message_kind,
                   text=event.text, external_id=event.message_id, status=MessageStatus.RECEIVED,
                   created_at=at, payload=_payload(event))
     db.session.add(msg)
     conv.last_inbound_at = max(_aware(conv.last_inbound_at) or at, at)
     conv.last_message_at = max(_aware(conv.last_message_at) or at, at)
-    db.session.flush()
     result.stored += 1
-    result.to_answer.append((msg.id, msg.tenant_id))
+    batch.to_answer.append(msg)  # its id is known after the batch's flush
 
 
 def _payload(event: InboundEvent) -> dict:
@@ -229,7 +233,7 @@ def _on_echo(batch, channel, event: InboundEvent, result, now) -> None:
     conv = conversation_for(batch, channel, customer)
     at = event.timestamp or now
     db.session.add(Message(
-        tenant_id=channel.tenant_id, conversation_id=conv.id, channel_id=channel.id,
+        tenant_id=channel.tenant_id, conversation=conv, channel_id=channel.id,
         direction=Direction.OUT, sender=Sender.AGENT, kind=event.message_kind, text=event.text,
         external_id=event.message_id, status=MessageStatus.SENT, created_at=at, sent_at=at,
         handled_at=at, payload={"raw": event.raw, "app_id": event.app_id}))
