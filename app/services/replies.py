@@ -100,10 +100,10 @@ def answer(message_id: int, tenant_id: int) -> str:
     return "answered"
 
 
-def _claim(pending: list[Message], now=None) -> None:
+def _claim(pending: list[Message]) -> None:
     """Mark the burst handled. Never committed on its own: it goes out with the reply (or
     with the order the reply announces), so a crash in between leaves it to be answered."""
-    now = now or utcnow()
+    now = utcnow()
     for m in pending:
         if m.handled_at is None:
             m.handled_at = now
