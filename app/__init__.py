@@ -37,6 +37,7 @@ def init_config(app: Flask) -> None:
 def init_extensions(app: Flask) -> None:
     from app.jobs import init_queue
     from app.security.tenancy import bind_request_scope, install_orm_guard
+    from app.services import tenant_content  # noqa: F401  (its flush hook stamps content edits)
     from app.views import register_views
     from app.views.context import register_template_helpers
 

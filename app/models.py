@@ -8,6 +8,7 @@ defaults (a value computed at import would stamp every row with the process star
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime, timezone
 
 from flask_appbuilder import Model
@@ -122,6 +123,9 @@ class Tenant(Model):
     active = Column(Boolean, nullable=False, default=True)
     # Last order number handed out; bumped atomically by app.services.orders.
     order_seq = Column(Integer, nullable=False, default=0)
+    # Changes whenever the content replies read changes (app.services.tenant_content).
+    content_stamp = Column(String(32), nullable=False, default=lambda: secrets.token_hex(8),
+                           server_default="initial")
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -217,8 +221,9 @@ class KnowledgeChunk(TenantMixin, Model):
     document_id = Column(
         Integer, ForeignKey("knowledge_document.id", ondelete="CASCADE"), nullable=False, index=True
     )
+    # Deleting a document deletes its chunks (the database cascades; the ORM must not null them).
     document = relationship(
-        KnowledgeDocument, backref="chunks", passive_deletes=True
+        KnowledgeDocument, backref=backref("chunks", cascade="all, delete-orphan", passive_deletes=True)
     )
     position = Column(Integer, nullable=False)
     content = Column(Text, nullable=False)

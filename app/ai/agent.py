@@ -22,58 +22,45 @@ from app.ai.reply import Reply
 from app.ai.tools import ToolContext
 from app.clients.groq_client import make_client
 from app.extensions import db
-from app.models import (
-    BusinessProfile,
-    Campaign,
-    Category,
-    Conversation,
-    Direction,
-    Message,
-    Order,
-    Product,
-    Sender,
-    Tenant,
-)
+from app.models import Conversation, Direction, Message, Order, Sender
+from app.services import tenant_content
+from app.services.tenant_content import Content
 
 log = logging.getLogger(__name__)
 SAFE_REPLY = ("Let me double-check that for you — someone from our team will confirm here "
               "shortly.")
 
 
-def _profile(tenant_id: int) -> BusinessProfile | None:
-    return db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == tenant_id))
-
-
 def respond(conv: Conversation, incoming: list[Message], *, first: bool, asked: int | None = None,
-            claim=None) -> Reply:
+            claim=None, content: Content | None = None) -> Reply:
     """`asked`: how many AI replies the conversation has had (counted here if not given).
     `claim()` marks the incoming messages handled; a tool that commits an action (an order)
-    calls it first, so the action and the claim are committed together."""
+    calls it first, so the action and the claim are committed together. `content`: the
+    tenant's (read here if not given)."""
     started = time.monotonic()
-    tenant = db.session.get(Tenant, conv.tenant_id)
+    content = content or tenant_content.get(conv.tenant_id)
     ctx = ToolContext(tenant_id=conv.tenant_id, conversation_id=conv.id,
-                      customer_id=conv.customer_id, currency=tenant.currency, claim=claim)
-    # The profile and the campaigns are read once per reply and handed to whatever needs them.
-    profile = _profile(conv.tenant_id)
-    campaigns = _campaigns(conv.tenant_id)  # before conv.campaign: that one then needs no query
-    business = profile.business_name if profile else tenant.name
+                      customer_id=conv.customer_id, currency=content.tenant.currency, claim=claim)
+    profile = content.profile
+    campaign = content.campaign(conv.campaign_id)
+    business = profile.business_name if profile else content.tenant.name
     text = "\n".join(m.text for m in incoming if m.text)
     if asked is None:
         asked = db.session.scalar(select(func.count()).select_from(Message).where(
             Message.conversation_id == conv.id, Message.direction == Direction.OUT,
             Message.sender == Sender.AI)) or 0
-    rules = dict(allowed_links=_links(profile), discount_allowed=_discounts(conv),
-                 known_orders=_orders(conv), vocabulary=_vocabulary(conv, profile, tenant, campaigns))
+    rules = dict(allowed_links=_links(profile), discount_allowed=_discounts(campaign),
+                 known_orders=_orders(conv), vocabulary=_vocabulary(conv, content))
     extra: dict = {}
     reply = None
     if current_app.config.get("GROQ_API_KEY"):
         try:
-            reply, extra = _with_groq(conv, ctx, text, rules, profile, campaigns)
+            reply, extra = _with_groq(conv, ctx, text, rules, content)
         except groq.APIError as exc:  # after the SDK's own retries: answer offline instead
             log.warning("groq unavailable for conversation %s (%s); offline agent answers", conv.id, exc)
             extra["fallback"] = f"{type(exc).__name__}: {exc}"[:300]
     if reply is None:
-        reply = OfflineAgent().reply(ctx, text=text, campaign=conv.campaign, business=business,
+        reply = OfflineAgent().reply(ctx, text=text, campaign=campaign, business=business,
                                      asked_questions=max(asked - 1, 0), first=first)
     verdict = guardrails.check(reply.text, ctx, **rules)
     meta = {**{k: v for k, v in reply.meta.items() if not k.startswith("_")}, **extra,
@@ -90,13 +77,13 @@ def respond(conv: Conversation, incoming: list[Message], *, first: bool, asked: 
 
 
 def _with_groq(conv: Conversation, ctx: ToolContext, text: str, rules: dict,
-               profile: BusinessProfile | None, campaigns: list[Campaign]) -> tuple[Reply, dict]:
+               content: Content) -> tuple[Reply, dict]:
     """Ask the model; if its answer breaks a guardrail, let it correct itself once."""
     cfg = current_app.config
     # Half the job's time for the model, the rest for tools, guardrails and sending.
     agent = GroqAgent(make_client(cfg["GROQ_API_KEY"], cfg.get("GROQ_BASE_URL")), cfg["GROQ_MODEL"],
                       budget_s=cfg["JOB_TIMEOUT"] * 0.5)
-    messages = [{"role": "system", "content": system_prompt(conv, text, profile, campaigns)}, *history(conv)]
+    messages = [{"role": "system", "content": system_prompt(conv, text, content)}, *history(conv)]
     reply = agent.reply(ctx, messages)
     verdict = guardrails.check(reply.text, ctx, **rules)
     if verdict.ok:
@@ -112,31 +99,21 @@ def _with_groq(conv: Conversation, ctx: ToolContext, text: str, rules: dict,
     return second, {"guardrail": event}
 
 
-def _links(profile: BusinessProfile | None) -> set[str]:
+def _links(profile) -> set[str]:
     base = current_app.config.get("PUBLIC_BASE_URL") or ""
     return {x for x in (profile.website if profile else None, base) if x}
 
 
-def _discounts(conv: Conversation) -> bool:
+def _discounts(campaign) -> bool:
     """Only a campaign that itself talks about a discount lets the agent mention one."""
-    campaign = conv.campaign
     blob = " ".join(filter(None, (campaign.greeting, campaign.objection_handling, campaign.closing))) if campaign else ""
     return bool(guardrails.DISCOUNT.search(blob))
 
 
-def _campaigns(tenant_id: int) -> list[Campaign]:
-    return list(db.session.scalars(select(Campaign).where(Campaign.tenant_id == tenant_id)))
-
-
-def _vocabulary(conv: Conversation, profile, tenant, campaigns: list[Campaign]) -> list[str]:
-    """Names a reply may use: this tenant's products, categories, campaigns and itself."""
-    names = list(db.session.scalars(select(Product.name).where(Product.tenant_id == conv.tenant_id)))
-    names += db.session.scalars(select(Category.name).where(Category.tenant_id == conv.tenant_id))
-    names += [c.name for c in campaigns]
-    names += [tenant.name] + ([profile.business_name] if profile else [])
-    if conv.customer.name:
-        names.append(conv.customer.name)
-    return names
+def _vocabulary(conv: Conversation, content: Content) -> list[str]:
+    """Names a reply may use: this tenant's products, categories, campaigns, itself and the
+    customer's own name."""
+    return [*content.names, conv.customer.name] if conv.customer.name else list(content.names)
 
 
 def _orders(conv: Conversation) -> set[str]:

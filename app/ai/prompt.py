@@ -5,17 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.ai.knowledge import retrieve
 from app.extensions import db
-from app.models import (
-    BusinessProfile,
-    Campaign,
-    CampaignStatus,
-    Conversation,
-    Direction,
-    Message,
-    TargetPlatform,
-)
+from app.models import CampaignStatus, Conversation, Direction, Message, TargetPlatform
+from app.services.tenant_content import Content
 
 HISTORY_TOKENS = 2000
 RULES = """You are the sales assistant of {business}, chatting with a customer on {platform}.
@@ -30,15 +22,15 @@ Rules you always follow:
 - Keep replies short and friendly, in the customer's language; use {tone} tone."""
 
 
-def _running(campaigns: list[Campaign], platform: str) -> list[Campaign]:
+def _running(campaigns, platform: str) -> list:
     """The active campaigns aimed at this platform (or at all of them)."""
     targets = {TargetPlatform.ALL} | ({platform} if platform in [t.value for t in TargetPlatform] else set())
     return [c for c in campaigns if c.status == CampaignStatus.ACTIVE and c.target_platform in targets]
 
 
-def system_prompt(conv: Conversation, query: str, profile: BusinessProfile | None,
-                  campaigns: list[Campaign]) -> str:
-    """`profile` and `campaigns` (all of the tenant's) are the ones the reply was checked against."""
+def system_prompt(conv: Conversation, query: str, content: Content) -> str:
+    """From the same `content` (the tenant's) that the reply is checked against."""
+    profile, campaigns = content.profile, content.campaigns
     platform = str(conv.channel.platform)
     business = profile.business_name if profile else "the store"
     parts = [RULES.format(business=business, platform=platform, tone=(profile.tone if profile and profile.tone else "a warm"))]
@@ -56,7 +48,7 @@ def system_prompt(conv: Conversation, query: str, profile: BusinessProfile | Non
             if value:
                 flow.append(f"{label}: {value}")
         parts.append("\n".join(flow))
-    knowledge = retrieve(conv.tenant_id, query)
+    knowledge = content.knowledge.retrieve(query)
     if knowledge:
         parts.append("What the business has written down (use it when relevant):\n" + "\n---\n".join(knowledge))
     return "\n\n".join(parts)

@@ -10,20 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from app.ai.reply import Reply
-from app.extensions import db
-from app.models import (
-    AutomationRule,
-    Conversation,
-    ConversationMode,
-    Message,
-    RuleAction,
-    RuleTrigger,
-    Tenant,
-    utcnow,
-)
+from app.models import Conversation, ConversationMode, Message, RuleAction, RuleTrigger, utcnow
+from app.services import tenant_content
+from app.services.tenant_content import Content
 
 HANDOFF_TEXT = "Connecting you with a person from our team. They'll reply here shortly."
 OPT_OUT_TEXT = "You won't get automated messages from us any more. Message us any time to talk."
@@ -63,24 +53,24 @@ def outside_hours(match: str | None, zone: str, now: datetime) -> bool:
     return not inside
 
 
-def _matches(rule: AutomationRule, conv: Conversation, texts: list[str], first: bool, now) -> bool:
+def _matches(rule, texts: list[str], first: bool, now, zone: str) -> bool:
     if rule.trigger == RuleTrigger.KEYWORD:
         return _has_keyword(texts, _keywords(rule.match))
     if rule.trigger == RuleTrigger.FIRST_MESSAGE:
         return first
     if rule.trigger == RuleTrigger.OUTSIDE_HOURS:
-        return outside_hours(rule.match, db.session.get(Tenant, conv.tenant_id).timezone, now)
+        return outside_hours(rule.match, zone, now)
     return False
 
 
-def run_rules(conv: Conversation, incoming: list[Message], first: bool) -> Outcome:
-    rules = db.session.scalars(select(AutomationRule).where(
-        AutomationRule.tenant_id == conv.tenant_id, AutomationRule.active.is_(True),
-    ).order_by(AutomationRule.priority, AutomationRule.id)).all()
+def run_rules(conv: Conversation, incoming: list[Message], first: bool,
+              content: Content | None = None) -> Outcome:
+    """`content`: the tenant's, whose rules are its active ones in priority order."""
+    content = content or tenant_content.get(conv.tenant_id)
     texts = [m.text or "" for m in incoming] + [((m.payload or {}).get("payload") or "") for m in incoming]
     now = utcnow()
-    for rule in rules:
-        if not _matches(rule, conv, texts, first, now):
+    for rule in content.rules:
+        if not _matches(rule, texts, first, now, content.tenant.timezone):
             continue
         text = rule.response or (rule.template.body if rule.template else None)
         if rule.action == RuleAction.TAG:

@@ -17,9 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.channels.base import EventKind, InboundEvent
 from app.extensions import db
+from app.services import tenant_content
 from app.models import (
-    Campaign,
-    CampaignStatus,
     Channel,
     Conversation,
     ConversationStatus,
@@ -28,7 +27,6 @@ from app.models import (
     Message,
     MessageStatus,
     Sender,
-    TargetPlatform,
     Tenant,
     utcnow,
 )
@@ -75,6 +73,7 @@ class _Batch:
 
     def __init__(self):
         self.channels: dict[tuple[str, str], Channel | None] = {}
+        self.stamps: dict[int, str] = {}  # tenant id -> content stamp, read with the channel
         self.customers: dict[tuple[int, str], Customer] = {}
         self.conversations: dict[tuple[int, int], Conversation] = {}
         self.to_answer: list[Message] = []
@@ -83,12 +82,18 @@ class _Batch:
         key = (platform, account)
         if key not in self.channels:
             # A paused tenant's channels are acknowledged and dropped like unknown ones.
-            self.channels[key] = db.session.scalar(
-                select(Channel).join(Tenant, Tenant.id == Channel.tenant_id).where(
-                    Channel.platform == platform, Channel.external_id == account,
-                    Tenant.active.is_(True))
-            )
+            row = db.session.execute(
+                select(Channel, Tenant.content_stamp).join(Tenant, Tenant.id == Channel.tenant_id)
+                .where(Channel.platform == platform, Channel.external_id == account,
+                       Tenant.active.is_(True))
+            ).first()
+            self.channels[key] = row[0] if row else None
+            if row:
+                self.stamps[row[0].tenant_id] = row[1]
         return self.channels[key]
+
+    def content(self, channel: Channel) -> tenant_content.Content:
+        return tenant_content.get(channel.tenant_id, self.stamps.get(channel.tenant_id))
 
 
 def _ingest(events: list[InboundEvent]) -> IngestResult:
@@ -145,23 +150,6 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def default_campaign(tenant_id: int, platform: str) -> Campaign | None:
-    """The active campaign for this platform (a platform-specific one before an 'all' one).
-
-    The Playground stands in for any platform: it gets an 'all' campaign, else any active one.
-    """
-    stmt = select(Campaign).where(
-        Campaign.tenant_id == tenant_id, Campaign.status == CampaignStatus.ACTIVE,
-    ).order_by(Campaign.created_at.desc(), Campaign.id.desc())
-    targets = [t.value for t in TargetPlatform]
-    if platform in targets:
-        stmt = stmt.where(Campaign.target_platform.in_([platform, TargetPlatform.ALL]))
-    candidates = db.session.scalars(stmt).all()
-    preferred = [c for c in candidates if c.target_platform == (
-        platform if platform in targets else TargetPlatform.ALL)]
-    return (preferred or candidates or [None])[0]
-
-
 def conversation_for(batch: _Batch, channel: Channel, customer: Customer,
                      inbound_at: datetime | None = None) -> Conversation:
     """The customer's latest conversation on this channel unless closed; else a new one
@@ -177,7 +165,7 @@ def conversation_for(batch: _Batch, channel: Channel, customer: Customer,
                 Conversation.channel_id == channel.id, Conversation.customer_id == customer.id,
             ).order_by(Conversation.created_at.desc(), Conversation.id.desc()).limit(1))
         if conv is None or conv.status == ConversationStatus.CLOSED:
-            campaign = default_campaign(channel.tenant_id, str(channel.platform))
+            campaign = batch.content(channel).default_campaign(str(channel.platform))
             conv = Conversation(tenant_id=channel.tenant_id, channel_id=channel.id, customer=customer,
                                 campaign_id=campaign.id if campaign else None,
                                 last_inbound_at=inbound_at, last_message_at=inbound_at)

@@ -28,9 +28,10 @@ from app.models import (
     Message,
     Platform,
     Sender,
+    Tenant,
     utcnow,
 )
-from app.services import automation, outbound
+from app.services import automation, outbound, tenant_content
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,12 @@ def _sent_so_far(conv_id: int) -> tuple[int, int]:
     return total, by_ai
 
 
-def _conversation(conv_id: int) -> Conversation:
-    """The conversation with its customer and channel (every answer needs all three)."""
-    return db.session.scalar(select(Conversation).where(Conversation.id == conv_id).options(
-        joinedload(Conversation.customer), joinedload(Conversation.channel)))
+def _conversation(conv_id: int) -> tuple[Conversation, str]:
+    """The conversation with its customer and channel (every answer needs all three), and
+    its tenant's content stamp (whether the cached content is current)."""
+    return db.session.execute(select(Conversation, Tenant.content_stamp).join(
+        Tenant, Tenant.id == Conversation.tenant_id).where(Conversation.id == conv_id).options(
+        joinedload(Conversation.customer), joinedload(Conversation.channel))).one()
 
 
 def answer(message_id: int, tenant_id: int) -> str:
@@ -82,8 +85,8 @@ def answer(message_id: int, tenant_id: int) -> str:
             return "already handled"
         if pending[-1].id != msg.id:
             return "deferred"  # a newer fragment's job answers the whole burst
-        conv = _conversation(msg.conversation_id)  # held until sent: deliver() reuses it unread
-        outcome, reply_id = _reply_to(conv, pending)
+        conv, stamp = _conversation(msg.conversation_id)  # held until sent: deliver() reuses it
+        outcome, reply_id = _reply_to(conv, pending, tenant_content.get(conv.tenant_id, stamp))
         if reply_id is None:
             return outcome
         send_now(reply_id, tenant_id)
@@ -109,7 +112,7 @@ def _claim(pending: list[Message]) -> None:
             m.handled_at = now
 
 
-def _reply_to(conv: Conversation, pending: list[Message]) -> tuple[str, int | None]:
+def _reply_to(conv: Conversation, pending: list[Message], content) -> tuple[str, int | None]:
     """Decide and write the reply to `pending`: ("answered", reply id) or (why not, None)."""
     if conv.mode == ConversationMode.HUMAN or conv.customer.opted_out:
         _claim(pending)
@@ -119,11 +122,12 @@ def _reply_to(conv: Conversation, pending: list[Message]) -> tuple[str, int | No
     first = not sent
     db.session.commit()  # nothing written yet: end the read before the Graph API and the model
     _ensure_profile_name(conv)
-    outcome = automation.run_rules(conv, pending, first)
+    outcome = automation.run_rules(conv, pending, first, content)
     if outcome.stop:
         reply = outcome.reply
     else:
-        reply = agent.respond(conv, pending, first=first, asked=asked, claim=lambda: _claim(pending))
+        reply = agent.respond(conv, pending, first=first, asked=asked, claim=lambda: _claim(pending),
+                              content=content)
         if reply is not None and _superseded(conv, pending, reply):
             db.session.rollback()  # the newer fragment's job answers the whole burst
             return "superseded", None
