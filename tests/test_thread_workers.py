@@ -164,3 +164,29 @@ def test_inline_queue_holds_a_not_before_job_on_a_timer(app, world):
     while chunked() is None and time.monotonic() - started < 10:
         time.sleep(0.02)
     assert chunked() is not None and time.monotonic() - started >= 0.39
+
+
+@needs_redis
+def test_a_delivery_job_answers_its_own_message_and_bursts_still_merge(app, world, post_meta):
+    """A one-message delivery is answered by the job that stored it (no answer job is
+    queued); fragments of one customer, each in its own delivery, still get one reply."""
+    from rq.job import Job
+
+    post_meta(mp.messenger(PAGE, mp.text("psid-solo", PAGE, "m_solo", "hello?")), process=False)
+    for n in range(3):
+        post_meta(mp.messenger(PAGE, mp.text("psid-frag", PAGE, f"m_frag_{n}", f"part {n}")),
+                  process=False)
+    with GraphStub() as stub:
+        proc = threaded_worker(stub, "--burst", "-n", "1", "-t", "4", debounce=1.0)
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out[-3000:]
+    assert sorted(s["recipient"]["id"] for s in stub.sends) == ["psid-frag", "psid-solo"]
+    assert set(ai_replies(app).values()) == {1}
+    with app.app_context():
+        ids = db.session.scalars(select(Message.id).where(Message.direction == Direction.IN,
+                                                          Message.external_id.like("m_%"))).all()
+        assert db.session.scalar(select(func.count()).select_from(Message).where(
+            Message.id.in_(ids), Message.handled_at.is_(None))) == 0
+        db.session.remove()
+        redis = app.extensions["redis"]
+        assert not any(Job.exists(f"inbound-{i}", connection=redis) for i in ids)

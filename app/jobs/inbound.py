@@ -7,11 +7,19 @@ from datetime import datetime, timezone
 
 from flask import current_app
 
+from app.extensions import db
 from app.jobs import enqueue
-from app.jobs.context import job
+from app.jobs.context import job, wait_until
 from app.services import replies
 
 log = logging.getLogger(__name__)
+
+
+def _arrived(received_at: datetime | None) -> float:
+    """When the message reached our webhook, in epoch seconds (now if not known)."""
+    if received_at is None:
+        return time.time()
+    return received_at.replace(tzinfo=received_at.tzinfo or timezone.utc).timestamp()
 
 
 def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = None) -> int:
@@ -23,9 +31,7 @@ def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = N
     stored, and the sweep enqueues whatever was left behind. Returns how many were enqueued.
     """
     debounce = current_app.config.get("REPLY_DEBOUNCE_SECONDS") or 0
-    arrived = (received_at.replace(tzinfo=received_at.tzinfo or timezone.utc).timestamp()
-               if received_at is not None else time.time())
-    not_before = arrived + debounce if debounce else None
+    not_before = _arrived(received_at) + debounce if debounce else None
     done = 0
     for message_id, tenant_id in items:
         try:
@@ -35,6 +41,37 @@ def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = N
         except Exception:
             log.exception("could not enqueue message %s; the sweep will pick it up", message_id)
     return done
+
+
+def answer_here(items: list[tuple[int, int]], received_at: datetime | None = None) -> None:
+    """Answer a delivery's one stored message in the job that stored it, once the debounce
+    window has passed, instead of queueing an answer job for it.
+
+    Under load this is a whole job per message less (RQ's own bookkeeping cost a worker more
+    CPU than ingesting the message did). The reply is the same: `replies.answer` takes the
+    conversation's lock and lets the newest fragment's job answer a burst, whichever job that
+    is. If answering raises, the message goes to an answer job with its retries; if the
+    worker dies, the sweep finds the message unanswered. On the in-process queue, whose one
+    thread must not sleep through the window, and for several messages, the answers are
+    queued as before.
+    """
+    from app.jobs import InlineQueue
+
+    if len(items) != 1 or isinstance(current_app.extensions["job_queue"], InlineQueue):
+        queue_answers(items, received_at)
+        return
+    message_id, tenant_id = items[0]
+    # a fresh session: the answer must see the conversation as it is after the wait
+    db.session.remove()
+    debounce = current_app.config.get("REPLY_DEBOUNCE_SECONDS") or 0
+    if debounce:
+        wait_until(_arrived(received_at) + debounce, current_app.config["JOB_TIMEOUT"] / 4)
+    try:
+        replies.answer(message_id, tenant_id)
+    except Exception:
+        log.exception("answering message %s failed; it goes to an answer job", message_id)
+        db.session.rollback()
+        queue_answers(items)
 
 
 @job

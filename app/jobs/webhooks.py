@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from app.jobs import HIGH_QUEUE, enqueue
+from app.jobs import HIGH_QUEUE, enqueue, inbound
 from app.jobs.context import job
 from app.services import webhook_events
 
@@ -28,9 +28,11 @@ def process_meta_events(event_ids: list[int]) -> dict:
     """Process each delivery of a batch on its own; one that fails does not hold back the
     others, and the job then fails so RQ retries it (done ones are skipped the second time)."""
     failed = []
+    # A delivery of one event, the usual case, answers its message right here (see answer_here)
+    answer = inbound.answer_here if len(event_ids) == 1 else None
     for event_id in event_ids:
         try:
-            webhook_events.process_meta(event_id)
+            webhook_events.process_meta(event_id, answer=answer)
         except Exception:
             log.exception("webhook event %s failed; the retry or the sweep will redo it", event_id)
             from app.extensions import db

@@ -77,6 +77,7 @@ class _Batch:
         self.customers: dict[tuple[int, str], Customer] = {}
         self.conversations: dict[tuple[int, int], Conversation] = {}
         self.to_answer: list[Message] = []
+        self.message_ids: set[tuple[int, str]] = set()  # (channel id, platform message id)
 
     def channel(self, platform: str, account: str) -> Channel | None:
         key = (platform, account)
@@ -184,10 +185,14 @@ def _stored(channel: Channel, external_id: str | None) -> Message | None:
 def _on_message(batch, channel, event: InboundEvent, result: IngestResult, now) -> None:
     if not event.customer_id:
         return
-    if _stored(channel, event.message_id) is not None:
+    customer = _customer(batch, channel, event, now)
+    # A customer new to us has no stored messages to repeat: no lookup for their first one.
+    seen = (channel.id, event.message_id)
+    if event.message_id and (seen in batch.message_ids or (
+            customer.id is not None and _stored(channel, event.message_id) is not None)):
         result.duplicates += 1
         return
-    customer = _customer(batch, channel, event, now)
+    batch.message_ids.add(seen)
     at = event.timestamp or now
     conv = conversation_for(batch, channel, customer, inbound_at=at)
     msg = Message(tenant_id=channel.tenant_id, conversation=conv, channel_id=channel.id,

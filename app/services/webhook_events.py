@@ -18,7 +18,9 @@ from app.services import ingest
 log = logging.getLogger(__name__)
 
 
-def process_meta(event_id: int) -> dict:
+def process_meta(event_id: int, answer=None) -> dict:
+    """`answer(to_answer, received_at)` takes the stored messages that need a reply once the
+    delivery is committed; by default they are queued (`app.jobs.inbound.queue_answers`)."""
     from app.jobs.inbound import queue_answers
 
     event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id))
@@ -37,5 +39,5 @@ def process_meta(event_id: int) -> dict:
             done.error = "unknown accounts: " + ", ".join(sorted(result.unknown_accounts))
 
     result = ingest.ingest(events, before_commit=mark_processed)  # commits
-    queue_answers(result.to_answer, received_at)
+    (answer or queue_answers)(result.to_answer, received_at)
     return {"status": "processed", "stored": result.stored, "duplicates": result.duplicates}
