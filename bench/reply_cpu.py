@@ -49,14 +49,24 @@ def main() -> None:
         from app.services import replies, webhook_events
 
         app = create_app()
-        statements = {"n": 0, "log": []}
+        statements = {"n": 0, "log": [], "tx": 0}
 
         def count(conn, cursor, statement, *rest):
             statements["n"] += 1
             statements["log"].append(" ".join(statement.split())[:160])
+            if os.environ.get("BENCH_TRACE") and os.environ["BENCH_TRACE"] in statement:
+                import traceback
+                statements["log"].append("".join(traceback.format_stack(limit=14)[:-3]))
 
         with app.app_context():
             event.listen(db.engine, "before_cursor_execute", count)
+
+            def ended(conn):  # a transaction's end (its BEGIN and COMMIT are round trips too)
+                statements["tx"] += 1
+                statements["log"].append("-- end of transaction")
+
+            event.listen(db.engine, "commit", ended)
+            event.listen(db.engine, "rollback", ended)
 
         def one(i: int, totals: dict | None) -> None:
             _, body = signed_message(i, customers=10 ** 9)
@@ -66,22 +76,25 @@ def main() -> None:
                 db.session.commit()
                 event_id = row.id
             phases = []
-            t0, s0 = time.thread_time(), statements["n"]
+            t0, s0, x0 = time.thread_time(), statements["n"], statements["tx"]
             with app.app_context():
                 webhook_events.process_meta(event_id)
                 message_id, tenant_id = db.session.execute(select(Message.id, Message.tenant_id).where(
                     Message.direction == Direction.IN).order_by(Message.id.desc()).limit(1)).one()
-            phases.append(("ingest job", time.thread_time() - t0, statements["n"] - s0 - 1))
-            t0, s0 = time.thread_time(), statements["n"]
+            phases.append(("ingest job", time.thread_time() - t0, statements["n"] - s0 - 1,
+                           statements["tx"] - x0 - 1))
+            t0, s0, x0 = time.thread_time(), statements["n"], statements["tx"]
             with app.app_context():
                 outcome = replies.answer(message_id, tenant_id)
-            phases.append(("answer job", time.thread_time() - t0, statements["n"] - s0))
+            phases.append(("answer job", time.thread_time() - t0, statements["n"] - s0,
+                           statements["tx"] - x0))
             assert outcome == "answered", outcome
             if totals is not None:
-                for name, cpu, n in phases:
-                    total = totals.setdefault(name, [0.0, 0])
+                for name, cpu, n, tx in phases:
+                    total = totals.setdefault(name, [0.0, 0, 0])
                     total[0] += cpu
                     total[1] += n
+                    total[2] += tx
 
         for i in range(args.warmup):
             one(10 ** 6 + i, None)
@@ -95,8 +108,9 @@ def main() -> None:
         if profiler:
             profiler.disable()
         print(f"messages: {args.messages} (after {args.warmup} to warm up); sends {len(graph.sends)}")
-        for name, (cpu, n) in totals.items():
-            print(f"{name:12}: {cpu * 1000 / args.messages:6.2f} ms CPU, {n / args.messages:5.1f} SQL statements")
+        for name, (cpu, n, tx) in totals.items():
+            print(f"{name:12}: {cpu * 1000 / args.messages:6.2f} ms CPU, {n / args.messages:5.1f} SQL statements"
+                  f" in {tx / args.messages:4.1f} transactions")
         if args.sql:
             print("\n".join(statements["log"]))
         if profiler:

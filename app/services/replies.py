@@ -12,7 +12,7 @@ import logging
 from datetime import timezone
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -47,19 +47,15 @@ def _pending(conv_id: int) -> list[Message]:
     ).order_by(Message.created_at, Message.id).execution_options(populate_existing=True)))
 
 
-def _sent_so_far(conv_id: int) -> tuple[int, int]:
-    """(messages sent in this conversation, of them by the AI), in one query."""
-    total, by_ai = db.session.execute(select(
-        func.count(), func.count(case((Message.sender == Sender.AI, 1)))).where(
-        Message.conversation_id == conv_id, Message.direction == Direction.OUT)).one()
-    return total, by_ai
-
-
-def _conversation(conv_id: int) -> tuple[Conversation, str]:
-    """The conversation with its customer and channel (every answer needs all three), and
-    its tenant's content stamp (whether the cached content is current)."""
-    return db.session.execute(select(Conversation, Tenant.content_stamp).join(
-        Tenant, Tenant.id == Conversation.tenant_id).where(Conversation.id == conv_id).options(
+def _conversation(conv_id: int) -> tuple[Conversation, str, int, int]:
+    """In one query: the conversation with its customer and channel (every answer needs all
+    three), its tenant's content stamp (is the cached content current?), and how many
+    messages it has sent, and of them the AI."""
+    sent = select(func.count(), func.count(case((Message.sender == Sender.AI, 1)))).where(
+        Message.conversation_id == conv_id, Message.direction == Direction.OUT).subquery()
+    return db.session.execute(select(Conversation, Tenant.content_stamp, *sent.c).join(
+        Tenant, Tenant.id == Conversation.tenant_id).join(sent, true()).where(
+        Conversation.id == conv_id).options(
         joinedload(Conversation.customer), joinedload(Conversation.channel))).one()
 
 
@@ -85,11 +81,13 @@ def answer(message_id: int, tenant_id: int) -> str:
             return "already handled"
         if pending[-1].id != msg.id:
             return "deferred"  # a newer fragment's job answers the whole burst
-        conv, stamp = _conversation(msg.conversation_id)  # held until sent: deliver() reuses it
-        outcome, reply_id = _reply_to(conv, pending, tenant_content.get(conv.tenant_id, stamp))
-        if reply_id is None:
+        # held until sent: the identity map is weak, and deliver() reuses these rows unread
+        conv, stamp, sent, asked = _conversation(msg.conversation_id)
+        outcome, reply = _reply_to(conv, pending, tenant_content.get(conv.tenant_id, stamp),
+                                   sent=sent, asked=asked)
+        if reply is None:
             return outcome
-        send_now(reply_id, tenant_id)
+        send_now(reply.id, tenant_id)
     if current_app.config.get("GROQ_API_KEY"):
         from app.jobs import LOW_QUEUE, enqueue
 
@@ -112,13 +110,14 @@ def _claim(pending: list[Message]) -> None:
             m.handled_at = now
 
 
-def _reply_to(conv: Conversation, pending: list[Message], content) -> tuple[str, int | None]:
-    """Decide and write the reply to `pending`: ("answered", reply id) or (why not, None)."""
+def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
+              asked: int) -> tuple[str, Message | None]:
+    """Decide and write the reply to `pending`: ("answered", the reply) or (why not, None).
+    `sent`, `asked`: messages the conversation has sent so far, and of them the AI."""
     if conv.mode == ConversationMode.HUMAN or conv.customer.opted_out:
         _claim(pending)
         db.session.commit()
         return "no reply", None
-    sent, asked = _sent_so_far(conv.id)
     first = not sent
     db.session.commit()  # nothing written yet: end the read before the Graph API and the model
     _ensure_profile_name(conv)
@@ -155,7 +154,7 @@ def _reply_to(conv: Conversation, pending: list[Message], content) -> tuple[str,
     except IntegrityError:  # the reply to this message exists already (a re-run)
         db.session.rollback()
         return "already handled", None
-    return "answered", out.id
+    return "answered", out
 
 
 def _superseded(conv: Conversation, pending: list[Message], reply) -> bool:
@@ -207,4 +206,4 @@ def _ensure_profile_name(conv: Conversation) -> None:
             customer.name = adapter_for(channel.platform).profile_name(channel, customer.external_id)
         except GraphError as exc:
             log.info("profile of customer %s not available: %s", customer.id, exc)
-    db.session.commit()  # a fact of its own; committed now so the reply's reads can end early
+    # not committed here: it goes out with the reply's next read, which ends before the model
