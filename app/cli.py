@@ -146,15 +146,17 @@ def _app_for_threads(threads: int) -> Flask:
     """The app the job threads use: like this one, with a database pool sized for threads.
 
     A job holds a connection only while it talks to the database (a reply gives it back
-    before it waits on the model or the Graph API), so a few connections serve many threads;
-    the overflow covers a moment when many jobs are in a database phase at once."""
+    before it waits on the model or the Graph API), so half as many connections as threads
+    serve them. Kept open, not overflow: a connection opened past the pool is closed again
+    when given back, and at dozens of replies a second that opening (a new PostgreSQL
+    backend each time) cost more CPU than the queries; the overflow covers rare peaks."""
     from app import create_app
     from config import config_from_env
 
     cfg = config_from_env()()
     if not current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         cfg.SQLALCHEMY_ENGINE_OPTIONS = {**current_app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-                                         "pool_size": min(threads, 8) + 2, "max_overflow": max(threads // 4, 4)}
+                                         "pool_size": min(threads // 2, 32) + 2, "max_overflow": max(threads // 4, 4)}
     return create_app(cfg)
 
 

@@ -122,3 +122,34 @@ def test_no_connection_is_held_while_the_model_thinks(app, world, groq_on):
     groq_on.side_effect = model
     assert answer(app, says(app, world, "what do you sell?")) == "answered"
     assert seen == [True]
+
+
+def test_a_fragment_stamped_earlier_than_the_one_being_answered_is_answered_with_it(app, world, groq_on):
+    """Meta's deliveries can arrive out of order: a fragment whose timestamp sorts before
+    the message being answered defers to that message's job, so that job writes the reply
+    again, for the whole burst, instead of leaving both unanswered."""
+    from datetime import timedelta
+
+    first = says(app, world, "do you have Prod-A")
+    later: list[tuple[int, int]] = []
+    answers = [completion("Hi! Which product are you asking about?"),
+               completion("Prod-A comes in blue. Shall I reserve one?")]
+
+    def model(request):
+        if not later:
+            later.append(says(app, world, "in blue please"))
+            with app.app_context():  # its platform timestamp is older than the first message's
+                straggler, newest = db.session.get(Message, later[0][0]), db.session.get(Message, first[0])
+                straggler.created_at = newest.created_at - timedelta(seconds=2)
+                db.session.commit()
+                db.session.remove()
+        return answers.pop(0)
+
+    groq_on.side_effect = model
+    assert answer(app, first) == "answered"
+    (reply,) = ai_replies(app, world.a.tenant_id)
+    assert reply.text == "Prod-A comes in blue. Shall I reserve one?"
+    assert "in blue please" in groq_on.calls[-1].request.content.decode()
+    assert unanswered(app, world.a.tenant_id) == 0
+    assert answer(app, later[0]) == "already handled"
+    assert len(ai_replies(app, world.a.tenant_id)) == 1

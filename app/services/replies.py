@@ -36,6 +36,7 @@ from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
 RATING_DELAY_SECONDS = 30
+MAX_ATTEMPTS = 3  # replies written for one burst that keeps growing; the last one goes out
 
 
 def _pending(conv_id: int) -> list[Message]:
@@ -81,10 +82,20 @@ def answer(message_id: int, tenant_id: int) -> str:
             return "already handled"
         if pending[-1].id != msg.id:
             return "deferred"  # a newer fragment's job answers the whole burst
-        # held until sent: the identity map is weak, and deliver() reuses these rows unread
-        conv, stamp, sent, asked = _conversation(msg.conversation_id)
-        outcome, reply = _reply_to(conv, pending, tenant_content.get(conv.tenant_id, stamp),
-                                   sent=sent, asked=asked)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            # held until sent: the identity map is weak, and deliver() reuses these rows unread
+            conv, stamp, sent, asked = _conversation(msg.conversation_id)
+            outcome, reply = _reply_to(conv, pending, tenant_content.get(conv.tenant_id, stamp),
+                                       sent=sent, asked=asked, final=attempt == MAX_ATTEMPTS)
+            if outcome != "superseded":
+                break
+            # The customer wrote again while the model was writing. If that message sorts
+            # after ours, its job answers everything; if its timestamp is older (Meta's
+            # deliveries can arrive out of order) its job defers to ours, so answer again,
+            # now with the whole burst.
+            pending = _pending(msg.conversation_id)
+            if not pending or pending[-1].id != msg.id:
+                return outcome
         if reply is None:
             return outcome
         send_now(reply.id, tenant_id)
@@ -111,9 +122,10 @@ def _claim(pending: list[Message]) -> None:
 
 
 def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
-              asked: int) -> tuple[str, Message | None]:
+              asked: int, final: bool = False) -> tuple[str, Message | None]:
     """Decide and write the reply to `pending`: ("answered", the reply) or (why not, None).
-    `sent`, `asked`: messages the conversation has sent so far, and of them the AI."""
+    `sent`, `asked`: messages the conversation has sent so far, and of them the AI.
+    `final`: this reply goes out even if the customer wrote again meanwhile."""
     if conv.mode == ConversationMode.HUMAN or conv.customer.opted_out:
         _claim(pending)
         db.session.commit()
@@ -127,7 +139,7 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     else:
         reply = agent.respond(conv, pending, first=first, asked=asked, claim=lambda: _claim(pending),
                               content=content)
-        if reply is not None and _superseded(conv, pending, reply):
+        if reply is not None and not final and _superseded(conv, pending, reply):
             db.session.rollback()  # the newer fragment's job answers the whole burst
             return "superseded", None
     _claim(pending)
@@ -160,8 +172,9 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
 def _superseded(conv: Conversation, pending: list[Message], reply) -> bool:
     """Did the customer write again while the model was thinking? Then this reply answers
     only part of what they said: drop it, and the newest fragment's job (waiting for this
-    conversation's lock, or queued) answers the whole burst. So fragments that arrive while a
-    reply is being written merge as well as those inside the debounce window.
+    conversation's lock, or queued; or this job, if the new message sorts before ours)
+    answers the whole burst. So fragments that arrive while a reply is being written merge
+    as well as those inside the debounce window.
 
     Not after the reply acted (placed an order, handed over, opted out): that reply must go
     out. Not for a burst older than REPLY_BURST_MAX_SECONDS: someone who keeps typing still
