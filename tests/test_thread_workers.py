@@ -81,7 +81,7 @@ def test_job_timeout_interrupts_a_job_on_a_worker_thread(app, world, post_meta, 
 
     monkeypatch.setitem(app.config, "JOB_TIMEOUT", 3)  # what the answer job is queued with
     assert post_meta(mp.messenger(PAGE, mp.text("psid-slow", PAGE, "m_slow", "hello?"))).status_code == 200
-    queue = app.extensions["job_queue"]
+    queue = app.extensions["job_queues"]["high"]  # answers go where deliveries go
     with GraphStub(get_delay=8) as stub:  # the profile lookup hangs past the job timeout
         started = time.monotonic()
         proc = threaded_worker(stub, "--burst", "-t", "2", job_timeout=3)
@@ -136,7 +136,7 @@ def test_debounce_counts_from_arrival_not_from_ingest(app, monkeypatch):
     arrived = utcnow() - timedelta(seconds=0.8)
     with app.app_context():
         assert queue_answers([(987654, 1)], arrived) == 1
-        job = app.extensions["job_queue"].fetch_job("inbound-987654")
+        job = app.extensions["job_queues"]["high"].fetch_job("inbound-987654")  # with deliveries
     assert abs(job.kwargs["not_before"] - (arrived.timestamp() + 1.0)) < 0.01
 
 

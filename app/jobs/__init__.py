@@ -17,12 +17,13 @@ from flask import Flask, current_app
 
 log = logging.getLogger(__name__)
 
-HIGH_QUEUE = "high"  # short work nothing else should wait behind: stored webhook deliveries
+HIGH_QUEUE = "high"  # what customers wait for: stored webhook deliveries and their answers
 QUEUE_NAME = "default"
 LOW_QUEUE = "low"  # work that can wait (model ratings); drained only when QUEUE_NAME is empty
-# The order workers listen in: RQ takes the first non-empty. Deliveries come first because a
-# reply job spends most of its time waiting (debounce, model, send): behind a queue of those,
-# the next messages would not even be stored as messages yet.
+# The order workers listen in: RQ takes the first non-empty. A delivery's job usually answers
+# its message too (`app.jobs.inbound.answer_here`), and the answer jobs of the others go to the
+# same queue: behind a steady stream of deliveries, answers on a lower queue would wait until
+# the stream paused.
 QUEUE_NAMES = [HIGH_QUEUE, QUEUE_NAME, LOW_QUEUE]
 RETRY_INTERVALS = [10, 30, 60]
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from flask import current_app
 
 from app.extensions import db
-from app.jobs import enqueue
+from app.jobs import HIGH_QUEUE, enqueue
 from app.jobs.context import job, wait_until
 from app.services import replies
 
@@ -36,7 +36,7 @@ def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = N
     for message_id, tenant_id in items:
         try:
             enqueue("app.jobs.inbound.handle_inbound", message_id, tenant_id=tenant_id,
-                    job_id=f"inbound-{message_id}", not_before=not_before)
+                    job_id=f"inbound-{message_id}", not_before=not_before, queue=HIGH_QUEUE)
             done += 1
         except Exception:
             log.exception("could not enqueue message %s; the sweep will pick it up", message_id)

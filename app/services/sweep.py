@@ -43,7 +43,7 @@ def sweep() -> SweepReport:
         Message.created_at < cutoff).order_by(Message.id).limit(BATCH)).all()
     for message_id, tenant_id in unanswered:
         enqueue("app.jobs.inbound.handle_inbound", message_id, tenant_id=tenant_id,
-                job_id=f"inbound-{message_id}")
+                job_id=f"inbound-{message_id}", queue=HIGH_QUEUE)
         report.inbound += 1
     unsent = db.session.execute(select(Message.id, Message.tenant_id).where(
         Message.direction == Direction.OUT, Message.status == MessageStatus.QUEUED,
