@@ -131,7 +131,10 @@ def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None =
         job_id=job_id, unique=job_id is not None,
         retry=Retry(max=current_app.config["JOB_RETRIES"], interval=RETRY_INTERVALS) if retry else None,
         job_timeout=current_app.config["JOB_TIMEOUT"],
-        result_ttl=600, failure_ttl=7 * 24 * 3600,
+        # A finished delivery or answer leaves its record in the database, not in Redis:
+        # keeping RQ's result (a stream entry, a registry entry and a rewrite of the job) was
+        # a fifth of what RQ cost per job. Failures are kept a week either way.
+        result_ttl=0 if queue == HIGH_QUEUE else 600, failure_ttl=7 * 24 * 3600,
     )
     try:
         if delay:
