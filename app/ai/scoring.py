@@ -31,12 +31,18 @@ def sentiment(texts: list[str]) -> float | None:
     return round(sum(scores) / len(scores), 3) if scores else None
 
 
-def update(conv: Conversation, reply_meta: dict | None = None) -> None:
-    # The score counts inbound messages only up to ENGAGED, so one query for the latest
-    # ENGAGED serves both the sentiment (the RECENT newest) and the count.
-    latest = db.session.scalars(select(Message.text).where(
-        Message.conversation_id == conv.id, Message.direction == Direction.IN,
+def recent_inbound(conversation_id: int) -> list:
+    """The customer's latest messages, newest first: (id, text, handled_at) rows. The score
+    counts inbound messages only up to ENGAGED, so these serve both the sentiment (the RECENT
+    newest) and the count; the reply job also reads what arrived while it wrote from them."""
+    return db.session.execute(select(Message.id, Message.text, Message.handled_at).where(
+        Message.conversation_id == conversation_id, Message.direction == Direction.IN,
     ).order_by(Message.created_at.desc(), Message.id.desc()).limit(max(RECENT, ENGAGED))).all()
+
+
+def update(conv: Conversation, reply_meta: dict | None = None, recent: list | None = None) -> None:
+    """`recent`: `recent_inbound(conv.id)` if the caller has it already."""
+    latest = [row.text for row in (recent if recent is not None else recent_inbound(conv.id))]
     statuses = set(db.session.scalars(select(Order.status).where(Order.conversation_id == conv.id)))
     # read both before changing `conv`, so its changes are flushed once, with the rest
     conv.sentiment = sentiment(list(latest[:RECENT]))

@@ -134,12 +134,14 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     db.session.commit()  # nothing written yet: end the read before the Graph API and the model
     _ensure_profile_name(conv)
     outcome = automation.run_rules(conv, pending, first, content)
+    recent = None  # the customer's latest messages, once read
     if outcome.stop:
         reply = outcome.reply
     else:
         reply = agent.respond(conv, pending, first=first, asked=asked, claim=lambda: _claim(pending),
                               content=content)
-        if reply is not None and not final and _superseded(conv, pending, reply):
+        recent = scoring.recent_inbound(conv.id) if reply is not None else None
+        if reply is not None and not final and _superseded(conv, pending, reply, recent):
             db.session.rollback()  # the newer fragment's job answers the whole burst
             return "superseded", None
     _claim(pending)
@@ -148,7 +150,7 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
         return "no reply", None
     # scored before the reply is added: its queries would otherwise flush the conversation
     # once per change; this way every change to it goes out in one UPDATE at the commit
-    scoring.update(conv, reply.meta)
+    scoring.update(conv, reply.meta, recent)
     last = pending[-1]
     payload = {"agent": reply.agent, **reply.meta}
     if reply.quick_replies:
@@ -169,7 +171,7 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     return "answered", out
 
 
-def _superseded(conv: Conversation, pending: list[Message], reply) -> bool:
+def _superseded(conv: Conversation, pending: list[Message], reply, recent: list) -> bool:
     """Did the customer write again while the model was thinking? Then this reply answers
     only part of what they said: drop it, and the newest fragment's job (waiting for this
     conversation's lock, or queued; or this job, if the new message sorts before ours)
@@ -178,7 +180,8 @@ def _superseded(conv: Conversation, pending: list[Message], reply) -> bool:
 
     Not after the reply acted (placed an order, handed over, opted out): that reply must go
     out. Not for a burst older than REPLY_BURST_MAX_SECONDS: someone who keeps typing still
-    gets answered.
+    gets answered. `recent`: the conversation's latest inbound messages, read after the
+    model answered (a straggler stamped before all of them is answered on its own).
     """
     if any(call.get("tool") in tools.SIDE_EFFECTS for call in reply.meta.get("tools") or ()):
         return False
@@ -186,9 +189,8 @@ def _superseded(conv: Conversation, pending: list[Message], reply) -> bool:
     first = first if first.tzinfo else first.replace(tzinfo=timezone.utc)
     if (utcnow() - first).total_seconds() > current_app.config.get("REPLY_BURST_MAX_SECONDS", 15):
         return False
-    newer = db.session.scalar(select(Message.id).where(
-        Message.conversation_id == conv.id, Message.direction == Direction.IN,
-        Message.handled_at.is_(None), Message.id.not_in([m.id for m in pending])).limit(1))
+    claimed = {m.id for m in pending}
+    newer = next((row.id for row in recent if row.handled_at is None and row.id not in claimed), None)
     if newer is not None:
         log.info("conversation %s: message %s arrived while replying; one reply to the whole burst",
                  conv.id, newer)
