@@ -187,3 +187,16 @@ def test_a_delivery_job_answers_its_own_message_and_bursts_still_merge(app, worl
             Message.id.in_(ids), Message.handled_at.is_(None))) == 0
         db.session.remove()
     assert "process_meta_events" in out and "handle_inbound" not in out  # RQ logs each job it runs
+
+
+def test_background_queue_gets_one_thread_in_eight():
+    from app.jobs import QUEUE_NAMES
+    from app.jobs.threads import queues_for_next
+
+    running: list[list[str]] = []
+    for _ in range(40):
+        running.append(queues_for_next(QUEUE_NAMES, running, 40))
+    assert sum(names == QUEUE_NAMES for names in running) == 5  # the rest skip the low queue
+    assert all(names[:2] == QUEUE_NAMES[:2] for names in running)  # replies: every thread
+    assert queues_for_next(QUEUE_NAMES, [], 1) == QUEUE_NAMES  # a lone thread does everything
+    assert queues_for_next(QUEUE_NAMES, [QUEUE_NAMES], 1) == QUEUE_NAMES[:-1]

@@ -65,6 +65,19 @@ class ThreadWorker(SimpleWorker):
         self._stop_requested = True
 
 
+def queues_for_next(queue_names: list[str], running: list[list[str]], threads: int) -> list[str]:
+    """The queues a new worker thread listens to, given those of the `running` ones.
+
+    Background work (the last queue: model ratings) gets at most one thread in eight. RQ
+    takes a lower queue's job whenever the ones before it are empty for an instant, which
+    under a steady stream of replies is all the time, and the ratings (one per conversation)
+    would take the CPU the replies need; this way they wait instead."""
+    if len(queue_names) == 1:
+        return queue_names
+    background = sum(1 for names in running if names[-1:] == queue_names[-1:])
+    return queue_names if background < max(1, threads // 8) else queue_names[:-1]
+
+
 def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool = False,
                 with_scheduler: bool = True, logging_level: str = "INFO") -> None:
     """Run `threads` workers in this process until stopped (or, in burst mode, until the
@@ -74,7 +87,8 @@ def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool
     workers: dict[threading.Thread, ThreadWorker] = {}
 
     def start_one() -> None:
-        worker = ThreadWorker(queue_names, connection=connection, serializer=JSONSerializer)
+        names = queues_for_next(queue_names, [w.queue_names() for w in workers.values()], threads)
+        worker = ThreadWorker(names, connection=connection, serializer=JSONSerializer)
         thread = threading.Thread(target=worker.work, name=f"rq-{worker.name[:8]}", daemon=True,
                                   kwargs={"burst": burst, "logging_level": logging_level})
         workers[thread] = worker
