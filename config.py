@@ -37,7 +37,10 @@ class Config:
     SECRET_KEY = _env("SECRET_KEY", DEV_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'closer.db'}")
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A pooled connection is checked (one round trip) before use only after sitting idle this
+    # long; 0 checks it on every checkout (SQLAlchemy's pool_pre_ping). See app/db_pool.py.
+    DB_PING_IDLE_SECONDS = float(_env("DB_PING_IDLE_SECONDS", "10"))
     REDIS_URL = _env("REDIS_URL")
     # Fernet keys, comma separated, newest first (MultiFernet: encrypt with the first, decrypt with any).
     TOKEN_ENCRYPTION_KEYS = _env("TOKEN_ENCRYPTION_KEYS")
