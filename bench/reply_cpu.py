@@ -79,13 +79,14 @@ def main() -> None:
             t0, s0, x0 = time.thread_time(), statements["n"], statements["tx"]
             with app.app_context():
                 webhook_events.process_meta(event_id)
-                message_id, tenant_id = db.session.execute(select(Message.id, Message.tenant_id).where(
+                message_id, tenant_id, conv_id = db.session.execute(select(
+                    Message.id, Message.tenant_id, Message.conversation_id).where(
                     Message.direction == Direction.IN).order_by(Message.id.desc()).limit(1)).one()
             phases.append(("ingest job", time.thread_time() - t0, statements["n"] - s0 - 1,
                            statements["tx"] - x0 - 1))
             t0, s0, x0 = time.thread_time(), statements["n"], statements["tx"]
             with app.app_context():
-                outcome = replies.answer(message_id, tenant_id)
+                outcome = replies.answer(message_id, tenant_id, conv_id)  # as the delivery's job does
             phases.append(("answer job", time.thread_time() - t0, statements["n"] - s0,
                            statements["tx"] - x0))
             assert outcome == "answered", outcome

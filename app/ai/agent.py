@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -31,12 +32,33 @@ SAFE_REPLY = ("Let me double-check that for you — someone from our team will c
               "shortly.")
 
 
+@dataclass
+class Known:
+    """What a reply reads from the database about its conversation before the model is asked.
+
+    The reply job reads it in the same transaction as the conversation itself (`prefetch`),
+    before it waits on the Graph API for the customer's name, instead of opening another
+    transaction for it afterwards."""
+
+    orders: set[str]  # the customer's order numbers: the only ones a reply may mention
+    statuses: set = field(default_factory=set)  # of this conversation's orders (the lead score)
+    turns: list[dict] | None = None  # the chat so far for the model (None: no model to ask)
+
+
+def prefetch(conv: Conversation) -> Known:
+    rows = db.session.execute(select(Order.number, Order.status, Order.conversation_id).where(
+        Order.tenant_id == conv.tenant_id, Order.customer_id == conv.customer_id)).all()
+    return Known(orders={r.number for r in rows},
+                 statuses={r.status for r in rows if r.conversation_id == conv.id},
+                 turns=history(conv) if current_app.config.get("GROQ_API_KEY") else None)
+
+
 def respond(conv: Conversation, incoming: list[Message], *, first: bool, asked: int | None = None,
-            claim=None, content: Content | None = None) -> Reply:
+            claim=None, content: Content | None = None, known: Known | None = None) -> Reply:
     """`asked`: how many AI replies the conversation has had (counted here if not given).
     `claim()` marks the incoming messages handled; a tool that commits an action (an order)
     calls it first, so the action and the claim are committed together. `content`: the
-    tenant's (read here if not given)."""
+    tenant's (read here if not given). `known`: `prefetch(conv)`, read here if not given."""
     started = time.monotonic()
     content = content or tenant_content.get(conv.tenant_id)
     ctx = ToolContext(tenant_id=conv.tenant_id, conversation_id=conv.id,
@@ -49,13 +71,15 @@ def respond(conv: Conversation, incoming: list[Message], *, first: bool, asked: 
         asked = db.session.scalar(select(func.count()).select_from(Message).where(
             Message.conversation_id == conv.id, Message.direction == Direction.OUT,
             Message.sender == Sender.AI)) or 0
+    known = known or prefetch(conv)
     rules = dict(allowed_links=_links(profile), discount_allowed=_discounts(campaign),
-                 known_orders=_orders(conv), vocabulary=_vocabulary(conv, content))
+                 known_orders=known.orders, vocabulary=_vocabulary(conv, content))
     extra: dict = {}
     reply = None
     if current_app.config.get("GROQ_API_KEY"):
         try:
-            reply, extra = _with_groq(conv, ctx, text, rules, content)
+            turns = known.turns if known.turns is not None else history(conv)
+            reply, extra = _with_groq(conv, ctx, text, rules, content, turns)
         except groq.APIError as exc:  # after the SDK's own retries: answer offline instead
             log.warning("groq unavailable for conversation %s (%s); offline agent answers", conv.id, exc)
             extra["fallback"] = f"{type(exc).__name__}: {exc}"[:300]
@@ -77,13 +101,13 @@ def respond(conv: Conversation, incoming: list[Message], *, first: bool, asked: 
 
 
 def _with_groq(conv: Conversation, ctx: ToolContext, text: str, rules: dict,
-               content: Content) -> tuple[Reply, dict]:
+               content: Content, turns: list[dict]) -> tuple[Reply, dict]:
     """Ask the model; if its answer breaks a guardrail, let it correct itself once."""
     cfg = current_app.config
     # Half the job's time for the model, the rest for tools, guardrails and sending.
     agent = GroqAgent(make_client(cfg["GROQ_API_KEY"], cfg.get("GROQ_BASE_URL")), cfg["GROQ_MODEL"],
                       budget_s=cfg["JOB_TIMEOUT"] * 0.5)
-    messages = [{"role": "system", "content": system_prompt(conv, text, content)}, *history(conv)]
+    messages = [{"role": "system", "content": system_prompt(conv, text, content)}, *turns]
     reply = agent.reply(ctx, messages)
     verdict = guardrails.check(reply.text, ctx, **rules)
     if verdict.ok:
@@ -116,6 +140,3 @@ def _vocabulary(conv: Conversation, content: Content) -> list[str]:
     return [*content.names, conv.customer.name] if conv.customer.name else list(content.names)
 
 
-def _orders(conv: Conversation) -> set[str]:
-    return set(db.session.scalars(select(Order.number).where(
-        Order.tenant_id == conv.tenant_id, Order.customer_id == conv.customer_id)))

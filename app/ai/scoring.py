@@ -40,10 +40,13 @@ def recent_inbound(conversation_id: int) -> list:
     ).order_by(Message.created_at.desc(), Message.id.desc()).limit(max(RECENT, ENGAGED))).all()
 
 
-def update(conv: Conversation, reply_meta: dict | None = None, recent: list | None = None) -> None:
-    """`recent`: `recent_inbound(conv.id)` if the caller has it already."""
+def update(conv: Conversation, reply_meta: dict | None = None, recent: list | None = None,
+           statuses: set | None = None) -> None:
+    """`recent`: `recent_inbound(conv.id)`, and `statuses`: those of the conversation's
+    orders, if the caller has them already."""
     latest = [row.text for row in (recent if recent is not None else recent_inbound(conv.id))]
-    statuses = set(db.session.scalars(select(Order.status).where(Order.conversation_id == conv.id)))
+    if statuses is None:
+        statuses = set(db.session.scalars(select(Order.status).where(Order.conversation_id == conv.id)))
     # read both before changing `conv`, so its changes are flushed once, with the rest
     conv.sentiment = sentiment(list(latest[:RECENT]))
     inbound = len(latest)

@@ -22,9 +22,11 @@ def _arrived(received_at: datetime | None) -> float:
     return received_at.replace(tzinfo=received_at.tzinfo or timezone.utc).timestamp()
 
 
-def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = None) -> int:
+def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = None,
+                  conversations: dict[int, int] | None = None) -> int:
     """Enqueue an answer job per stored inbound message, to start when the debounce window
     has passed since the message reached our webhook (`received_at`; now if not given).
+    `conversations`: message id -> conversation id where known (saves the job a lookup).
 
     Counting from arrival rather than from ingest means time spent queued for ingest is not
     added on top of the window. A queue failure is logged, not raised: the messages are
@@ -34,8 +36,10 @@ def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = N
     not_before = _arrived(received_at) + debounce if debounce else None
     done = 0
     for message_id, tenant_id in items:
+        known = (conversations or {}).get(message_id)
         try:
-            enqueue("app.jobs.inbound.handle_inbound", message_id, tenant_id=tenant_id,
+            enqueue("app.jobs.inbound.handle_inbound", message_id, *([known] if known else []),
+                    tenant_id=tenant_id,
                     job_id=f"inbound-{message_id}", not_before=not_before, queue=HIGH_QUEUE)
             done += 1
         except Exception:
@@ -43,7 +47,8 @@ def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = N
     return done
 
 
-def answer_here(items: list[tuple[int, int]], received_at: datetime | None = None) -> None:
+def answer_here(items: list[tuple[int, int]], received_at: datetime | None = None,
+                conversations: dict[int, int] | None = None) -> None:
     """Answer a delivery's one stored message in the job that stored it, once the debounce
     window has passed, instead of queueing an answer job for it.
 
@@ -58,7 +63,7 @@ def answer_here(items: list[tuple[int, int]], received_at: datetime | None = Non
     from app.jobs import InlineQueue
 
     if len(items) != 1 or isinstance(current_app.extensions["job_queue"], InlineQueue):
-        queue_answers(items, received_at)
+        queue_answers(items, received_at, conversations)
         return
     message_id, tenant_id = items[0]
     # a fresh session: the answer must see the conversation as it is after the wait
@@ -67,13 +72,13 @@ def answer_here(items: list[tuple[int, int]], received_at: datetime | None = Non
     if debounce:
         wait_until(_arrived(received_at) + debounce, current_app.config["JOB_TIMEOUT"] / 4)
     try:
-        replies.answer(message_id, tenant_id)
+        replies.answer(message_id, tenant_id, (conversations or {}).get(message_id))
     except Exception:
         log.exception("answering message %s failed; it goes to an answer job", message_id)
         db.session.rollback()
-        queue_answers(items)
+        queue_answers(items, conversations=conversations)
 
 
 @job
-def handle_inbound(message_id: int, tenant_id: int) -> str:
-    return replies.answer(message_id, tenant_id)
+def handle_inbound(message_id: int, conversation_id: int | None = None, *, tenant_id: int) -> str:
+    return replies.answer(message_id, tenant_id, conversation_id)

@@ -42,6 +42,7 @@ WEBHOOK_TOUCH_INTERVAL = timedelta(minutes=1)
 @dataclass
 class IngestResult:
     to_answer: list[tuple[int, int]] = field(default_factory=list)  # (message id, tenant id)
+    conversations: dict[int, int] = field(default_factory=dict)  # message id -> conversation id
     stored: int = 0
     duplicates: int = 0
     unknown_accounts: set[str] = field(default_factory=set)
@@ -112,6 +113,7 @@ def _ingest(events: list[InboundEvent]) -> IngestResult:
             handler(batch, channel, event, result, now)
     db.session.flush()  # every new customer, conversation and message in one go
     result.to_answer = [(m.id, m.tenant_id) for m in batch.to_answer]
+    result.conversations = {m.id: m.conversation_id for m in batch.to_answer}
     for account in result.unknown_accounts:
         log.warning("webhook for unknown account %s acknowledged and dropped", account)
     return result

@@ -39,12 +39,12 @@ RATING_DELAY_SECONDS = 30
 MAX_ATTEMPTS = 3  # replies written for one burst that keeps growing; the last one goes out
 
 
-def _pending(conv_id: int) -> list[Message]:
+def _pending(conv_id: int, tenant_id: int) -> list[Message]:
     # populate_existing: rows already in the session are overwritten with what the database
     # says now (another worker may have claimed them while we waited for the lock).
     return list(db.session.scalars(select(Message).where(
-        Message.conversation_id == conv_id, Message.direction == Direction.IN,
-        Message.handled_at.is_(None),
+        Message.conversation_id == conv_id, Message.tenant_id == tenant_id,
+        Message.direction == Direction.IN, Message.handled_at.is_(None),
     ).order_by(Message.created_at, Message.id).execution_options(populate_existing=True)))
 
 
@@ -60,31 +60,37 @@ def _conversation(conv_id: int) -> tuple[Conversation, str, int, int]:
         joinedload(Conversation.customer), joinedload(Conversation.channel))).one()
 
 
-def answer(message_id: int, tenant_id: int) -> str:
+def answer(message_id: int, tenant_id: int, conversation_id: int | None = None) -> str:
     """Answer the burst this message belongs to; returns what happened (for logs and tests).
+
+    `conversation_id`, when the caller knows it (it just stored the message), saves a
+    transaction: the message is then looked for only among the conversation's unanswered
+    ones, under the lock.
 
     No database connection is held while this waits: not for the conversation's lock, not
     for the Graph API or the model, not for the send. Each database phase ends with a commit
     (cheap with `expire_on_commit=False`), so a fleet of many worker threads needs only a
     small pool, and more worker machines can share one PostgreSQL.
     """
-    msg = db.session.scalar(select(Message).where(
-        Message.id == message_id, Message.tenant_id == tenant_id))
-    if msg is None or msg.direction != Direction.IN:
-        return "missing"
-    if msg.handled_at is not None:
-        return "already handled"
-    db.session.commit()  # the lock may take a while
-    with conversation_lock(msg.conversation_id):
-        # what another worker committed while we waited: `msg` is refreshed if still pending
-        pending = _pending(msg.conversation_id)
-        if msg not in pending:
+    if conversation_id is None:
+        msg = db.session.scalar(select(Message).where(
+            Message.id == message_id, Message.tenant_id == tenant_id))
+        if msg is None or msg.direction != Direction.IN:
+            return "missing"
+        if msg.handled_at is not None:
             return "already handled"
-        if pending[-1].id != msg.id:
+        conversation_id = msg.conversation_id
+        db.session.commit()  # the lock may take a while
+    with conversation_lock(conversation_id):
+        # what another worker committed while we waited: rows in the session are refreshed
+        pending = _pending(conversation_id, tenant_id)
+        if message_id not in {m.id for m in pending}:
+            return "already handled"
+        if pending[-1].id != message_id:
             return "deferred"  # a newer fragment's job answers the whole burst
         for attempt in range(1, MAX_ATTEMPTS + 1):
             # held until sent: the identity map is weak, and deliver() reuses these rows unread
-            conv, stamp, sent, asked = _conversation(msg.conversation_id)
+            conv, stamp, sent, asked = _conversation(conversation_id)
             outcome, reply = _reply_to(conv, pending, tenant_content.get(conv.tenant_id, stamp),
                                        sent=sent, asked=asked, final=attempt == MAX_ATTEMPTS)
             if outcome != "superseded":
@@ -93,8 +99,8 @@ def answer(message_id: int, tenant_id: int) -> str:
             # after ours, its job answers everything; if its timestamp is older (Meta's
             # deliveries can arrive out of order) its job defers to ours, so answer again,
             # now with the whole burst.
-            pending = _pending(msg.conversation_id)
-            if not pending or pending[-1].id != msg.id:
+            pending = _pending(conversation_id, tenant_id)
+            if not pending or pending[-1].id != message_id:
                 return outcome
         if reply is None:
             return outcome
@@ -104,11 +110,11 @@ def answer(message_id: int, tenant_id: int) -> str:
 
         try:  # a nicety: the lexicon's score already stands if this can't be queued
             # one rating per conversation per RATING_DELAY: a chat of ten messages costs one call
-            enqueue("app.jobs.scoring.rate_conversation", msg.conversation_id, tenant_id=tenant_id,
-                    job_id=f"rate-conversation-{msg.conversation_id}", delay=RATING_DELAY_SECONDS,
+            enqueue("app.jobs.scoring.rate_conversation", conversation_id, tenant_id=tenant_id,
+                    job_id=f"rate-conversation-{conversation_id}", delay=RATING_DELAY_SECONDS,
                     queue=LOW_QUEUE)
         except Exception:
-            log.warning("could not queue the model rating of conversation %s", msg.conversation_id)
+            log.warning("could not queue the model rating of conversation %s", conversation_id)
     return "answered"
 
 
@@ -131,6 +137,8 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
         db.session.commit()
         return "no reply", None
     first = not sent
+    # what the agent needs from the database, read with the conversation (one transaction)
+    known = agent.prefetch(conv)
     db.session.commit()  # nothing written yet: end the read before the Graph API and the model
     _ensure_profile_name(conv)
     outcome = automation.run_rules(conv, pending, first, content)
@@ -139,7 +147,7 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
         reply = outcome.reply
     else:
         reply = agent.respond(conv, pending, first=first, asked=asked, claim=lambda: _claim(pending),
-                              content=content)
+                              content=content, known=known)
         recent = scoring.recent_inbound(conv.id) if reply is not None else None
         if reply is not None and not final and _superseded(conv, pending, reply, recent):
             db.session.rollback()  # the newer fragment's job answers the whole burst
@@ -150,7 +158,8 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
         return "no reply", None
     # scored before the reply is added: its queries would otherwise flush the conversation
     # once per change; this way every change to it goes out in one UPDATE at the commit
-    scoring.update(conv, reply.meta, recent)
+    # the orders read before the model still stand unless the reply placed or changed one
+    scoring.update(conv, reply.meta, recent, None if _acted(reply) else known.statuses)
     last = pending[-1]
     payload = {"agent": reply.agent, **reply.meta}
     if reply.quick_replies:
@@ -171,6 +180,11 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     return "answered", out
 
 
+def _acted(reply) -> bool:
+    """Did a tool with side effects (an order, a handover, an opt-out) run for this reply?"""
+    return any(call.get("tool") in tools.SIDE_EFFECTS for call in reply.meta.get("tools") or ())
+
+
 def _superseded(conv: Conversation, pending: list[Message], reply, recent: list) -> bool:
     """Did the customer write again while the model was thinking? Then this reply answers
     only part of what they said: drop it, and the newest fragment's job (waiting for this
@@ -183,7 +197,7 @@ def _superseded(conv: Conversation, pending: list[Message], reply, recent: list)
     gets answered. `recent`: the conversation's latest inbound messages, read after the
     model answered (a straggler stamped before all of them is answered on its own).
     """
-    if any(call.get("tool") in tools.SIDE_EFFECTS for call in reply.meta.get("tools") or ()):
+    if _acted(reply):
         return False
     first = pending[0].created_at
     first = first if first.tzinfo else first.replace(tzinfo=timezone.utc)

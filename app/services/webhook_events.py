@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 
 
 def process_meta(event_id: int, answer=None) -> dict:
-    """`answer(to_answer, received_at)` takes the stored messages that need a reply once the
-    delivery is committed; by default they are queued (`app.jobs.inbound.queue_answers`)."""
+    """`answer(to_answer, received_at, conversations)` takes the stored messages that need a
+    reply once the delivery is committed; by default they are queued
+    (`app.jobs.inbound.queue_answers`)."""
     from app.jobs.inbound import queue_answers
 
     event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id))
@@ -39,5 +40,5 @@ def process_meta(event_id: int, answer=None) -> dict:
             done.error = "unknown accounts: " + ", ".join(sorted(result.unknown_accounts))
 
     result = ingest.ingest(events, before_commit=mark_processed)  # commits
-    (answer or queue_answers)(result.to_answer, received_at)
+    (answer or queue_answers)(result.to_answer, received_at, result.conversations)
     return {"status": "processed", "stored": result.stored, "duplicates": result.duplicates}
