@@ -41,6 +41,10 @@ class Config:
     # A pooled connection is checked (one round trip) before use only after sitting idle this
     # long; 0 checks it on every checkout (SQLAlchemy's pool_pre_ping). See app/db_pool.py.
     DB_PING_IDLE_SECONDS = float(_env("DB_PING_IDLE_SECONDS", "10"))
+    # RQ's own log lines: INFO writes three per job (started, OK, result kept or not), which
+    # at dozens of replies a second is a busy log and measurable CPU; WARNING keeps the
+    # failures, retries and worker start/stop.
+    WORKER_LOG_LEVEL = _env("WORKER_LOG_LEVEL", "INFO")
     REDIS_URL = _env("REDIS_URL")
     # Fernet keys, comma separated, newest first (MultiFernet: encrypt with the first, decrypt with any).
     TOKEN_ENCRYPTION_KEYS = _env("TOKEN_ENCRYPTION_KEYS")

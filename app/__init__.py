@@ -32,6 +32,8 @@ def init_config(app: Flask) -> None:
     app.config["FAB_INDEX_VIEW"] = "app.views.tenants.CloserIndexView"
     Config.validate(app.config)
     logging.basicConfig(level=logging.INFO)
+    # httpx (under the Groq SDK) logs every request at INFO: one line per model call
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def init_extensions(app: Flask) -> None:

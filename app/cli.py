@@ -117,6 +117,7 @@ def worker(processes, threads, burst, with_scheduler, fork):
     if threads > 1 and fork:
         raise click.BadParameter("a work horse per job and threads don't mix", param_hint="--fork")
     set_worker_app(_app_for_threads(threads) if threads > 1 else current_app._get_current_object())
+    log_level = current_app.config["WORKER_LOG_LEVEL"]
     from app.jobs.maintenance import schedule_sweep
 
     if not burst:
@@ -126,19 +127,20 @@ def worker(processes, threads, burst, with_scheduler, fork):
 
         if processes > 1:
             ThreadedWorkerPool(QUEUE_NAMES, connection=redis, num_workers=processes, threads=threads,
-                               serializer=JSONSerializer).start(burst=burst)
+                               serializer=JSONSerializer).start(burst=burst, logging_level=log_level)
         else:
-            run_threads(QUEUE_NAMES, redis, threads, burst=burst, with_scheduler=with_scheduler)
+            run_threads(QUEUE_NAMES, redis, threads, burst=burst, with_scheduler=with_scheduler,
+                        logging_level=log_level)
         return
     if processes > 1:
         from rq.worker_pool import WorkerPool
 
         WorkerPool(QUEUE_NAMES, connection=redis, num_workers=processes,
                    worker_class=Worker if fork else SimpleWorker,
-                   serializer=JSONSerializer).start(burst=burst)
+                   serializer=JSONSerializer).start(burst=burst, logging_level=log_level)
         return
     (Worker if fork else SimpleWorker)(QUEUE_NAMES, connection=redis, serializer=JSONSerializer).work(
-        burst=burst, with_scheduler=with_scheduler
+        burst=burst, with_scheduler=with_scheduler, logging_level=log_level
     )
 
 
