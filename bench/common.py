@@ -140,3 +140,19 @@ def cpu_by_role(fleet: set[int]) -> dict[str, float]:
                 else "bench+stubs" if pid == me else "other")
         roles[role] = roles.get(role, 0.0) + seconds
     return roles
+
+
+def machine_speed(rounds: int = 5) -> float:
+    """Milliseconds a fixed piece of pure-Python work takes here (the best of `rounds`).
+
+    This VM's speed drifts by a third or more within minutes (its neighbours' load), which
+    moves every CPU-per-message and latency figure with it; printed before and after a run,
+    it tells a slow machine from a slow change."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        total = 0
+        for i in range(200_000):
+            total += len(str(i)) * (i & 7)
+        best = min(best, time.perf_counter() - start)
+    return best * 1000

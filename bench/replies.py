@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    ROOT, bench_env, cpu_by_role, fresh_database, gunicorn, prepare, rss_kb, signed_message)
+    ROOT, bench_env, cpu_by_role, fresh_database, gunicorn, machine_speed, prepare, rss_kb, signed_message)
 from bench.llm_stub import LLMStub  # noqa: E402
 from tests.graph_stub import GraphStub  # noqa: E402
 
@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--send-delay", type=float, default=0.2)
     args = parser.parse_args()
 
+    speed_before = machine_speed()
     with LLMStub(delay=args.llm_delay) as llm, GraphStub(send_delay=args.send_delay) as graph:
         env = bench_env(fresh_database("closer_bench_replies"), GROQ_API_KEY="bench-key",
                         GROQ_BASE_URL=llm.base_url, GRAPH_API_BASE=graph.base_url)
@@ -115,6 +116,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             print("worker fleet did not stop within 30 s of SIGTERM; killed", file=sys.stderr)
             workers.kill()
+    speed_after = machine_speed()
     sent = sent_at(graph)
     measured = {k: at for k, at in posted.items() if int(k.split("-")[1]) >= warm}
     warming = {k: at for k, at in posted.items() if int(k.split("-")[1]) < warm}
@@ -150,6 +152,8 @@ def main() -> None:
           f"peak PSS {peak_pss / 1024:.0f} MiB")
     cost = {role: (cpu_after.get(role, 0) - cpu_before.get(role, 0)) * 1000 / max(len(measured), 1)
             for role in cpu_after}
+    print(f"machine speed       : a fixed Python loop took {speed_before:.0f} ms before the run, "
+          f"{speed_after:.0f} ms after (lower is faster; figures scale with it)")
     print("CPU per message     : " + ", ".join(f"{role} {ms:.1f} ms" for role, ms in sorted(
         cost.items(), key=lambda kv: -kv[1])) + f"  (total {sum(cost.values()):.1f} ms)")
 

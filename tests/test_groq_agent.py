@@ -253,3 +253,20 @@ def test_tool_loop_stops_when_the_budget_is_spent(app, world, groq_on):
             agent.reply(ctx, [{"role": "user", "content": "hi"}])
         assert _time.monotonic() - started < 2.5
     assert groq_on.call_count <= 2
+
+
+def test_each_worker_thread_keeps_its_own_groq_client():
+    """A thread makes one model call at a time: its own client (and kept-alive connection)
+    spares it the shared pool's lock and its scan of every idle connection per request."""
+    import threading
+
+    from app.clients.groq_client import make_client
+
+    mine = make_client("k", "http://groq.test")
+    assert make_client("k", "http://groq.test") is mine
+    assert make_client("other-key", "http://groq.test") is not mine
+    theirs = []
+    thread = threading.Thread(target=lambda: theirs.append(make_client("k", "http://groq.test")))
+    thread.start()
+    thread.join()
+    assert theirs[0] is not mine and theirs[0].api_key == mine.api_key == "k"

@@ -2,7 +2,7 @@
 a reply job always ends inside its job timeout (SDK defaults are 60 s x 3 attempts)."""
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 import httpx
 from groq import DefaultHttpxClient, Groq
@@ -12,17 +12,26 @@ DEFAULT_TIMEOUT = 20.0
 DEFAULT_RETRIES = 1
 
 
-@lru_cache(maxsize=8)
+_local = threading.local()
+
+
 def make_client(api_key: str, base_url: str | None, *, timeout: float = DEFAULT_TIMEOUT,
                 max_retries: int = DEFAULT_RETRIES) -> Groq:
-    """One client per process and settings: it holds a connection pool (and TLS context).
+    """One client per thread and settings: it holds a connection kept alive (and TLS context).
 
-    The pool keeps as many connections alive as a worker process has replies waiting on the
-    model at once (dozens on a threaded worker); the SDK's default keeps 20, and every call
-    beyond that would open, and pay a TLS handshake for, a new connection."""
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=128, keepalive_expiry=30)
-    return Groq(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=max_retries,
-                http_client=DefaultHttpxClient(limits=limits, timeout=timeout))
+    Per thread, not per process: a thread makes one call at a time, so its own client needs
+    one connection. A client shared by the dozens of threads of a worker process kept dozens
+    of connections in one httpcore pool, which on every request and every response takes the
+    pool's lock and polls each idle connection's socket to see whether it expired: with 40
+    threads that was a third of the CPU a model call cost."""
+    clients = _local.__dict__.setdefault("clients", {})
+    key = (api_key, base_url, timeout, max_retries)
+    if key not in clients:
+        limits = httpx.Limits(max_connections=8, max_keepalive_connections=2, keepalive_expiry=30)
+        clients[key] = Groq(api_key=api_key, base_url=base_url or None, timeout=timeout,
+                            max_retries=max_retries,
+                            http_client=DefaultHttpxClient(limits=limits, timeout=timeout))
+    return clients[key]
 
 
 CHAT_COMPLETIONS = "/openai/v1/chat/completions"
