@@ -218,4 +218,27 @@ def _run_process(queue_names, connection_class, pool_class, pool_kwargs, threads
     pool_kwargs = {**pool_kwargs, "max_connections": max(pool_kwargs.get("max_connections") or 0,
                                                           4 * threads + 20)}
     connection = connection_class(connection_pool=ConnectionPool(connection_class=pool_class, **pool_kwargs))
+    warm_up()
     run_threads(queue_names, connection, threads, burst=burst, logging_level=logging_level)
+
+
+def warm_up() -> None:
+    """Get a new worker process ready before it takes jobs: its database pool opened to its
+    kept size, the modules a reply uses imported, the sentiment lexicon loaded.
+
+    Otherwise the first jobs pay for all of it at once, on every thread, just when a
+    process (re)started under load: in the reply benchmark, the first seconds of a new fleet
+    answered in 4-7 s at p95 and left a backlog behind."""
+    from app.jobs.context import _worker_app
+
+    app = _worker_app()  # after fork: the parent's pool is let go here
+    with app.app_context():
+        from app.ai import scoring
+        from app.extensions import db
+        from app.services import replies, webhook_events  # noqa: F401  (imported once, here)
+
+        size = db.engine.pool.size() if hasattr(db.engine.pool, "size") else 0
+        opened = [db.engine.connect() for _ in range(size)]
+        for conn in opened:
+            conn.close()  # back into the pool, which keeps it open
+        scoring.sentiment(["warm"])
