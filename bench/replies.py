@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="worker processes (0: one per job)")
     parser.add_argument("--llm-delay", type=float, default=1.0)
     parser.add_argument("--send-delay", type=float, default=0.2)
+    parser.add_argument("--timeline", action="store_true", help="print p50/p95 per second of posting")
     args = parser.parse_args()
 
     speed_before = machine_speed()
@@ -127,6 +128,14 @@ def main() -> None:
     def p95_of(values: list[float]) -> float:
         return values[int(0.95 * (len(values) - 1))] if values else float("nan")
 
+    if args.timeline:  # p95 per second of posting, warm-up included: when was it steady?
+        start_at = min(posted.values())
+        by_second: dict[int, list[float]] = {}
+        for k, at in posted.items():
+            if k in sent:
+                by_second.setdefault(int(at - start_at), []).append(sent[k] - at)
+        print("timeline (s: p50/p95): " + "  ".join(
+            f"{sec}: {statistics.median(v):.1f}/{p95_of(sorted(v)):.1f}" for sec, v in sorted(by_second.items())))
     latencies = latencies_of(measured)
     done = len(latencies)
     # the rate replies went out at, first send to last: over a finite run, counting from the

@@ -270,3 +270,19 @@ def test_each_worker_thread_keeps_its_own_groq_client():
     thread.start()
     thread.join()
     assert theirs[0] is not mine and theirs[0].api_key == mine.api_key == "k"
+
+
+def test_the_per_thread_groq_clients_share_one_tls_context():
+    """Building a TLS context loads the CA bundle (~20 ms of CPU): once per process, not per thread."""
+    import threading
+
+    from app.clients.groq_client import make_client
+
+    def context_of(client):
+        return client._client._transport._pool._ssl_context
+
+    contexts = [context_of(make_client("k", "https://api.groq.com"))]
+    thread = threading.Thread(target=lambda: contexts.append(context_of(make_client("k", "https://api.groq.com"))))
+    thread.start()
+    thread.join()
+    assert contexts[0] is contexts[1]
