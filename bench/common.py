@@ -85,12 +85,41 @@ def gunicorn(app_path: str, env: dict, workers: int = 2, threads: int = 4):
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
             break
         time.sleep(0.1)
-    time.sleep(1.0)  # let both workers boot
+    settle(proc.pid)  # the workers import the app after the port opens: let them finish
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and all its descendants."""
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,times="], capture_output=True, text=True).stdout
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    children: dict[int, list[int]] = {}
+    used: dict[int, float] = {}
+    for p, parent, secs in rows:
+        children.setdefault(int(parent), []).append(int(p))
+        used[int(p)] = float(secs)
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += used.get(p, 0.0)
+        todo.extend(children.get(p, []))
+    return total
+
+
+def settle(pid: int, timeout: float = 60.0) -> None:
+    """Wait until a freshly started server (a process tree) has booted: its CPU use has
+    dropped under a tenth of a core for two readings in a row. Load offered while it still
+    imports and connects would measure its start-up, not its service."""
+    deadline, quiet, last = time.time() + timeout, 0, tree_cpu(pid)
+    while time.time() < deadline and quiet < 2:
+        time.sleep(1.0)
+        now = tree_cpu(pid)
+        quiet = quiet + 1 if now - last < 0.1 else 0
+        last = now
 
 
 def signed_message(i: int, customers: int = 500) -> tuple[str, bytes]:

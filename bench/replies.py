@@ -28,7 +28,8 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    ROOT, bench_env, cpu_by_role, fresh_database, gunicorn, machine_speed, prepare, rss_kb, signed_message)
+    ROOT, bench_env, cpu_by_role, fresh_database, gunicorn, machine_speed, prepare, rss_kb, settle,
+    signed_message)
 from bench.llm_stub import LLMStub  # noqa: E402
 from tests.graph_stub import GraphStub  # noqa: E402
 
@@ -81,7 +82,8 @@ def main() -> None:
         workers = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "worker", *shape],
                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                    stderr=open("/tmp/closer-bench-workers.log", "w"))
-        time.sleep(8 + (args.workers if args.processes <= 0 else args.processes) * 0.1)  # let the pool start
+        time.sleep(3)
+        settle(workers.pid)  # the pool forks its processes, which open their connections
         posted: dict[str, float] = {}
         memory = []
         with gunicorn("run:app", env) as url:
@@ -97,6 +99,7 @@ def main() -> None:
 
             threading.Thread(target=sampler, daemon=True).start()
             conn = http.client.HTTPConnection(host.hostname, host.port)
+            cpu_start = cpu_by_role(set(fleet_pids(workers.pid)))
             for i in range(total):
                 if i == warm:
                     cpu_before = cpu_by_role(set(fleet_pids(workers.pid)))
@@ -163,6 +166,11 @@ def main() -> None:
             for role in cpu_after}
     print(f"machine speed       : a fixed Python loop took {speed_before:.0f} ms before the run, "
           f"{speed_after:.0f} ms after (lower is faster; figures scale with it)")
+    if warming:
+        early_cost = {role: (cpu_before.get(role, 0) - cpu_start.get(role, 0)) * 1000 / len(warming)
+                      for role in cpu_before}
+        print("CPU per message, warm-up: " + ", ".join(f"{role} {ms:.1f} ms" for role, ms in sorted(
+            early_cost.items(), key=lambda kv: -kv[1])) + f"  (total {sum(early_cost.values()):.1f} ms)")
     print("CPU per message     : " + ", ".join(f"{role} {ms:.1f} ms" for role, ms in sorted(
         cost.items(), key=lambda kv: -kv[1])) + f"  (total {sum(cost.values()):.1f} ms)")
 
