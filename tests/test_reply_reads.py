@@ -105,3 +105,20 @@ def test_a_conversation_id_never_crosses_tenants(app, world, groq_on):
         unanswered = db.session.scalars(select(Message.id).where(
             Message.id.in_([a_msg, b_msg]), Message.handled_at.is_(None))).all()
     assert sorted(unanswered) == sorted([a_msg, b_msg])
+
+
+def test_the_model_sees_the_chat_so_far_in_order(app, world, groq_on):
+    import json
+
+    groq_on.side_effect = [completion("Hi! How can I help?"), completion("Prod-A is in stock.")]
+    first = says(app, world, "hi")
+    with app.app_context():
+        assert replies.answer(*first) == "answered"
+    second = says(app, world, "is Prod-A in stock?")
+    with app.app_context():
+        assert replies.answer(*second) == "answered"
+    sent = json.loads(groq_on.calls[1].request.content)["messages"]
+    turns = [(m["role"], m["content"]) for m in sent[1:]]
+    assert turns[-3:] == [("user", "hi"), ("assistant", "Hi! How can I help?"),
+                          ("user", "is Prod-A in stock?")]
+    assert conversation(app, first[2]).id == second[2]

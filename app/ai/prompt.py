@@ -55,8 +55,11 @@ def system_prompt(conv: Conversation, query: str, content: Content) -> str:
 
 
 def history(conv: Conversation, budget_tokens: int = HISTORY_TOKENS) -> list[dict]:
-    """Chat turns newest-first until the budget (~4 characters a token) is spent."""
-    rows = db.session.scalars(select(Message).where(
+    """Chat turns newest-first until the budget (~4 characters a token) is spent.
+
+    Reads the three columns a turn needs, not whole messages: a long chat's rows carry each
+    delivery's raw payload, which would be decoded from JSON and then thrown away."""
+    rows = db.session.execute(select(Message.text, Message.kind, Message.direction).where(
         Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id,
         Message.deleted_at.is_(None)).order_by(Message.created_at.desc(), Message.id.desc()).limit(200))
     turns, spent = [], 0
