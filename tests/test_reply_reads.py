@@ -122,3 +122,31 @@ def test_the_model_sees_the_chat_so_far_in_order(app, world, groq_on):
     assert turns[-3:] == [("user", "hi"), ("assistant", "Hi! How can I help?"),
                           ("user", "is Prod-A in stock?")]
     assert conversation(app, first[2]).id == second[2]
+
+
+def test_a_delivery_is_stored_and_marked_processed_in_one_flush(app, world, post_meta):
+    """Customer, conversation, message and the delivery's processed mark go out together
+    (here the channel's webhook time was just recorded: that, once a minute, is its own)."""
+    from sqlalchemy.orm import Session
+
+    from app.models import WebhookEvent
+    from app.services.webhook_events import process_meta
+    from tests import meta_payloads as mp
+
+    post_meta(mp.messenger("page-A", mp.text("psid-first", "page-A", "m_first", "hi")))
+    resp = post_meta(mp.messenger("page-A", mp.text("psid-one-flush", "page-A", "m_one_flush", "hello")),
+                     process=False)
+    assert resp.status_code == 200
+    flushes = []
+    listener = lambda session, *a: flushes.append(1)  # noqa: E731
+    with app.app_context():
+        event_id = db.session.scalar(select(WebhookEvent.id).order_by(WebhookEvent.id.desc()))
+        event.listen(Session, "after_flush", listener)
+        try:
+            outcome = process_meta(event_id, answer=lambda *a: None)
+        finally:
+            event.remove(Session, "after_flush", listener)
+        assert outcome["stored"] == 1 and len(flushes) == 1
+        msg = db.session.scalar(select(Message).where(Message.external_id == "m_one_flush"))
+        assert msg.conversation.customer.external_id == "psid-one-flush"
+        assert db.session.get(WebhookEvent, event_id).processed_at is not None

@@ -35,9 +35,12 @@ def recent_inbound(conversation_id: int) -> list:
     """The customer's latest messages, newest first: (id, text, handled_at) rows. The score
     counts inbound messages only up to ENGAGED, so these serve both the sentiment (the RECENT
     newest) and the count; the reply job also reads what arrived while it wrote from them."""
-    return db.session.execute(select(Message.id, Message.text, Message.handled_at).where(
-        Message.conversation_id == conversation_id, Message.direction == Direction.IN,
-    ).order_by(Message.created_at.desc(), Message.id.desc()).limit(max(RECENT, ENGAGED))).all()
+    # no autoflush: nothing pending (the customer's new name, say) changes these rows, and it
+    # goes out with the reply's own flush instead of in one of its own
+    with db.session.no_autoflush:
+        return db.session.execute(select(Message.id, Message.text, Message.handled_at).where(
+            Message.conversation_id == conversation_id, Message.direction == Direction.IN,
+        ).order_by(Message.created_at.desc(), Message.id.desc()).limit(max(RECENT, ENGAGED))).all()
 
 
 def update(conv: Conversation, reply_meta: dict | None = None, recent: list | None = None,

@@ -52,14 +52,18 @@ def ingest(events: list[InboundEvent], before_commit=None) -> IngestResult:
     """Store every event in one transaction (retried once if a concurrent delivery raced us).
 
     `before_commit(result)` may add its own changes to that transaction (e.g. marking the
-    delivery processed), saving a second commit per delivery.
+    delivery processed), saving a second commit per delivery; they are flushed with the new
+    rows, in one go. `result.to_answer` is filled in after the commit (ids come with it).
     """
     for attempt in (1, 2):
         try:
-            result = _ingest(events)
+            result, stored = _ingest(events)
             if before_commit is not None:
                 before_commit(result)
-            db.session.commit()
+            db.session.commit()  # one flush for everything: the new rows and the caller's
+            # their ids are known now (kept after the commit: expire_on_commit is off)
+            result.to_answer = [(m.id, m.tenant_id) for m in stored]
+            result.conversations = {m.id: m.conversation_id for m in stored}
             return result
         except IntegrityError:
             db.session.rollback()
@@ -98,7 +102,9 @@ class _Batch:
         return tenant_content.get(channel.tenant_id, self.stamps.get(channel.tenant_id))
 
 
-def _ingest(events: list[InboundEvent]) -> IngestResult:
+def _ingest(events: list[InboundEvent]) -> tuple[IngestResult, list[Message]]:
+    """Add every event's rows to the session (unflushed) and return the result so far, with
+    the new inbound messages that need an answer (their ids come with the commit)."""
     result = IngestResult()
     batch = _Batch()
     now = utcnow()
@@ -111,12 +117,9 @@ def _ingest(events: list[InboundEvent]) -> IngestResult:
         handler = HANDLERS.get(event.kind)
         if handler is not None:
             handler(batch, channel, event, result, now)
-    db.session.flush()  # every new customer, conversation and message in one go
-    result.to_answer = [(m.id, m.tenant_id) for m in batch.to_answer]
-    result.conversations = {m.id: m.conversation_id for m in batch.to_answer}
     for account in result.unknown_accounts:
         log.warning("webhook for unknown account %s acknowledged and dropped", account)
-    return result
+    return result, batch.to_answer
 
 
 def _touch_channel(channel: Channel, now: datetime) -> None:
