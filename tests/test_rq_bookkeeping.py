@@ -67,3 +67,38 @@ def test_jobs_of_other_queues_keep_rq_s_own_handling():
     job = Job.fetch(job.id, connection=q.connection, serializer=JSONSerializer)
     assert job.get_status() == JobStatus.FINISHED and job.return_value() == 2
     assert job.id in q.finished_job_registry.get_job_ids()
+
+
+def test_a_new_worker_process_opens_its_pool_before_its_first_job(app):
+    from app.extensions import db
+    from app.jobs import context
+    from app.jobs.threads import warm_up
+
+    previous = (context._app, context._pid)
+    context.set_worker_app(app)
+    try:
+        with app.app_context():
+            if not hasattr(db.engine.pool, "size"):
+                pytest.skip("this database's pool keeps no connections")
+            db.engine.dispose()
+            warm_up()
+            assert db.engine.pool.checkedin() == db.engine.pool.size()
+    finally:
+        context._app, context._pid = previous
+
+
+def test_warm_up_with_the_database_down_leaves_the_worker_running(tmp_path):
+    from app import create_app
+    from app.jobs import context
+    from app.jobs.threads import warm_up
+    from tests.conftest import make_config
+
+    cfg = make_config()
+    cfg.SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://postgres@127.0.0.1:9/closer_down?connect_timeout=1"
+    down = create_app(cfg)
+    previous = (context._app, context._pid)
+    context.set_worker_app(down)
+    try:
+        warm_up()  # logs a warning; the jobs open connections once the database is back
+    finally:
+        context._app, context._pid = previous

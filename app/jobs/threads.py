@@ -237,8 +237,13 @@ def warm_up() -> None:
         from app.extensions import db
         from app.services import replies, webhook_events  # noqa: F401  (imported once, here)
 
-        size = db.engine.pool.size() if hasattr(db.engine.pool, "size") else 0
-        opened = [db.engine.connect() for _ in range(size)]
-        for conn in opened:
-            conn.close()  # back into the pool, which keeps it open
         scoring.sentiment(["warm"])
+        size = db.engine.pool.size() if hasattr(db.engine.pool, "size") else 0
+        opened = []
+        try:
+            opened.extend(db.engine.connect() for _ in range(size))
+        except Exception as exc:  # the database is down: jobs open connections when it is back
+            log.warning("worker warm-up could not open the database pool: %s", exc)
+        finally:
+            for conn in opened:
+                conn.close()  # back into the pool, which keeps it open
