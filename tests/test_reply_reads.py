@@ -127,8 +127,6 @@ def test_the_model_sees_the_chat_so_far_in_order(app, world, groq_on):
 def test_a_delivery_is_stored_and_marked_processed_in_one_flush(app, world, post_meta):
     """Customer, conversation, message and the delivery's processed mark go out together
     (here the channel's webhook time was just recorded: that, once a minute, is its own)."""
-    from sqlalchemy.orm import Session
-
     from app.models import WebhookEvent
     from app.services.webhook_events import process_meta
     from tests import meta_payloads as mp
@@ -141,11 +139,12 @@ def test_a_delivery_is_stored_and_marked_processed_in_one_flush(app, world, post
     listener = lambda session, *a: flushes.append(1)  # noqa: E731
     with app.app_context():
         event_id = db.session.scalar(select(WebhookEvent.id).order_by(WebhookEvent.id.desc()))
-        event.listen(Session, "after_flush", listener)
+        session = db.session()  # this job's own session (the first delivery's answer may be
+        event.listen(session, "after_flush", listener)  # running on another thread meanwhile)
         try:
             outcome = process_meta(event_id, answer=lambda *a: None)
         finally:
-            event.remove(Session, "after_flush", listener)
+            event.remove(session, "after_flush", listener)
         assert outcome["stored"] == 1 and len(flushes) == 1
         msg = db.session.scalar(select(Message).where(Message.external_id == "m_one_flush"))
         assert msg.conversation.customer.external_id == "psid-one-flush"
