@@ -2,6 +2,7 @@
 a reply job always ends inside its job timeout (SDK defaults are 60 s x 3 attempts)."""
 from __future__ import annotations
 
+import functools
 import threading
 
 import httpx
@@ -13,22 +14,18 @@ DEFAULT_RETRIES = 1
 
 
 _local = threading.local()
-_tls_lock = threading.Lock()
-_tls: list = []
 
 
+@functools.cache
 def _tls_context():
     """The process's one TLS context for the model's HTTPS. Building one loads the CA bundle,
     about 20 ms of CPU: per thread's client that was over a second and a half of CPU when a
     new 40-thread worker process took its first jobs."""
-    with _tls_lock:
-        if not _tls:
-            import ssl
+    import ssl
 
-            import certifi
+    import certifi
 
-            _tls.append(ssl.create_default_context(cafile=certifi.where()))
-        return _tls[0]
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def make_client(api_key: str, base_url: str | None, *, timeout: float = DEFAULT_TIMEOUT,

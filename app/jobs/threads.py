@@ -228,8 +228,7 @@ def warm_up() -> None:
     kept size, the modules a reply uses imported, the sentiment lexicon loaded.
 
     Otherwise the first jobs pay for all of it at once, on every thread, just when a
-    process (re)started under load: in the reply benchmark, the first seconds of a new fleet
-    answered in 4-7 s at p95 and left a backlog behind."""
+    process (re)started, and under load that is when replies are already waiting."""
     from app.jobs.context import _worker_app
 
     app = _worker_app()  # after fork: the parent's pool is let go here
