@@ -572,14 +572,30 @@ class PaymentEvent(Model):
     payload = Column(JSON, nullable=False)
     received_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     processed_at = Column(DateTime(timezone=True))
+    attempts = Column(Integer, nullable=False, default=0, server_default="0")
     error = Column(Text)
+
+
+class DeliveryStatus(str, enum.Enum):
+    """What became of a stored webhook delivery."""
+
+    PENDING = "pending"              # stored, its job not yet done (the sweep re-queues it)
+    PROCESSED = "processed"          # parsed and ingested (events it had to skip are in `error`)
+    UNPROCESSABLE = "unprocessable"  # can never be parsed (not JSON, not an object): kept, never retried
+    PARKED = "parked"                # failed MAX_DELIVERY_ATTEMPTS times: kept with the reason, not retried
+
+
+# A delivery whose processing failed this many times is parked instead of being retried again,
+# so rows nothing can process never crowd out the newer ones behind them.
+MAX_DELIVERY_ATTEMPTS = 5
 
 
 class WebhookEvent(Model):
     """A signed webhook delivery, stored raw before it is acknowledged, processed by a job.
 
     No tenant_id: which tenant it concerns is known only once a job has parsed it (the
-    channel named inside decides). Nothing in the admin lists these rows.
+    channel named inside decides), so only Admins see these rows (app.views.deliveries).
+    `processed_at` is set once nothing more will be tried, whatever the outcome in `status`.
     """
 
     __tablename__ = "webhook_event"
@@ -589,6 +605,9 @@ class WebhookEvent(Model):
     body = Column(Text, nullable=False)
     received_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     processed_at = Column(DateTime(timezone=True))
+    status = Column(String(16), nullable=False, default=DeliveryStatus.PENDING.value,
+                    server_default=DeliveryStatus.PENDING.value)
+    attempts = Column(Integer, nullable=False, default=0, server_default="0")
     error = Column(Text)
 
 

@@ -60,10 +60,11 @@ def test_a_broken_delivery_does_not_hold_back_its_batch(app, world):
             {"source": "meta", "body": "{not json", "received_at": utcnow()},
             {"source": "meta", "body": good, "received_at": utcnow()}]).scalars().all()
         db.session.commit()
-        with pytest.raises(RuntimeError, match=str(ids[0])):
-            process_meta_events(list(ids))
-        rows = {e.id: e.processed_at for e in db.session.scalars(select(WebhookEvent))}
-        assert rows[ids[0]] is None and rows[ids[1]] is not None  # the sweep retries the broken one
+        process_meta_events(list(ids))  # a parse error is permanent: nothing to retry
+        rows = {e.id: (e.status, e.processed_at, e.error) for e in db.session.scalars(select(WebhookEvent))}
+        assert rows[ids[0]][0] == "unprocessable" and rows[ids[0]][1] is not None
+        assert "not JSON" in rows[ids[0]][2]
+        assert rows[ids[1]][:1] == ("processed",)
         assert db.session.scalar(select(Message.text).where(Message.external_id == "m_ok")) == "hi"
         db.session.remove()
 

@@ -61,6 +61,18 @@ def graph_for(channel):
 
 
 @dataclass
+class Parsed:
+    """What an adapter read from one delivery: its events, and the ones it had to skip, each
+    as "where: why" (e.g. "entry[0].messaging[2]: sender is a list, not an object")."""
+
+    events: list[InboundEvent] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def skip(self, where: str, why: str) -> None:
+        self.skipped.append(f"{where}: {why}")
+
+
+@dataclass
 class SendResult:
     external_id: str | None
 
@@ -70,8 +82,10 @@ class ChannelAdapter(Protocol):
 
     platform: str
 
-    def parse(self, body: dict[str, Any]) -> list[InboundEvent]:
-        """Every event in a webhook body; unknown shapes are skipped (and logged)."""
+    def parse(self, body: dict[str, Any], arrival: datetime) -> Parsed:
+        """Every event in a webhook body, read event by event: one that can't be read is
+        skipped with its reason and never stops the others. `arrival` dates events whose own
+        time can't be read. Never raises."""
 
     def send(self, channel, recipient_id: str, message, *, tag: str | None = None) -> SendResult:
         """Deliver one stored outbound message; raises app.clients.graph errors."""

@@ -1,14 +1,18 @@
 """Messenger (`object: page`) and Instagram (`object: instagram`): same `messaging[]` shape.
 
-Protocol facts: ../shared/notes/meta-protocol.md §3-4 and §7.
+`entry[].id` is the Page id (Messenger) or the Instagram professional account id; each
+`messaging[]` (or `standby[]`, when another app owns the thread) item is one event keyed by
+which of `message`, `postback`, `reaction`, `delivery`, `read`, `referral`, `optin` it carries.
+Every field is read through app.channels.fields: nothing here trusts a type or a unit.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from app.channels.base import EventKind, InboundEvent, SendResult, graph_for
+from app.channels import fields as f
+from app.channels.base import EventKind, InboundEvent, Parsed, SendResult, graph_for
 
 log = logging.getLogger(__name__)
 
@@ -16,93 +20,115 @@ ATTACHMENT_KINDS = {"image", "audio", "video", "file", "sticker", "location", "f
                     "reel", "ig_reel", "post", "ig_post", "share", "story_mention"}
 
 
-def from_ms(value) -> datetime | None:
-    if value in (None, ""):
-        return None
-    return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
-
-
 class MessengerAdapter:
     platform = "messenger"
 
-    def parse(self, body: dict[str, Any]) -> list[InboundEvent]:
-        events: list[InboundEvent] = []
-        for entry in body.get("entry") or []:
-            account = str(entry.get("id", ""))
-            if account in ("", "0"):  # the dashboard's "Test" button for Instagram Login
+    def parse(self, body: dict[str, Any], arrival: datetime) -> Parsed:
+        parsed = Parsed()
+        try:
+            entries = f.items(body, "entry")
+        except f.Malformed as exc:
+            parsed.skip("delivery", str(exc))
+            return parsed
+        for i, entry in enumerate(entries):
+            where = f"entry[{i}]"
+            try:
+                if not isinstance(entry, dict):
+                    raise f.Malformed(f"is {f.kind_of(entry)}, not an object")
+                account = f.ident(entry, "id", required=True)
+                entry_time = f.event_time(entry.get("time"), arrival)
+                lists = [(key, f.items(entry, key)) for key in ("messaging", "standby")]
+            except f.UNREADABLE as exc:
+                parsed.skip(where, f.reason(exc))
                 continue
-            for item in (entry.get("messaging") or []) + (entry.get("standby") or []):
-                try:
-                    event = self._event(account, item)
-                except (KeyError, TypeError, ValueError, AttributeError):
-                    log.warning("%s: malformed messaging item skipped", self.platform)
-                    continue
-                if event is not None:
-                    events.append(event)
-        return events
+            if account == "0":  # the App Dashboard's "Test" button: fake ids, nothing to store
+                continue
+            for key, events in lists:
+                for j, item in enumerate(events):
+                    try:
+                        if not isinstance(item, dict):
+                            raise f.Malformed(f"is {f.kind_of(item)}, not an object")
+                        event = self._event(account, item, f.event_time(item.get("timestamp"),
+                                                                        arrival, entry_time))
+                    except f.UNREADABLE as exc:
+                        parsed.skip(f"{where}.{key}[{j}]", f.reason(exc))
+                        continue
+                    if event is not None:
+                        parsed.events.append(event)
+        if parsed.skipped:
+            log.warning("%s: skipped %d unreadable events: %s", self.platform,
+                        len(parsed.skipped), "; ".join(parsed.skipped[:5]))
+        return parsed
 
-    def _event(self, account: str, item: dict) -> InboundEvent | None:
-        sender = str((item.get("sender") or {}).get("id", ""))
-        recipient = str((item.get("recipient") or {}).get("id", ""))
-        ts = from_ms(item.get("timestamp"))
-        base = dict(platform=self.platform, account_id=account, timestamp=ts, raw=item)
+    def _event(self, account: str, item: dict, at: datetime) -> InboundEvent | None:
+        sender = f.ident(f.obj(item, "sender"), "id")
+        recipient = f.ident(f.obj(item, "recipient"), "id")
+        base = dict(platform=self.platform, account_id=account, timestamp=at, raw=item)
         if "message" in item:
-            msg = item["message"]
-            if msg.get("is_echo"):
-                return InboundEvent(kind=EventKind.ECHO, customer_id=recipient,
-                                    message_id=msg.get("mid"), text=msg.get("text"),
-                                    message_kind=self._kind(msg), app_id=str(msg.get("app_id") or ""),
-                                    **base)
-            if msg.get("is_deleted"):
+            msg = f.obj(item, "message", required=True)
+            if msg.get("is_echo") is True or msg.get("is_self") is True:
+                return InboundEvent(kind=EventKind.ECHO, customer_id=f.required(recipient, "recipient.id"),
+                                    message_id=f.ident(msg, "mid", limit=255), text=f.text(msg, "text"),
+                                    message_kind=self._kind(msg),
+                                    app_id=f.label(msg, "app_id", limit=f.MAX_ID) or "", **base)
+            if msg.get("is_deleted") is True:
                 return InboundEvent(kind=EventKind.DELETE, customer_id=sender,
-                                    message_id=msg.get("mid"), **base)
-            return InboundEvent(kind=EventKind.MESSAGE, customer_id=sender,
-                                message_id=msg.get("mid"), text=self._text(msg),
+                                    message_id=f.ident(msg, "mid", limit=255), **base)
+            return InboundEvent(kind=EventKind.MESSAGE, customer_id=f.required(sender, "sender.id"),
+                                message_id=f.ident(msg, "mid", limit=255), text=self._text(msg),
                                 message_kind=self._kind(msg),
-                                payload=(msg.get("quick_reply") or {}).get("payload"),
-                                referral=msg.get("referral"), **base)
+                                payload=f.label(f.optional_obj(msg, "quick_reply"), "payload",
+                                                limit=f.MAX_TEXT),
+                                referral=f.optional_obj(msg, "referral") or None, **base)
         if "message_edit" in item:
-            edit = item["message_edit"]
-            return InboundEvent(kind=EventKind.EDIT, customer_id=sender, message_id=edit.get("mid"),
-                                text=edit.get("text"), **base)
+            edit = f.obj(item, "message_edit", required=True)
+            return InboundEvent(kind=EventKind.EDIT, customer_id=sender,
+                                message_id=f.ident(edit, "mid", limit=255), text=f.text(edit, "text"),
+                                **base)
         if "postback" in item:
-            pb = item["postback"]
-            mid = pb.get("mid") or f"postback-{sender}-{item.get('timestamp')}"
-            return InboundEvent(kind=EventKind.MESSAGE, customer_id=sender, message_id=mid,
-                                text=pb.get("title"), payload=pb.get("payload"),
-                                message_kind="postback", referral=pb.get("referral"), **base)
+            pb = f.obj(item, "postback", required=True)
+            customer = f.required(sender, "sender.id")
+            # Old-style postbacks carry no mid: their time keys them, so a repeat is one message.
+            mid = f.ident(pb, "mid", limit=255) or f"postback-{customer}-{int(at.timestamp() * 1000)}"
+            return InboundEvent(kind=EventKind.MESSAGE, customer_id=customer, message_id=mid,
+                                text=f.label(pb, "title", limit=f.MAX_TEXT),
+                                payload=f.label(pb, "payload", limit=f.MAX_TEXT),
+                                message_kind="postback", referral=f.optional_obj(pb, "referral") or None,
+                                **base)
         if "reaction" in item:
-            r = item["reaction"]
+            r = f.obj(item, "reaction", required=True)
             return InboundEvent(kind=EventKind.REACTION, customer_id=sender,
-                                message_id=r.get("mid"),
-                                text=r.get("emoji") if r.get("action") != "unreact" else None,
-                                payload=r.get("reaction"), **base)
+                                message_id=f.ident(r, "mid", limit=255),
+                                text=f.label(r, "emoji", limit=64) if r.get("action") != "unreact" else None,
+                                payload=f.label(r, "reaction", limit=64), **base)
         if "delivery" in item:
-            d = item["delivery"]
+            d = f.obj(item, "delivery", required=True)
             return InboundEvent(kind=EventKind.DELIVERY, customer_id=sender, status="delivered",
-                                mids=list(d.get("mids") or []), watermark=from_ms(d.get("watermark")),
+                                mids=_mids(f.items(d, "mids")), watermark=f.to_datetime(d.get("watermark")),
                                 **base)
         if "read" in item:
-            r = item["read"]
+            r = f.obj(item, "read", required=True)
+            mid = f.ident(r, "mid", limit=255)
             return InboundEvent(kind=EventKind.READ, customer_id=sender, status="read",
-                                mids=[r["mid"]] if r.get("mid") else [],
-                                watermark=from_ms(r.get("watermark")), **base)
+                                mids=[mid] if mid else [], watermark=f.to_datetime(r.get("watermark")),
+                                **base)
         if "referral" in item:
             return InboundEvent(kind=EventKind.REFERRAL, customer_id=sender,
-                                referral=item["referral"], **base)
+                                referral=f.obj(item, "referral", required=True), **base)
         if "optin" in item:
             return InboundEvent(kind=EventKind.OPTIN, customer_id=sender,
-                                payload=item["optin"].get("payload"), **base)
-        log.info("%s: unhandled messaging event with keys %s", self.platform, sorted(item))
+                                payload=f.label(f.obj(item, "optin", required=True), "payload",
+                                                limit=f.MAX_TEXT), **base)
+        log.info("%s: unhandled messaging event with keys %s", self.platform, sorted(item)[:10])
         return None
 
     @staticmethod
     def _kind(msg: dict) -> str:
-        attachments = msg.get("attachments") or []
+        attachments = [a for a in f.items(msg, "attachments") if isinstance(a, dict)]
         if attachments:
-            kind = attachments[0].get("type") or "file"
+            kind = f.label(attachments[0], "type", limit=f.MAX_KIND) or "file"
             return kind if kind in ATTACHMENT_KINDS else "file"
-        if (msg.get("reply_to") or {}).get("story"):
+        if f.optional_obj(msg, "reply_to").get("story"):
             return "story_reply"
         if msg.get("quick_reply"):
             return "quick_reply"
@@ -112,14 +138,20 @@ class MessengerAdapter:
 
     @staticmethod
     def _text(msg: dict) -> str | None:
-        if msg.get("text"):
-            return msg["text"]
-        for att in msg.get("attachments") or []:
-            payload = att.get("payload") or {}
-            if att.get("type") == "location" and payload.get("coordinates"):
-                c = payload["coordinates"]
-                return f"[location {c.get('lat')},{c.get('long')}]"
-            return f"[{att.get('type', 'attachment')}]"
+        said = f.text(msg, "text")
+        if said:
+            return said
+        for att in f.items(msg, "attachments"):
+            if not isinstance(att, dict):
+                continue
+            payload = f.optional_obj(att, "payload")
+            kind = f.label(att, "type", limit=f.MAX_KIND) or "attachment"
+            coordinates = f.optional_obj(payload, "coordinates")
+            if kind == "location" and coordinates:
+                lat = f.label(coordinates, "lat", limit=32)
+                long = f.label(coordinates, "long", limit=32)
+                return f"[location {lat},{long}]"
+            return f"[{kind}]"
         return None
 
     # ------------------------------------------------------------------ sending
@@ -173,3 +205,8 @@ class InstagramAdapter(MessengerAdapter):
     def profile_name(self, channel, customer_id: str) -> str | None:
         data = graph_for(channel).get(customer_id, {"fields": "name,username"})
         return data.get("name") or data.get("username")
+
+
+
+def _mids(values: list) -> list[str]:
+    return [f.clean(v, 255) for v in values if isinstance(v, str) and v and len(v) <= 255]

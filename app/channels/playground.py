@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import uuid
 
-from app.channels.base import InboundEvent, SendResult
+from app.channels.base import Parsed, SendResult
 
 
 class PlaygroundAdapter:
     platform = "playground"
 
-    def parse(self, body) -> list[InboundEvent]:
-        return []  # events are built by app.services.playground, not parsed from a webhook
+    def parse(self, body, arrival) -> Parsed:
+        return Parsed()  # events are built by app.services.playground, not parsed from a webhook
 
     def send(self, channel, recipient_id: str, message, *, tag: str | None = None) -> SendResult:
         return SendResult(external_id=f"pg-{uuid.uuid4().hex}")

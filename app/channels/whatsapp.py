@@ -1,46 +1,46 @@
 """WhatsApp Cloud API (`object: whatsapp_business_account`): messages and statuses.
 
-Protocol facts: ../shared/notes/meta-protocol.md §5 and §7. Routing is by
-`value.metadata.phone_number_id`; timestamps are Unix seconds as strings.
+`entry[].id` is the WhatsApp Business Account; routing is by `value.metadata.phone_number_id`.
+Timestamps are strings of Unix seconds and a customer may come with no phone number (only a
+business-scoped `user_id`). Every field is read through app.channels.fields.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from app.channels.base import EventKind, InboundEvent, SendResult, graph_for
+from app.channels import fields as f
+from app.channels.base import EventKind, InboundEvent, Parsed, SendResult, graph_for
 
 log = logging.getLogger(__name__)
-
-
-def from_s(value) -> datetime | None:
-    if value in (None, ""):
-        return None
-    return datetime.fromtimestamp(int(value), tz=timezone.utc)
+MEDIA = ("image", "video", "document", "audio", "sticker")
 
 
 def _text(msg: dict) -> tuple[str, str | None, str | None]:
     """(kind, text, payload) for one inbound WhatsApp message."""
-    kind = msg.get("type", "unsupported")
-    body = msg.get(kind) or {}
+    kind = f.label(msg, "type", limit=f.MAX_KIND) or "unsupported"
+    body = f.optional_obj(msg, kind)
     if kind == "text":
-        return "text", body.get("body"), None
-    if kind in ("image", "video", "document", "audio", "sticker"):
-        caption = body.get("caption")
+        return "text", f.text(body, "body"), None
+    if kind in MEDIA:
+        caption = f.label(body, "caption", limit=f.MAX_TEXT)
         return ("file" if kind == "document" else kind), caption or f"[{kind}]", None
     if kind == "location":
-        label = body.get("name") or body.get("address") or ""
-        return "location", f"[location {body.get('latitude')},{body.get('longitude')}] {label}".strip(), None
+        where = (f.label(body, "name", limit=200) or f.label(body, "address", limit=200) or "")
+        lat, long = f.label(body, "latitude", limit=32), f.label(body, "longitude", limit=32)
+        return "location", f"[location {lat},{long}] {where}".strip(), None
     if kind == "interactive":
-        reply = body.get("button_reply") or body.get("list_reply") or {}
-        return body.get("type", "interactive"), reply.get("title"), reply.get("id")
+        reply = f.optional_obj(body, "button_reply") or f.optional_obj(body, "list_reply")
+        return (f.label(body, "type", limit=f.MAX_KIND) or "interactive",
+                f.label(reply, "title", limit=f.MAX_TEXT), f.label(reply, "id", limit=f.MAX_TEXT))
     if kind == "button":
-        return "button", body.get("text"), body.get("payload")
+        return "button", f.label(body, "text", limit=f.MAX_TEXT), f.label(body, "payload", limit=f.MAX_TEXT)
     if kind == "order":
-        items = ", ".join(f"{i.get('quantity')} x {i.get('product_retailer_id')}"
-                          for i in body.get("product_items") or [])
-        return "order", f"[order] {items}".strip(), None
+        lines = [item for item in f.items(body, "product_items") if isinstance(item, dict)]
+        listed = ", ".join(f"{f.label(i, 'quantity', limit=12)} x {f.label(i, 'product_retailer_id', limit=f.MAX_ID)}"
+                           for i in lines[:50])
+        return "order", f"[order] {listed}".strip(), None
     if kind == "contacts":
         return "contacts", "[contact card]", None
     return "unsupported", None, None
@@ -49,57 +49,110 @@ def _text(msg: dict) -> tuple[str, str | None, str | None]:
 class WhatsAppAdapter:
     platform = "whatsapp"
 
-    def parse(self, body: dict[str, Any]) -> list[InboundEvent]:
-        events: list[InboundEvent] = []
-        for entry in body.get("entry") or []:
-            for change in entry.get("changes") or []:
-                if change.get("field") != "messages":
-                    log.info("whatsapp: ignoring change field %s", change.get("field"))
-                    continue
-                try:
-                    events.extend(self._value(change.get("value") or {}))
-                except (KeyError, TypeError, ValueError, AttributeError):
-                    log.warning("whatsapp: malformed change skipped")
-        return events
-
-    def _value(self, value: dict) -> list[InboundEvent]:
-        account = str((value.get("metadata") or {}).get("phone_number_id", ""))
-        names = {}
-        for contact in value.get("contacts") or []:
-            key = contact.get("wa_id") or contact.get("user_id")
-            names[key] = (contact.get("profile") or {}).get("name")
-        events = []
-        for msg in value.get("messages") or []:
-            customer = msg.get("from") or msg.get("from_user_id")
-            base = dict(platform=self.platform, account_id=account, customer_id=customer,
-                        timestamp=from_s(msg.get("timestamp")), raw=msg,
-                        customer_name=names.get(customer),
-                        customer_phone=msg.get("from"))
-            if msg.get("type") == "reaction":
-                r = msg.get("reaction") or {}
-                events.append(InboundEvent(kind=EventKind.REACTION, message_id=r.get("message_id"),
-                                           text=r.get("emoji") or None, **base))
+    def parse(self, body: dict[str, Any], arrival: datetime) -> Parsed:
+        parsed = Parsed()
+        try:
+            entries = f.items(body, "entry")
+        except f.Malformed as exc:
+            parsed.skip("delivery", str(exc))
+            return parsed
+        for i, entry in enumerate(entries):
+            try:
+                if not isinstance(entry, dict):
+                    raise f.Malformed(f"is {f.kind_of(entry)}, not an object")
+                changes = f.items(entry, "changes")
+            except f.UNREADABLE as exc:
+                parsed.skip(f"entry[{i}]", f.reason(exc))
                 continue
-            kind, text, payload = _text(msg)
-            events.append(InboundEvent(kind=EventKind.MESSAGE, message_id=msg.get("id"),
-                                       message_kind=kind, text=text, payload=payload,
-                                       referral=msg.get("referral"), **base))
-        for status in value.get("statuses") or []:
-            errors = status.get("errors") or []
-            error = None
-            if errors:
-                e = errors[0]
-                detail = (e.get("error_data") or {}).get("details") or e.get("message") or ""
-                error = f"{e.get('code')} {e.get('title', '')}: {detail}".strip()
-            events.append(InboundEvent(
-                platform=self.platform, kind=EventKind.STATUS, account_id=account,
-                customer_id=status.get("recipient_id"), message_id=status.get("id"),
-                status=status.get("status"), timestamp=from_s(status.get("timestamp")),
-                error=error, raw=status,
-            ))
-        for err in value.get("errors") or []:
-            log.warning("whatsapp: system error on %s: %s %s", account, err.get("code"), err.get("title"))
-        return events
+            for j, change in enumerate(changes):
+                where = f"entry[{i}].changes[{j}]"
+                if not isinstance(change, dict):
+                    parsed.skip(where, f"is {f.kind_of(change)}, not an object")
+                    continue
+                if change.get("field") != "messages":
+                    log.info("whatsapp: ignoring change field %r", f.label(change, "field", limit=64))
+                    continue
+                self._value(change, where, arrival, parsed)
+        if parsed.skipped:
+            log.warning("whatsapp: skipped %d unreadable events: %s", len(parsed.skipped),
+                        "; ".join(parsed.skipped[:5]))
+        return parsed
+
+    def _value(self, change: dict, where: str, arrival: datetime, parsed: Parsed) -> None:
+        try:
+            value = f.obj(change, "value", required=True)
+            account = f.ident(f.obj(value, "metadata", required=True), "phone_number_id", required=True)
+            messages, statuses = f.items(value, "messages"), f.items(value, "statuses")
+            names = self._names(f.items(value, "contacts"))
+        except f.UNREADABLE as exc:
+            parsed.skip(where, f.reason(exc))
+            return
+        for k, msg in enumerate(messages):
+            try:
+                if not isinstance(msg, dict):
+                    raise f.Malformed(f"is {f.kind_of(msg)}, not an object")
+                parsed.events.append(self._message(account, msg, names, arrival))
+            except f.UNREADABLE as exc:
+                parsed.skip(f"{where}.value.messages[{k}]", f.reason(exc))
+        for k, status in enumerate(statuses):
+            try:
+                if not isinstance(status, dict):
+                    raise f.Malformed(f"is {f.kind_of(status)}, not an object")
+                parsed.events.append(self._status(account, status, arrival))
+            except f.UNREADABLE as exc:
+                parsed.skip(f"{where}.value.statuses[{k}]", f.reason(exc))
+        for err in f.items(value, "errors") if isinstance(value.get("errors"), list) else []:
+            if isinstance(err, dict):
+                log.warning("whatsapp: system error on %s: %s %s", account,
+                            f.label(err, "code", limit=16), f.label(err, "title", limit=200))
+
+    @staticmethod
+    def _names(contacts: list) -> dict[str, str]:
+        names = {}
+        for contact in contacts:
+            if not isinstance(contact, dict):
+                continue
+            name = f.label(f.optional_obj(contact, "profile"), "name", limit=f.MAX_NAME)
+            for key in ("wa_id", "user_id"):
+                try:
+                    who = f.ident(contact, key)
+                except f.Malformed:
+                    continue
+                if who and name:
+                    names[who] = name
+        return names
+
+    def _message(self, account: str, msg: dict, names: dict[str, str], arrival: datetime) -> InboundEvent:
+        # A customer with a username may come with no phone number, only the business-scoped id.
+        phone = f.ident(msg, "from", limit=f.MAX_PHONE)
+        customer = phone or f.required(f.ident(msg, "from_user_id"), "from")
+        base = dict(platform=self.platform, account_id=account, customer_id=customer,
+                    timestamp=f.event_time(msg.get("timestamp"), arrival), raw=msg,
+                    customer_name=names.get(customer), customer_phone=phone)
+        if msg.get("type") == "reaction":
+            r = f.obj(msg, "reaction", required=True)
+            return InboundEvent(kind=EventKind.REACTION, message_id=f.ident(r, "message_id", limit=255),
+                                text=f.label(r, "emoji", limit=64), **base)
+        kind, text, payload = _text(msg)
+        return InboundEvent(kind=EventKind.MESSAGE, message_id=f.ident(msg, "id", limit=255),
+                            message_kind=kind, text=text, payload=payload,
+                            referral=f.optional_obj(msg, "referral") or None, **base)
+
+    def _status(self, account: str, status: dict, arrival: datetime) -> InboundEvent:
+        error = None
+        errors = [e for e in f.items(status, "errors") if isinstance(e, dict)]
+        if errors:
+            e = errors[0]
+            detail = (f.label(f.optional_obj(e, "error_data"), "details", limit=500)
+                      or f.label(e, "message", limit=500) or "")
+            error = f"{f.label(e, 'code', limit=16)} {f.label(e, 'title', limit=200) or ''}: {detail}".strip()
+        return InboundEvent(
+            platform=self.platform, kind=EventKind.STATUS, account_id=account,
+            customer_id=f.ident(status, "recipient_id"),
+            message_id=f.required(f.ident(status, "id", limit=255), "id"),
+            status=f.label(status, "status", limit=16),
+            timestamp=f.event_time(status.get("timestamp"), arrival), error=error, raw=status,
+        )
 
     # ------------------------------------------------------------------ sending
     def send(self, channel, recipient_id: str, message, *, tag: str | None = None) -> SendResult:

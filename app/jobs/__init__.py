@@ -142,3 +142,42 @@ def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None =
         return q.enqueue(path, *args, **kwargs, **options).id
     except DuplicateJobError:
         return job_id
+
+
+def _existing_job(job_id: str):
+    """RQ's job of this id, or None (and always None on the in-process queue, which keeps no ids)."""
+    if isinstance(current_app.extensions["job_queue"], InlineQueue):
+        return None
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    try:
+        return Job.fetch(job_id, connection=current_app.extensions["redis"], serializer=JSONSerializer)
+    except NoSuchJobError:
+        return None
+
+
+def job_pending(job_id: str) -> bool:
+    """Whether a job of this id is waiting (queued, scheduled, deferred) or running."""
+    from rq.job import JobStatus
+
+    existing = _existing_job(job_id)
+    return existing is not None and existing.get_status(refresh=False) in (
+        JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
+def enqueue_again(path: str, *args, job_id: str, queue: str = QUEUE_NAME) -> bool:
+    """Queue `path(*args)` under `job_id` unless a job of that id is still pending; a finished
+    or failed one of that id is replaced. True if queued.
+
+    For the sweep: `enqueue`'s id uniqueness alone would let a failed job (kept a week for
+    inspection) block its row's re-queue for that long.
+    """
+    if job_pending(job_id):
+        return False
+    existing = _existing_job(job_id)
+    if existing is not None:
+        existing.delete()
+    enqueue(path, *args, job_id=job_id, queue=queue)
+    return True

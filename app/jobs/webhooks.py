@@ -20,24 +20,36 @@ def queue_events(source: str, event_ids: list[int]) -> None:
 
 @job
 def process_meta_event(event_id: int) -> dict:
-    return webhook_events.process_meta(event_id)
+    """The sweep's job: one delivery it found still pending."""
+    return _process([event_id])
 
 
 @job
 def process_meta_events(event_ids: list[int]) -> dict:
+    return _process(event_ids)
+
+
+def _process(event_ids: list[int]) -> dict:
     """Process each delivery of a batch on its own; one that fails does not hold back the
-    others, and the job then fails so RQ retries it (done ones are skipped the second time)."""
+    others. A failure is counted on its delivery (parked at the limit); the job then fails so
+    RQ retries the rest (done ones are skipped the second time)."""
+    from app.extensions import db
+
     failed = []
     # A delivery of one event, the usual case, answers its message right here (see answer_here)
     answer = inbound.answer_here if len(event_ids) == 1 else None
     for event_id in event_ids:
         try:
             webhook_events.process_meta(event_id, answer=answer)
-        except Exception:
+        except Exception as exc:
             log.exception("webhook event %s failed; the retry or the sweep will redo it", event_id)
-            from app.extensions import db
-
             db.session.rollback()
+            try:
+                if webhook_events.record_failure(event_id, exc):
+                    continue  # parked: retrying it again would only fail again
+            except Exception:  # the database itself is down: nothing to count it in
+                db.session.rollback()
+                log.warning("could not record the failure of webhook event %s", event_id)
             failed.append(event_id)
     if failed:
         raise RuntimeError(f"webhook events {failed} failed")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from app.channels.base import EventKind, InboundEvent
 from app.extensions import db
@@ -46,6 +46,12 @@ class IngestResult:
     stored: int = 0
     duplicates: int = 0
     unknown_accounts: set[str] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)  # events the database refused, with why
+
+# What an event's own data can make storing it raise (a value its column refuses, a shape a
+# handler did not foresee). A database that is down raises something else, which fails the
+# whole delivery so it is retried: an outage must never be mistaken for a bad event.
+EVENT_ERRORS = (DataError, IntegrityError, TypeError, ValueError, AttributeError, KeyError)
 
 
 def ingest(events: list[InboundEvent], before_commit=None) -> IngestResult:
@@ -54,6 +60,8 @@ def ingest(events: list[InboundEvent], before_commit=None) -> IngestResult:
     `before_commit(result)` may add its own changes to that transaction (e.g. marking the
     delivery processed), saving a second commit per delivery; they are flushed with the new
     rows, in one go. `result.to_answer` is filled in after the commit (ids come with it).
+    If the batch fails for something in an event itself, each event is stored on its own
+    (`_ingest_each`) so the one at fault is skipped and recorded and the others still land.
     """
     for attempt in (1, 2):
         try:
@@ -61,16 +69,52 @@ def ingest(events: list[InboundEvent], before_commit=None) -> IngestResult:
             if before_commit is not None:
                 before_commit(result)
             db.session.commit()  # one flush for everything: the new rows and the caller's
-            # their ids are known now (kept after the commit: expire_on_commit is off)
-            result.to_answer = [(m.id, m.tenant_id) for m in stored]
-            result.conversations = {m.id: m.conversation_id for m in stored}
-            return result
+            return _answerable(result, stored)
         except IntegrityError:
             db.session.rollback()
             if attempt == 2:
-                raise
+                break
             log.info("ingest: concurrent duplicate delivery, retrying once")
-    raise AssertionError("unreachable")
+        except EVENT_ERRORS:
+            db.session.rollback()
+            log.warning("ingest: a batch of %d events failed; storing them one by one",
+                        len(events), exc_info=True)
+            break
+    return _ingest_each(events, before_commit)
+
+
+def _answerable(result: IngestResult, stored: list[Message]) -> IngestResult:
+    # their ids are known after the commit (kept: expire_on_commit is off)
+    result.to_answer = [(m.id, m.tenant_id) for m in stored]
+    result.conversations = {m.id: m.conversation_id for m in stored}
+    return result
+
+
+def _ingest_each(events: list[InboundEvent], before_commit) -> IngestResult:
+    """The slow path: each event in its own savepoint, one that fails skipped with the reason."""
+    total, stored = IngestResult(), []
+    for event in events:
+        try:
+            with db.session.begin_nested():
+                one, rows = _ingest([event])
+                db.session.flush()
+        except IntegrityError:  # stored meanwhile by a concurrent delivery
+            total.duplicates += 1
+            continue
+        except EVENT_ERRORS as exc:
+            where = f"{event.kind} {event.message_id or ''}".strip()
+            total.skipped.append(f"{where}: the database refused it ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0][:200]})")
+            log.warning("ingest: %s event %s skipped", event.platform, where, exc_info=True)
+            continue
+        total.stored += one.stored
+        total.duplicates += one.duplicates
+        total.unknown_accounts |= one.unknown_accounts
+        stored.extend(rows)
+    if before_commit is not None:
+        before_commit(total)
+    db.session.commit()
+    return _answerable(total, stored)
 
 
 class _Batch:

@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.channels import fields
 from app.clients.razorpay_client import PaymentRefused, client_for
 from app.extensions import db
 from app.models import (
@@ -147,9 +148,26 @@ def record_event(provider: str, event_id: str, event_type: str, payload: dict) -
 
 
 def _entity(payload: dict, name: str) -> dict:
-    wrapped = (payload.get("payload") or {}).get(name)
-    entity = wrapped.get("entity") if isinstance(wrapped, dict) else None
-    return entity if isinstance(entity, dict) else {}
+    return fields.optional_obj(fields.optional_obj(fields.optional_obj(payload, "payload"), name), "entity")
+
+
+def _id(entity: dict, key: str) -> str | None:
+    """An identifier from an event, or None when it is not one (ids are compared in SQL)."""
+    try:
+        return fields.ident(entity, key, limit=64)
+    except fields.Malformed:
+        return None
+
+
+def _amount(value) -> int | None:
+    """Paise, whether sent as an integer, a whole float or a string of digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit() and len(value) < 16:
+        value = int(value)
+    return value if isinstance(value, int) and 0 <= value < 10**15 else None
 
 
 @dataclass
@@ -163,25 +181,25 @@ class EventFacts:
 
 
 def facts(payload: dict) -> EventFacts:
-    """What an event says, read defensively (Razorpay's shapes vary: {}, [] and null occur)."""
+    """What an event says, read defensively (Razorpay's shapes vary: {}, [] and null occur, and
+    a signed body can hold anything: every value is checked for type before it reaches SQL)."""
     link, payment = _entity(payload, "payment_link"), _entity(payload, "payment")
     rzp_order, refund = _entity(payload, "order"), _entity(payload, "refund")
-    link_id = link.get("id")
-    description = payment.get("description") or ""
-    if not link_id and isinstance(description, str) and description.startswith("#"):
+    link_id = _id(link, "id")
+    description = fields.label(payment, "description", limit=64) or ""
+    if not link_id and description.startswith("#") and len(description) > 1:
         link_id = "plink_" + description[1:].strip()  # a link's payment says "#<link id>"
-    amount = link.get("amount_paid") or rzp_order.get("amount_paid") or (
-        payment.get("amount") if payment.get("status") == "captured" else None)
+    amount = (_amount(link.get("amount_paid")) or _amount(rzp_order.get("amount_paid"))
+              or (_amount(payment.get("amount")) if payment.get("status") == "captured" else None))
     error = None
     if payment.get("status") == "failed":
-        error = " / ".join(str(x) for x in (payment.get("error_description"), payment.get("error_reason"))
-                           if x) or "payment failed"
+        error = " / ".join(x for x in (fields.label(payment, "error_description", limit=300),
+                                       fields.label(payment, "error_reason", limit=100)) if x) or "payment failed"
     return EventFacts(link_id=link_id or None,
-                      reference=link.get("reference_id") or rzp_order.get("receipt") or None,
-                      razorpay_order_id=payment.get("order_id") or link.get("order_id") or None,
-                      payment_id=payment.get("id") or refund.get("payment_id") or None,
-                      amount_paid=int(amount) if isinstance(amount, (int, float)) else None,
-                      error=error)
+                      reference=_id(link, "reference_id") or _id(rzp_order, "receipt"),
+                      razorpay_order_id=_id(payment, "order_id") or _id(link, "order_id"),
+                      payment_id=_id(payment, "id") or _id(refund, "payment_id"),
+                      amount_paid=amount, error=error)
 
 
 def resolve(f: EventFacts) -> tuple[Order | None, str | None]:
@@ -250,13 +268,13 @@ def apply_event(event_id: int) -> Applied:
             event.error = "refund before the payment was applied: waiting"
             db.session.commit()
             return Applied("deferred")
-        refunded = _entity(payload, "payment").get("amount_refunded") or refund.get("amount")
-        if isinstance(refunded, int) and refunded < order.total_minor:
-            checkout.note(order, f"Partial refund {refund.get('id')} of "
+        refunded = _amount(_entity(payload, "payment").get("amount_refunded")) or _amount(refund.get("amount"))
+        if refunded is not None and refunded < order.total_minor:
+            checkout.note(order, f"Partial refund {_id(refund, 'id')} of "
                                  f"{format_money(refunded, order.currency)} processed", source=source)
             outcome.status = "partial refund"
         else:
-            order.refund_id = refund.get("id") or order.refund_id
+            order.refund_id = _id(refund, "id") or order.refund_id
             if checkout.transition(order, S.REFUNDED, source=source,
                                    note=f"Refund {order.refund_id} processed"):
                 outcome.status = str(S.REFUNDED)

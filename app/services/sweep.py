@@ -1,6 +1,6 @@
 """The sweep: nothing stored is ever lost because a queue was down or a worker died.
 
-It re-enqueues stored webhook deliveries not yet processed, inbound messages still
+It re-enqueues stored webhook deliveries not yet processed (parking those out of attempts), inbound messages still
 unanswered, replies still QUEUED, payment events not yet applied and orders whose payment
 link never reached the chat, after a grace period; and expires overdue test-mode links. Job
 ids are derived from the row's id, so a row whose job still exists in RQ is not queued twice;
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from app.extensions import db
-from app.jobs import HIGH_QUEUE, enqueue
-from app.models import Direction, Message, MessageStatus, WebhookEvent, utcnow
+from app.jobs import HIGH_QUEUE, enqueue, enqueue_again, job_pending
+from app.models import Direction, Message, MessageStatus, PaymentEvent, WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -36,8 +36,7 @@ class SweepReport:
 def sweep() -> SweepReport:
     cutoff = utcnow() - timedelta(seconds=current_app.config["SWEEP_AFTER_SECONDS"])
     report = SweepReport()
-    report.deliveries = _requeue_unprocessed(WebhookEvent, cutoff, "app.jobs.webhooks.process_meta_event",
-                                             "meta-event")
+    report.deliveries = _requeue_deliveries(cutoff)
     unanswered = db.session.execute(select(Message.id, Message.tenant_id).where(
         Message.handled_at.is_(None), Message.direction == Direction.IN,
         Message.created_at < cutoff).order_by(Message.id).limit(BATCH)).all()
@@ -59,14 +58,38 @@ def sweep() -> SweepReport:
     return report
 
 
-def _requeue_unprocessed(model, cutoff, job: str, prefix: str | None, since=None) -> int:
-    """Stored events (webhook deliveries, payment events) whose job never finished."""
-    query = select(model.id).where(model.processed_at.is_(None), model.received_at < cutoff)
-    if since is not None:
-        query = query.where(model.received_at >= since)
-    ids = db.session.scalars(query.order_by(model.id).limit(BATCH)).all()
+def _requeue_deliveries(cutoff) -> int:
+    """Stored webhook deliveries whose job never finished, those tried least first, so rows
+    that keep failing never crowd out newer ones; each re-queue counts as an attempt, and a
+    delivery out of attempts is parked instead (app.services.webhook_events)."""
+    from app.services.webhook_events import count_attempts
+
+    ids = db.session.scalars(select(WebhookEvent.id).where(
+        WebhookEvent.processed_at.is_(None), WebhookEvent.received_at < cutoff,
+    ).order_by(WebhookEvent.attempts, WebhookEvent.id).limit(BATCH)).all()
+    idle = [i for i in ids if not job_pending(f"meta-event-{i}")]
+    parked = set(count_attempts(idle))
+    queued = 0
+    for event_id in idle:
+        if event_id not in parked and enqueue_again("app.jobs.webhooks.process_meta_event", event_id,
+                                                    job_id=f"meta-event-{event_id}", queue=HIGH_QUEUE):
+            queued += 1
+    return queued
+
+
+def _requeue_payment_events(cutoff, since) -> int:
+    """Payment events stored but not applied, those re-queued least often first, so events
+    that keep failing never crowd out newer ones."""
+    ids = db.session.scalars(select(PaymentEvent.id).where(
+        PaymentEvent.processed_at.is_(None), PaymentEvent.received_at < cutoff,
+        PaymentEvent.received_at >= since,
+    ).order_by(PaymentEvent.attempts, PaymentEvent.id).limit(BATCH)).all()
+    if ids:
+        db.session.execute(update(PaymentEvent).where(PaymentEvent.id.in_(ids))
+                           .values(attempts=PaymentEvent.attempts + 1))
+        db.session.commit()
     for event_id in ids:
-        enqueue(job, event_id, job_id=f"{prefix}-{event_id}" if prefix else None, queue=HIGH_QUEUE)
+        enqueue("app.jobs.payments.apply_payment_event", event_id, queue=HIGH_QUEUE)
     return len(ids)
 
 
@@ -74,15 +97,14 @@ def _sweep_payments(cutoff, report: SweepReport) -> None:
     """Payment events stored but not applied, pending orders whose link was never made or
     never reached the chat (a queue outage, a crash between commit and enqueue), test-mode
     links past their expiry, and Razorpay links past theirs whose webhook never came."""
-    from app.models import Order, OrderEvent, OrderStatus, PaymentEvent
+    from app.models import Order, OrderEvent, OrderStatus
     from app.jobs.payments import queue_link
     from app.services.payments import expire_overdue_test_links, overdue_live_links
 
     # Razorpay retries for 24 h; an event still unapplicable after a day (a refund whose payment
     # never arrived) stays recorded with its reason instead of being retried forever. No job id:
     # a deferred event's finished job would block its re-queue, and applying is idempotent.
-    report.payment_events = _requeue_unprocessed(PaymentEvent, cutoff, "app.jobs.payments.apply_payment_event",
-                                                 None, since=utcnow() - timedelta(days=1))
+    report.payment_events = _requeue_payment_events(cutoff, since=utcnow() - timedelta(days=1))
     # Orders the salesperson placed queue their link at once; staff send theirs by hand (an
     # order still being put together in the admin must not get a link behind their back).
     placed_in_chat = select(OrderEvent.id).where(

@@ -25,7 +25,7 @@ import time
 from concurrent.futures import Future
 from typing import Callable
 
-from flask import Flask
+from flask import Flask, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import WebhookEvent, utcnow
@@ -186,3 +186,19 @@ def intake(app: Flask) -> DeliveryIntake:
         found = app.extensions["delivery_intake"] = DeliveryIntake(
             app, lambda source, ids: jobs.queue_events(source, ids))
     return found
+
+
+def keep_unprocessable(source: str, body: bytes, reason: str):
+    """The answer to a signed delivery nobody can parse: stored for an Admin as unprocessable
+    (never retried) and acknowledged; 503 only if it could not be stored."""
+    from app.extensions import db
+    from app.services.webhook_events import store_unprocessable
+
+    with current_app.extensions["closer_app"].app_context():
+        try:
+            store_unprocessable(source, body, reason)
+        except Exception:
+            db.session.rollback()
+            log.exception("%s webhook: could not store an unprocessable delivery", source)
+            return jsonify(error="temporarily unavailable"), 503
+    return jsonify(status="unprocessable", reason=reason), 200

@@ -2,22 +2,27 @@
 Instagram and WhatsApp.
 
 POST does as little as it safely can, because Meta wants a 200 within seconds and sends in
-bursts: size limit, signature over the raw bytes (403 and nothing stored when wrong), a JSON
-sanity check, then the raw delivery is written to `webhook_event` and committed (grouped with
-concurrent deliveries, app.webhooks.intake); only then do we answer 200. Parsing and ingest
+bursts: size limit, signature over the raw bytes (403 and nothing stored when wrong), a check
+that the body is a JSON object naming a platform, then the raw delivery is written to
+`webhook_event` and committed (grouped with concurrent deliveries, app.webhooks.intake); only
+then do we answer 200. Parsing and ingest
 run in a job (app.jobs.webhooks). If the database can't store the delivery we answer 503 so
 Meta retries; if only the queue is down the delivery is already stored and the sweep
-enqueues it later, so we still say 200.
+enqueues it later, so we still say 200. A signed body that can't be parsed at all (not UTF-8,
+not JSON, not an object) is stored as unprocessable for an Admin to see and acknowledged with
+200: Meta sending it again would not make it parse, and failing deliveries get the app's
+subscription disabled.
 """
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
+
 from app.channels import WEBHOOK_OBJECTS
-from app.webhooks.intake import intake
+from app.services.webhook_events import Unparseable, read_body
+from app.webhooks.intake import intake, keep_unprocessable
 from app.webhooks.signatures import meta_signature_valid
 
 log = logging.getLogger(__name__)
@@ -52,13 +57,14 @@ def receive():
         log.warning("meta webhook: missing or wrong signature from %s", request.remote_addr)
         return jsonify(error="invalid signature"), 403
     try:
-        raw = body.decode("utf-8")
-        obj = json.loads(raw).get("object")
-    except (ValueError, AttributeError):
-        log.warning("meta webhook: malformed JSON acknowledged (%d bytes)", len(body))
-        return jsonify(status="ignored"), 200
+        raw, payload = read_body(body)
+        obj = payload.get("object")
+        if not isinstance(obj, str):
+            raise Unparseable(f"object is {type(obj).__name__}, not a name")
+    except Unparseable as exc:
+        return keep_unprocessable(SOURCE, body, str(exc))
     if obj not in WEBHOOK_OBJECTS:
-        log.info("meta webhook: object %r acknowledged and ignored", obj)
+        log.info("meta webhook: object %r acknowledged and ignored", obj[:60])
         return jsonify(status="ignored"), 200
     try:
         intake(current_app).store(SOURCE, raw)
