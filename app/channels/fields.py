@@ -92,18 +92,21 @@ def items(parent: dict, key: str) -> list:
     return value
 
 
-def ident(parent: dict, key: str, *, required: bool = False, limit: int = MAX_ID) -> str | None:
-    """An id: a string or an integer (Meta sends both), as a string of at most `limit` characters."""
+def ident(parent: dict, key: str, *, required: bool = False, limit: int = MAX_ID,
+          name: str | None = None) -> str | None:
+    """An id: a string or an integer (Meta sends both), as a string of at most `limit`
+    characters with no spaces. `name` is how a reason calls it (e.g. "sender.id")."""
+    name = name or key
     value = parent.get(key)
     if value is None or value == "":
         if required:
-            raise Malformed(f"{key} is missing")
+            raise Malformed(f"{name} is missing")
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise Malformed(f"{key} is {kind_of(value)}, not an id")
+        raise Malformed(f"{name} is {kind_of(value)}, not an id")
     text = clean(str(value).strip())
     if not text or len(text) > limit or any(c.isspace() for c in text):
-        raise Malformed(f"{key} is not an id ({len(text)} characters)")
+        raise Malformed(f"{name} is not an id ({len(text)} characters)")
     return text
 
 

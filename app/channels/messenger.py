@@ -35,7 +35,7 @@ class MessengerAdapter:
             try:
                 if not isinstance(entry, dict):
                     raise f.Malformed(f"is {f.kind_of(entry)}, not an object")
-                account = f.ident(entry, "id", required=True)
+                account = f.ident(entry, "id", required=True, name="entry.id")
                 entry_time = f.event_time(entry.get("time"), arrival)
                 lists = [(key, f.items(entry, key)) for key in ("messaging", "standby")]
             except f.UNREADABLE as exc:
@@ -61,8 +61,8 @@ class MessengerAdapter:
         return parsed
 
     def _event(self, account: str, item: dict, at: datetime) -> InboundEvent | None:
-        sender = f.ident(f.obj(item, "sender"), "id")
-        recipient = f.ident(f.obj(item, "recipient"), "id")
+        sender = f.ident(f.obj(item, "sender"), "id", name="sender.id")
+        recipient = f.ident(f.obj(item, "recipient"), "id", name="recipient.id")
         base = dict(platform=self.platform, account_id=account, timestamp=at, raw=item)
         if "message" in item:
             msg = f.obj(item, "message", required=True)

@@ -81,7 +81,8 @@ class WhatsAppAdapter:
     def _value(self, change: dict, where: str, arrival: datetime, parsed: Parsed) -> None:
         try:
             value = f.obj(change, "value", required=True)
-            account = f.ident(f.obj(value, "metadata", required=True), "phone_number_id", required=True)
+            account = f.ident(f.obj(value, "metadata", required=True), "phone_number_id",
+                              required=True, name="metadata.phone_number_id")
             messages, statuses = f.items(value, "messages"), f.items(value, "statuses")
             names = self._names(f.items(value, "contacts"))
         except f.UNREADABLE as exc:

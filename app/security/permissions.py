@@ -34,6 +34,7 @@ RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
 RESOURCE_TENANT_SETTINGS = "TenantSettings"
 RESOURCE_TENANTS = "Tenants"  # create tenants (agency admins)
+RESOURCE_DELIVERIES = "WebhookDeliveries"  # platform Admins only: deliveries belong to no tenant
 
 # Menu categories and items that need menu_access
 MENU_INBOX = "Inbox"
@@ -42,6 +43,7 @@ MENU_SALES = "Sales"
 MENU_MARKETING = "Marketing"
 MENU_SETTINGS = "Settings"
 MENU_AGENCY = "Agency"
+MENU_OPERATIONS = "Operations"  # platform Admins only
 
 STAFF_RESOURCES = [
     RESOURCE_PRODUCTS,

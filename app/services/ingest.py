@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 
 from app.channels.base import EventKind, InboundEvent
 from app.extensions import db
@@ -48,10 +48,10 @@ class IngestResult:
     unknown_accounts: set[str] = field(default_factory=set)
     skipped: list[str] = field(default_factory=list)  # events the database refused, with why
 
-# What an event's own data can make storing it raise (a value its column refuses, a shape a
-# handler did not foresee). A database that is down raises something else, which fails the
+# What an event's own data can make storing it raise (a value its column refuses or its
+# driver can't adapt, a shape a handler did not foresee). A database that is down raises something else, which fails the
 # whole delivery so it is retried: an outage must never be mistaken for a bad event.
-EVENT_ERRORS = (DataError, IntegrityError, TypeError, ValueError, AttributeError, KeyError)
+EVENT_ERRORS = (DataError, IntegrityError, ProgrammingError, TypeError, ValueError, AttributeError, KeyError)
 
 
 def ingest(events: list[InboundEvent], before_commit=None) -> IngestResult:

@@ -126,5 +126,21 @@ def count_attempts(event_ids: list[int], reason: str | None = None) -> list[int]
     return parked
 
 
+def process_again(event_ids: list[int]) -> int:
+    """Give parked deliveries a fresh set of attempts (an Admin fixed what failed them) and
+    queue them; unprocessable ones stay as they are, since parsing gives the same answer."""
+    from app.jobs import HIGH_QUEUE, enqueue_again
+
+    ids = db.session.scalars(update(WebhookEvent).where(
+        WebhookEvent.id.in_(event_ids), WebhookEvent.status == DeliveryStatus.PARKED.value,
+    ).values(status=DeliveryStatus.PENDING.value, attempts=0, processed_at=None)
+        .returning(WebhookEvent.id)).all()
+    db.session.commit()
+    for event_id in ids:
+        enqueue_again("app.jobs.webhooks.process_meta_event", event_id,
+                      job_id=f"meta-event-{event_id}", queue=HIGH_QUEUE)
+    return len(ids)
+
+
 def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value

@@ -6,6 +6,7 @@ from app.security.permissions import (
     MENU_CATALOG,
     MENU_INBOX,
     MENU_MARKETING,
+    MENU_OPERATIONS,
     MENU_SALES,
     MENU_SETTINGS,
 )
@@ -22,6 +23,7 @@ def register_views(appbuilder) -> None:
     from app.views.catalog import CategoryApi, CategoryView, ProductApi, ProductView
     from app.views.channels import ChannelApi, ChannelView
     from app.views.customers import CustomerApi, CustomerView
+    from app.views.deliveries import WebhookDeliveryView
     from app.views.inbox import ConversationApi, ConversationView, MessageApi, MessageView
     from app.views.orders import OrderApi, OrderEventView, OrderItemApi, OrderItemView, OrderView
     from app.views.playground import PlaygroundView
@@ -56,6 +58,7 @@ def register_views(appbuilder) -> None:
     ab.add_view(AddTeamMemberView, "Add Team Member", icon="fa-user-plus", category=MENU_SETTINGS)
     ab.add_view(TenantSettingsView, "Store Settings", icon="fa-cog", category=MENU_SETTINGS)
     ab.add_view(TenantsView, "Tenants", icon="fa-building", category=MENU_AGENCY)
+    ab.add_view(WebhookDeliveryView, "Webhook Deliveries", icon="fa-inbox", category=MENU_OPERATIONS)
 
     for api in (
         ConversationApi, MessageApi, CustomerApi, ProductApi, CategoryApi, OrderApi,
