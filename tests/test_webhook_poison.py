@@ -382,3 +382,23 @@ def test_any_signed_razorpay_event_is_answered_below_500_and_applied(app, world,
         db.session.execute(update(PaymentEvent).values(processed_at=utcnow()))
         db.session.commit()
         db.session.remove()
+
+
+def test_through_the_queue_nothing_fails_and_the_good_message_is_answered(app, world, post_meta, graph, run_jobs):
+    """The same deliveries left to the job system (RQ workers on Redis, or the embedded
+    default's queue): no job fails, nothing stays pending, the good message is answered."""
+    for payload in WRONG_SHAPES + [mp.messenger(PAGE, mp.text("psid-q", PAGE, "m_q", "hello"))]:
+        assert post_meta(payload, process=False).status_code == 200
+    for body in UNPARSEABLE.values():
+        assert app.test_client().post("/webhooks/meta", data=body, headers=_sign_meta(body)).status_code == 200
+    app.extensions["delivery_intake"].drain()
+    run_jobs()
+    statuses = [status for _, status, _, _ in _deliveries(app)]
+    assert statuses and set(statuses) <= {"processed", "unprocessable"}
+    # psid-z's readable messages among the poisoned ones are customers too
+    assert sorted({s["recipient"]["id"] for s in graph.sends()}) == ["psid-q", "psid-z"]
+    queues = app.extensions.get("job_queues")
+    if queues:
+        from rq.registry import FailedJobRegistry
+
+        assert all(FailedJobRegistry(queue=q).count == 0 for q in queues.values())
