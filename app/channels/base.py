@@ -6,9 +6,14 @@ stored outbound message (send). It never touches the database: ingest and outbou
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from app.channels.fields import kind_of
+
+log = logging.getLogger(__name__)
 
 
 class EventKind(enum.StrEnum):
@@ -70,6 +75,28 @@ class Parsed:
 
     def skip(self, where: str, why: str) -> None:
         self.skipped.append(f"{where}: {why}")
+
+    def entries(self, body: dict[str, Any]) -> list[tuple[str, dict]]:
+        """The delivery's `entry[]` objects, each with where it is; any other is skipped."""
+        entries = body.get("entry")
+        if entries is None:
+            return []
+        if not isinstance(entries, list):
+            self.skip("delivery", f"entry is {kind_of(entries)}, not a list")
+            return []
+        found = []
+        for i, entry in enumerate(entries):
+            if isinstance(entry, dict):
+                found.append((f"entry[{i}]", entry))
+            else:
+                self.skip(f"entry[{i}]", f"is {kind_of(entry)}, not an object")
+        return found
+
+    def logged(self, platform: str) -> "Parsed":
+        if self.skipped:
+            log.warning("%s: skipped %d unreadable events: %s", platform, len(self.skipped),
+                        "; ".join(self.skipped[:5]))
+        return self
 
 
 @dataclass

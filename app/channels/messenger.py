@@ -25,16 +25,8 @@ class MessengerAdapter:
 
     def parse(self, body: dict[str, Any], arrival: datetime) -> Parsed:
         parsed = Parsed()
-        try:
-            entries = f.items(body, "entry")
-        except f.Malformed as exc:
-            parsed.skip("delivery", str(exc))
-            return parsed
-        for i, entry in enumerate(entries):
-            where = f"entry[{i}]"
+        for where, entry in parsed.entries(body):
             try:
-                if not isinstance(entry, dict):
-                    raise f.Malformed(f"is {f.kind_of(entry)}, not an object")
                 account = f.ident(entry, "id", required=True, name="entry.id")
                 entry_time = f.event_time(entry.get("time"), arrival)
                 lists = [(key, f.items(entry, key)) for key in ("messaging", "standby")]
@@ -55,10 +47,7 @@ class MessengerAdapter:
                         continue
                     if event is not None:
                         parsed.events.append(event)
-        if parsed.skipped:
-            log.warning("%s: skipped %d unreadable events: %s", self.platform,
-                        len(parsed.skipped), "; ".join(parsed.skipped[:5]))
-        return parsed
+        return parsed.logged(self.platform)
 
     def _event(self, account: str, item: dict, at: datetime) -> InboundEvent | None:
         sender = f.ident(f.obj(item, "sender"), "id", name="sender.id")

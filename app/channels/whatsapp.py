@@ -51,32 +51,21 @@ class WhatsAppAdapter:
 
     def parse(self, body: dict[str, Any], arrival: datetime) -> Parsed:
         parsed = Parsed()
-        try:
-            entries = f.items(body, "entry")
-        except f.Malformed as exc:
-            parsed.skip("delivery", str(exc))
-            return parsed
-        for i, entry in enumerate(entries):
+        for where, entry in parsed.entries(body):
             try:
-                if not isinstance(entry, dict):
-                    raise f.Malformed(f"is {f.kind_of(entry)}, not an object")
                 changes = f.items(entry, "changes")
             except f.UNREADABLE as exc:
-                parsed.skip(f"entry[{i}]", f.reason(exc))
+                parsed.skip(where, f.reason(exc))
                 continue
             for j, change in enumerate(changes):
-                where = f"entry[{i}].changes[{j}]"
                 if not isinstance(change, dict):
-                    parsed.skip(where, f"is {f.kind_of(change)}, not an object")
+                    parsed.skip(f"{where}.changes[{j}]", f"is {f.kind_of(change)}, not an object")
                     continue
                 if change.get("field") != "messages":
                     log.info("whatsapp: ignoring change field %r", f.label(change, "field", limit=64))
                     continue
-                self._value(change, where, arrival, parsed)
-        if parsed.skipped:
-            log.warning("whatsapp: skipped %d unreadable events: %s", len(parsed.skipped),
-                        "; ".join(parsed.skipped[:5]))
-        return parsed
+                self._value(change, f"{where}.changes[{j}]", arrival, parsed)
+        return parsed.logged(self.platform)
 
     def _value(self, change: dict, where: str, arrival: datetime, parsed: Parsed) -> None:
         try:
