@@ -35,10 +35,34 @@ def leaks(text: str, *tags: str) -> list[str]:
 REFUSED = (403, 404)
 
 
+# Views over rows that belong to no tenant (a webhook delivery is only tied to one once it is
+# parsed): platform Admins alone may reach them, checked in test_platform_views_are_admin_only.
+PLATFORM_VIEWS = {"WebhookDeliveryView"}
+
+
 def registered(app, kind):
-    """Our views and APIs (FAB's own security screens are Admin-only: see test_roles)."""
+    """Our tenant views and APIs (FAB's own security screens are Admin-only: see test_roles)."""
     return [v for v in app.appbuilder.baseviews
-            if isinstance(v, kind) and type(v).__module__.startswith("app.")]
+            if isinstance(v, kind) and type(v).__module__.startswith("app.")
+            and type(v).__name__ not in PLATFORM_VIEWS]
+
+
+def test_platform_views_are_admin_only(app, world, browser):
+    from app.security.permissions import ROLE_ADMIN
+
+    found = [v for v in app.appbuilder.baseviews if type(v).__name__ in PLATFORM_VIEWS]
+    assert {type(v).__name__ for v in found} == PLATFORM_VIEWS
+    import re
+
+    for view in found:
+        for role, rules in app.config["FAB_ROLES"].items():
+            granted = any(re.match(v, view.class_permission_name) for v, _ in rules)
+            assert granted == (role == ROLE_ADMIN), (role, type(view).__name__)
+        url = f"/{type(view).__name__.lower()}/list/"
+        assert browser("admin").get(url).status_code == 200
+        for persona in ("agency", "owner_a", "staff_a"):
+            resp = browser(persona).get(url)
+            assert resp.status_code in (302, 403, 404), (persona, resp.status_code)
 
 
 def view_ids(app):
