@@ -57,10 +57,12 @@ class OrderItemRules:
 
 
 class OrderRules:
-    """A new order gets its number, status, currency and payment reference on the server; a
-    pending one deleted gives its stock back (any other is cancelled or refunded instead)."""
+    """A new order gets its number, status, currency and payment reference on the server, and
+    its conversation must be its customer's; a pending one deleted gives its stock back (any
+    other is cancelled or refunded instead)."""
 
     def before_save(self, item, created):
+        order_service.check_parties(item, created)
         if created:
             order_service.assign_number(item)
 
