@@ -216,3 +216,32 @@ def test_another_tenants_order_can_not_be_refunded_or_requested(app, world, brow
     assert token_client.post(f"/api/v1/orders/{b_id}/refund", tenant_id=world.b.tenant_id).status_code == 403
     assert fingerprint(app, b_id) == before
     assert razorpay.refunds == [] and refund_calls(graph) == []
+
+
+def test_staff_give_a_reason_on_the_orders_page(app, world, browser, razorpay, graph, run_jobs):
+    order = paid_order(app, world, run_jobs)
+    staff = browser("staff_a")
+    form = f"/orderview/refund_request/{order.id}"
+    single = staff.post(f"/orderview/action/request_refund/{order.id}")  # the button on its page
+    assert single.status_code == 302 and single.headers["Location"].endswith(form)
+    assert fingerprint(app, order.id)[2] is None  # only the form records it
+    assert "Why should it be refunded?" in text_of(staff.get(form))
+    done = staff.post(form, token_from=form, data={"reason": "Arrived torn"})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/orderview/show/{order.id}")
+    with app.app_context():
+        row = db.session.get(Order, order.id)
+        assert (row.refund_request_reason, row.refund_requested_by.username) == ("Arrived torn", "staff_a")
+        db.session.remove()
+    again = staff.post(form, token_from=form, data={"reason": "twice"})
+    assert again.status_code == 200 and "already been requested" in text_of(again)
+    assert "Requested by staff_a: Arrived torn" in text_of(browser("owner_a").get("/orderview/list/"))
+    assert razorpay.refunds == [] and refund_calls(graph) == []
+
+
+def test_the_reason_form_of_another_tenants_order_is_404(app, world, browser):
+    b_id = place(app, world, tenant="b")
+    client = browser("staff_a")
+    form = f"/orderview/refund_request/{b_id}"
+    assert client.get(form).status_code == 404
+    assert client.post(form, data={"reason": "x"}, token_from="/orderview/list/").status_code == 404
+    assert fingerprint(app, b_id)[2] is None

@@ -149,6 +149,7 @@ VIEW_METHOD_PERMISSIONS = {
     "action": CAN_WRITE,
     "action_post": CAN_WRITE,
     "reply": CAN_WRITE,
+    "refund_request": CAN_WRITE,
     "api_create": CAN_WRITE,
     "api_update": CAN_WRITE,
     "api_delete": CAN_WRITE,

@@ -4,11 +4,12 @@ Statuses never change by editing: they move through the actions below (forward o
 validated by app.services.checkout and recorded with who and when). Lines of a pending order
 reserve stock as they are added or changed, and give it back when removed.
 """
-from flask import abort, flash, g, redirect, request
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import expose as expose_view
 from flask_appbuilder.actions import action
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.security.decorators import permission_name, protect
+from flask_appbuilder.security.decorators import has_access, permission_name, protect
 from marshmallow.validate import Range
 from wtforms.validators import NumberRange
 
@@ -186,8 +187,30 @@ class OrderView(OrderRules, TenantModelView):
 
     @action("request_refund", "Request refund", "Ask an owner to refund these orders?", "fa-flag")
     def request_refund(self, items):
+        """From the list: requested without a reason; from an order's page: the reason form."""
+        if not isinstance(items, list):
+            if items is None or items.tenant_id not in tenancy.scope_ids():
+                abort(404)
+            return redirect(url_for(".refund_request", pk=items.id))
         return self._each(items, lambda o: payments.request_refund(o, actor_id=_actor()),
                           "with a refund requested")
+
+    @expose_view("/refund_request/<pk>", methods=["GET", "POST"])
+    @has_access
+    def refund_request(self, pk):
+        """Ask an owner to refund one order, saying why."""
+        order = self._scoped_get(pk)
+        if request.method == "POST":
+            try:
+                payments.request_refund(order, actor_id=_actor(), reason=request.form.get("reason"))
+            except OrderError as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+            else:
+                flash(f"Refund of {order.number} requested: an owner will decide", "success")
+                return redirect(url_for(".show", pk=order.id))
+        return self.render_template("closer/refund_request.html", order=order,
+                                    max_reason=payments.MAX_REASON)
 
     @action("refund_order", "Refund", "Refund these orders in full through Razorpay?", "fa-undo")
     def refund_order(self, items):
