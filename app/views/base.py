@@ -164,7 +164,6 @@ class TenantModelView(TenantScopedMixin, ModelView):
             abort(404)
         return item
 
-    # Overriding a routed method drops FAB's route, so the @expose lines are repeated here.
     def _refuse_unpermitted_action(self, name) -> None:
         """403 for an action the user's role lacks (FAB would only flash and redirect)."""
         if name not in self.actions:
@@ -173,6 +172,7 @@ class TenantModelView(TenantScopedMixin, ModelView):
                                              self.class_permission_name):
             abort(403)
 
+    # Overriding a routed method drops FAB's route, so the @expose lines are repeated here.
     @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
     def action(self, name, pk):
         """FAB loads the row without base filters; refuse another tenant's id first."""

@@ -5,9 +5,10 @@ validated by app.services.checkout and recorded with who and when). Lines of a p
 reserve stock as they are added or changed, and give it back when removed.
 """
 from flask import abort, flash, g, redirect, request, url_for
-from flask_appbuilder import expose as expose_view
+from flask_appbuilder import expose
 from flask_appbuilder.actions import action
-from flask_appbuilder.api import expose, safe
+from flask_appbuilder.api import expose as expose_api
+from flask_appbuilder.api import safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name, protect
 from marshmallow.validate import Range
@@ -195,7 +196,7 @@ class OrderView(OrderRules, TenantModelView):
         return self._each(items, lambda o: payments.request_refund(o, actor_id=_actor()),
                           "with a refund requested")
 
-    @expose_view("/refund_request/<pk>", methods=["GET", "POST"])
+    @expose("/refund_request/<pk>", methods=["GET", "POST"])
     @has_access
     def refund_request(self, pk):
         """Ask an owner to refund one order, saying why."""
@@ -252,7 +253,7 @@ class OrderApi(OrderRules, TenantModelApi):
                              refund_requested_at=order.refund_requested_at.isoformat()
                              if order.refund_requested_at else None)
 
-    @expose("/<int:pk>/refund", methods=["POST"])
+    @expose_api("/<int:pk>/refund", methods=["POST"])
     @protect()
     @safe
     @permission_name(CAN_REFUND)
@@ -260,7 +261,7 @@ class OrderApi(OrderRules, TenantModelApi):
         """Refund the order in full (owners and platform roles only)."""
         return self._lifecycle(pk, lambda o: payments.refund(o, actor_id=_actor(), source="api"))
 
-    @expose("/<int:pk>/refund_request", methods=["POST"])
+    @expose_api("/<int:pk>/refund_request", methods=["POST"])
     @protect()
     @safe
     @permission_name(CAN_WRITE)
