@@ -15,6 +15,8 @@ INSTANCE_DIR = Path(os.environ.get("CLOSER_INSTANCE_DIR", BASE_DIR / "instance")
 # The Graph API version is part of the base URL so adapters append only `/{id}/messages`.
 GRAPH_API_VERSION = "v25.0"
 DEV_SECRET_KEY = "dev-not-secret-change-me"
+# Production takes payments only through Razorpay (the test-mode page exists only outside it).
+RAZORPAY_SETTINGS = ("RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -110,7 +112,11 @@ class Config:
 
     @classmethod
     def validate(cls, config: dict) -> None:
-        """Refuse to start a production app with development secrets."""
+        """Refuse to start a production app with development secrets or without Razorpay.
+
+        Without Razorpay a production app would have no way to take money, and the test-mode
+        payment page (which marks orders paid without any) must never stand in for it.
+        """
         if not config.get("PRODUCTION"):
             return
         problems = []
@@ -118,6 +124,10 @@ class Config:
             problems.append("SECRET_KEY must be set to a long random value")
         if not config.get("TOKEN_ENCRYPTION_KEYS"):
             problems.append("TOKEN_ENCRYPTION_KEYS must be set (Fernet keys, comma separated)")
+        missing = [name for name in RAZORPAY_SETTINGS if not config.get(name)]
+        if missing:
+            problems.append(f"{', '.join(missing)} must be set (production takes payments through "
+                            "Razorpay only)")
         if problems:
             raise RuntimeError("Refusing to start: " + "; ".join(problems))
 
@@ -177,11 +187,18 @@ class TestConfig(Config):
     REPLY_DEBOUNCE_SECONDS = 0.0
 
 
+ENVIRONMENTS = {"production": Config, "development": DevConfig, "testing": TestConfig}
+
+
 def config_from_env():
-    """Pick the config class from CLOSER_ENV (production | development | testing)."""
-    name = (_env("CLOSER_ENV", "development") or "development").lower()
-    if name.startswith("prod"):
-        return Config
-    if name.startswith("test"):
-        return TestConfig
-    return DevConfig
+    """The config class CLOSER_ENV names (any case); unset means development.
+
+    Anything else refuses to start: a misspelt `production` must not quietly run as
+    development, with its generated secrets and test-mode payments.
+    """
+    raw = _env("CLOSER_ENV")
+    name = (raw or "development").strip().lower()
+    if name not in ENVIRONMENTS:
+        raise RuntimeError(f"Refusing to start: CLOSER_ENV={raw!r} is not one of "
+                           f"{', '.join(ENVIRONMENTS)}")
+    return ENVIRONMENTS[name]

@@ -82,7 +82,8 @@ def register_blueprints(app: Flask) -> None:
     from app.webhooks import register_webhooks
 
     app.register_blueprint(health_bp)
-    app.register_blueprint(payment_page_bp)
+    if not app.config.get("PRODUCTION", True):  # test mode exists only in development and testing
+        app.register_blueprint(payment_page_bp)
     register_webhooks(app)
 
 

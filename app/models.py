@@ -459,6 +459,11 @@ class Order(TenantMixin, Model):
     razorpay_payment_id = Column(String(64), index=True)
     payment_error = Column(Text)
     refund_id = Column(String(64))
+    # Staff may not refund; they ask, and an owner (or an admin) decides and executes it.
+    refund_requested_at = Column(DateTime(timezone=True))
+    refund_requested_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    refund_requested_by = relationship(User, foreign_keys=[refund_requested_by_id])
+    refund_request_reason = Column(Text)
     tracking_number = Column(String(120))
     notes = Column(Text)
     paid_at = Column(DateTime(timezone=True))
@@ -471,6 +476,13 @@ class Order(TenantMixin, Model):
 
     def total(self) -> str:
         return format_money(self.total_minor, self.currency)
+
+    def refund_request(self) -> str:
+        """A refund asked for and not executed yet (what an owner acts on), for lists."""
+        if self.refund_requested_at is None or self.refund_id or self.status == OrderStatus.REFUNDED:
+            return ""
+        who = self.refund_requested_by.username if self.refund_requested_by else "a former member"
+        return f"Requested by {who}" + (f": {self.refund_request_reason}" if self.refund_request_reason else "")
 
     def __str__(self) -> str:
         return self.number

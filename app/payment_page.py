@@ -1,11 +1,13 @@
-"""The test-mode payment page: what a customer opens from the chat when no Razorpay keys are set.
+"""The test-mode payment page: what a customer opens from the chat in development and testing
+when no Razorpay keys are set.
 
 It exists so the embedded default can complete a sale end to end: its buttons raise the very
 events Razorpay would (`payment_link.paid`, `payment.failed`) and apply them through the same
 service, so the order, the stock and the chat behave exactly as with real money. It is
-labelled TEST MODE everywhere and answers 404 as soon as Razorpay keys are configured. The
-URL carries a random token per order; nothing else identifies the order to an anonymous
-visitor.
+labelled TEST MODE everywhere. A production app never registers it, and elsewhere it answers
+404 as soon as Razorpay keys are configured (app.services.payments.live). It acts only on an
+order that is still payable, as a Razorpay link would. The URL carries a random token per
+order; nothing else identifies the order to an anonymous visitor.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Order, OrderStatus
+from app.models import Order
 from app.security.tenancy import unguarded
 from app.services import payments
 
@@ -30,11 +32,14 @@ def _order(token: str) -> Order:
     return order
 
 
+def _page(order: Order, status: int = 200):
+    return render_template("closer/pay_test.html", order=order,
+                           payable=payments.payable_in_test_mode(order)), status
+
+
 @bp.get("/<token>")
 def show(token: str):
-    order = _order(token)
-    return render_template("closer/pay_test.html", order=order,
-                           payable=order.status == OrderStatus.PENDING_PAYMENT)
+    return _page(_order(token))
 
 
 @bp.post("/<token>")
@@ -45,6 +50,10 @@ def act(token: str):
     outcome = request.form.get("outcome")
     if outcome not in ("paid", "failed"):
         abort(400)
+    if not payments.payable_in_test_mode(order):
+        # Cancelled, expired, paid, refunded...: Razorpay would not take a payment on its
+        # link either, so no event is recorded and nothing about the order changes.
+        return _page(order, 409)
     with unguarded():
         event_id, _ = payments.record_event(payments.TEST_MODE, f"test_{order.id}_{outcome}_{order.payment_reference}",
                                             *payments.test_event(order, outcome))

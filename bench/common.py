@@ -44,6 +44,9 @@ def bench_env(database_url: str, **extra) -> dict:
             "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-" + "x" * 40,
             "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "META_APP_SECRET": APP_SECRET,
             "META_APP_ID": "424242", "SESSION_COOKIE_SECURE": "false", "PYTHONPATH": str(ROOT),
+            # production needs Razorpay's settings to start; the benchmarks place no orders
+            "RAZORPAY_KEY_ID": "rzp_test_bench", "RAZORPAY_KEY_SECRET": "bench-secret",
+            "RAZORPAY_WEBHOOK_SECRET": "bench-webhook-secret", "RAZORPAY_API_BASE": "http://127.0.0.1:9",
             **extra}
 
 

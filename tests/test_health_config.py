@@ -43,7 +43,8 @@ def test_production_refuses_development_secret():
         Config.validate(_prod(SECRET_KEY=DEV_SECRET_KEY, TOKEN_ENCRYPTION_KEYS="k"))
     with pytest.raises(RuntimeError, match="TOKEN_ENCRYPTION_KEYS"):
         Config.validate(_prod(SECRET_KEY="x" * 40, TOKEN_ENCRYPTION_KEYS=None))
-    Config.validate(_prod(SECRET_KEY="x" * 40, TOKEN_ENCRYPTION_KEYS="k"))
+    Config.validate(_prod(SECRET_KEY="x" * 40, TOKEN_ENCRYPTION_KEYS="k", RAZORPAY_KEY_ID="id",
+                          RAZORPAY_KEY_SECRET="secret", RAZORPAY_WEBHOOK_SECRET="hook"))
 
 
 def test_production_app_does_not_start_with_dev_secret():

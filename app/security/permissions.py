@@ -16,6 +16,9 @@ PLATFORM_ROLES = {ROLE_ADMIN, ROLE_AGENCY_ADMIN}  # apply across tenants; seats 
 
 CAN_READ = "read"
 CAN_WRITE = "write"
+# Giving money back is the business's decision: owners (and platform roles) refund; staff may
+# only ask for one, which is an ordinary write on the order.
+CAN_REFUND = "refund"
 
 # Resources (class_permission_name of views and APIs)
 RESOURCE_PRODUCTS = "Products"
@@ -83,9 +86,17 @@ def _any(names: list[str]) -> str:
     return "^(" + "|".join(names) + ")$"
 
 
-def _role(resources: list[str], menus: list[str], menu_items: list[str]) -> list[list[str]]:
+# Rights beyond read/write, granted to owners and agency admins only.
+OWNER_GRANTS = [
+    [_any([RESOURCE_ORDERS]), f"^can_{CAN_REFUND}$"],
+]
+
+
+def _role(resources: list[str], menus: list[str], menu_items: list[str],
+          grants: list[list[str]] | None = None) -> list[list[str]]:
     return [
         [_any(resources), "^can_(read|write)$"],
+        *(grants or []),
         [_any(menus + menu_items), "^menu_access$"],
         *SELF_SERVICE,
     ]
@@ -118,8 +129,8 @@ def fab_roles() -> dict[str, list[list[str]]]:
     """FAB_ROLES: Admin can do everything (FAB user/role screens included); the rest are scoped."""
     return {
         ROLE_ADMIN: [[".*", ".*"]],
-        ROLE_AGENCY_ADMIN: _role(AGENCY_RESOURCES, AGENCY_MENUS, AGENCY_MENU_ITEMS),
-        ROLE_OWNER: _role(OWNER_RESOURCES, OWNER_MENUS, OWNER_MENU_ITEMS),
+        ROLE_AGENCY_ADMIN: _role(AGENCY_RESOURCES, AGENCY_MENUS, AGENCY_MENU_ITEMS, OWNER_GRANTS),
+        ROLE_OWNER: _role(OWNER_RESOURCES, OWNER_MENUS, OWNER_MENU_ITEMS, OWNER_GRANTS),
         ROLE_STAFF: _role(STAFF_RESOURCES, STAFF_MENUS, STAFF_MENU_ITEMS),
     }
 
@@ -140,6 +151,7 @@ VIEW_METHOD_PERMISSIONS = {
     "action": CAN_WRITE,
     "action_post": CAN_WRITE,
     "reply": CAN_WRITE,
+    "refund_request": CAN_WRITE,
     "api_create": CAN_WRITE,
     "api_update": CAN_WRITE,
     "api_delete": CAN_WRITE,

@@ -32,7 +32,7 @@ from app.models import (
     utcnow,
 )
 from app.money import format_money
-from app.services.orders import MAX_QUANTITY, OrderError, next_order_number
+from app.services.orders import MAX_QUANTITY, OrderError, conversation_of_customer, next_order_number
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +200,7 @@ def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | 
     customer = db.session.get(Customer, customer_id) if customer_id else None
     if customer is not None and customer.tenant_id != tenant_id:
         raise OrderError("No such customer")
+    conversation_of_customer(customer.id if customer else None, conv)
     held: list[Line] = []
     try:
         for line in wanted:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 
 from app.extensions import db
-from app.models import Order, OrderItem, OrderStatus, Tenant
+from app.models import Conversation, Order, OrderItem, OrderStatus, Tenant
 
 MAX_QUANTITY = 100
 
@@ -42,6 +42,36 @@ def assign_number(order: Order) -> None:
     order.total_minor = order.total_minor or 0
 
 
+def conversation_of_customer(customer_id: int | None, conversation: Conversation | None) -> None:
+    """Refuse a conversation that isn't the customer's: the payment link, the confirmation and
+    the tracking number go to the order's conversation, so it must be the buyer's own."""
+    if conversation is not None and customer_id is not None and conversation.customer_id != customer_id:
+        raise OrderError("That conversation belongs to another customer: pick one of this "
+                         "customer's conversations")
+
+
+def check_parties(order: Order, created: bool) -> None:
+    """An order created or changed in the admin or the API: its conversation must be its
+    customer's (a conversation alone makes its customer the order's)."""
+    state = inspect(order)
+    if not created and not any(state.attrs[name].history.has_changes()
+                               for name in ("customer", "customer_id", "conversation", "conversation_id")):
+        return
+    with db.session.no_autoflush:  # the half-built order must not be flushed by these reads
+        conversation = order.conversation
+        if conversation is None and order.conversation_id is not None:
+            conversation = db.session.get(Conversation, order.conversation_id)
+        if conversation is None:
+            return
+        if conversation.tenant_id != order.tenant_id:
+            raise OrderError("No such conversation")
+        customer_id = order.customer.id if order.customer is not None else order.customer_id
+        if customer_id is None:
+            order.customer_id = conversation.customer_id
+            return
+        conversation_of_customer(customer_id, conversation)
+
+
 def snapshot_item(item: OrderItem) -> None:
     """Copy the product's sku, name and price onto the line; refuse what can't be sold."""
     order, product = item.order, item.product
@@ -68,4 +98,5 @@ def recompute_total(order: Order | None) -> None:
     db.session.commit()
 
 
-__all__ = ["OrderError", "assign_number", "next_order_number", "recompute_total", "snapshot_item"]
+__all__ = ["OrderError", "assign_number", "check_parties", "conversation_of_customer", "next_order_number",
+           "recompute_total", "snapshot_item"]

@@ -1,10 +1,11 @@
 """Payments: the link for an order, Razorpay's events applied to orders, cancellations, refunds.
 
-With Razorpay keys configured, links are Razorpay payment links made through the SDK with the
-order's `payment_reference` as `reference_id` (a retried job can't make a second one). Without
-keys (the embedded default) an order gets a clearly-labelled *test-mode* page of our own
-(/pay/test/<token>) whose buttons raise the same events Razorpay would, through the same code,
-so the demo completes a sale end to end. Test mode never runs when keys are configured.
+In production, and wherever Razorpay keys are configured, links are Razorpay payment links
+made through the SDK with the order's `payment_reference` as `reference_id` (a retried job can't
+make a second one). In development and testing without keys (the embedded default) an order
+gets a clearly-labelled *test-mode* page of our own (/pay/test/<token>) whose buttons raise the
+same events Razorpay would, through the same code, so the demo completes a sale end to end.
+Test mode never runs in production, keys or not: it marks orders paid without any money.
 
 Events are resolved to an order by the identifiers Razorpay puts in them (link id, our
 reference, Razorpay's order id, the payment id); ids pointing at two different orders are
@@ -49,13 +50,34 @@ MIN_LINK_MINUTES = 16  # Razorpay wants expire_by at least 15 minutes ahead
 
 
 def live(config=None) -> bool:
-    cfg = config or current_app.config
+    """Whether payments go through Razorpay: always in production (a config that doesn't say
+    otherwise is production), elsewhere once its keys are set. Test mode is the opposite."""
+    cfg = config if config is not None else current_app.config
+    if cfg.get("PRODUCTION", True):
+        return True
     return bool(cfg.get("RAZORPAY_KEY_ID") and cfg.get("RAZORPAY_KEY_SECRET"))
 
 
 def razorpay():
     cfg = current_app.config
+    if not (cfg.get("RAZORPAY_KEY_ID") and cfg.get("RAZORPAY_KEY_SECRET")):
+        # Production refuses to start without them (config.Config.validate); this is the
+        # last line should a misconfigured app get this far: no link rather than a free one.
+        raise PaymentRefused("Razorpay keys are not configured")
     return client_for(cfg["RAZORPAY_KEY_ID"], cfg["RAZORPAY_KEY_SECRET"], cfg["RAZORPAY_API_BASE"])
+
+
+def payable_in_test_mode(order: Order) -> bool:
+    """Whether the test-mode page may take a payment for this order now: as on a Razorpay
+    link, only while the order awaits payment and its (test) link exists and hasn't expired."""
+    if live() or order.status != S.PENDING_PAYMENT:
+        return False
+    if not (order.payment_link_id or "").startswith(TEST_LINK_PREFIX):
+        return False
+    expires = order.payment_link_expires_at
+    if expires is not None and expires.tzinfo is None:  # SQLite hands back naive UTC
+        expires = expires.replace(tzinfo=timezone.utc)
+    return expires is None or expires > utcnow()
 
 
 # ------------------------------------------------------------------------------ the link
@@ -360,9 +382,31 @@ def cancel(order: Order, *, actor_id: int | None, source: str = "admin") -> list
     return ids
 
 
-def refund(order: Order, *, actor_id: int | None) -> str:
+MAX_REASON = 500
+
+
+def request_refund(order: Order, *, actor_id: int | None, reason: str | None = None,
+                   source: str = "admin") -> None:
+    """Ask for a refund without executing it (staff may ask; only an owner refunds): the
+    request is kept on the order and in its history for the owner to act on. Nothing moves
+    at Razorpay."""
+    checkout.refuse_unless(order, S.REFUNDED)
+    if order.refund_id:
+        raise OrderError(f"Order {order.number}'s refund {order.refund_id} is already under way")
+    if order.refund_requested_at is not None:
+        raise OrderError(f"A refund of order {order.number} has already been requested")
+    reason = " ".join((reason or "").split())[:MAX_REASON] or None
+    order.refund_requested_at, order.refund_requested_by_id = utcnow(), actor_id
+    order.refund_request_reason = reason
+    checkout.note(order, "Refund requested" + (f": {reason}" if reason else ""), source=source,
+                  actor_id=actor_id)
+    db.session.commit()
+
+
+def refund(order: Order, *, actor_id: int | None, source: str = "admin") -> str:
     """Ask Razorpay for a full refund; the order becomes refunded when `refund.processed`
-    arrives (at once in test mode, where no money moved)."""
+    arrives (at once in test mode, where no money moved). Only for those who may refund
+    (app.security.permissions.CAN_REFUND): the views and the API check it."""
     checkout.refuse_unless(order, S.REFUNDED)
     if live():
         if not order.razorpay_payment_id:
@@ -372,13 +416,13 @@ def refund(order: Order, *, actor_id: int | None) -> str:
                                    notes={"order_number": order.number})
         order.refund_id = answer.get("id")
         checkout.note(order, f"Refund {order.refund_id} requested ({answer.get('status')})",
-                      source="admin", actor_id=actor_id)
+                      source=source, actor_id=actor_id)
         if answer.get("status") == "processed":
-            checkout.transition(order, S.REFUNDED, source="admin", actor_id=actor_id,
+            checkout.transition(order, S.REFUNDED, source=source, actor_id=actor_id,
                                 note=f"Refund {order.refund_id} processed")
         db.session.commit()
         return "refund requested" if order.status != S.REFUNDED else "refunded"
-    checkout.transition(order, S.REFUNDED, source="admin", actor_id=actor_id,
+    checkout.transition(order, S.REFUNDED, source=source, actor_id=actor_id,
                         note="Refunded (test mode: no money moved)")
     db.session.commit()
     return "refunded"

@@ -132,6 +132,8 @@ class TenantModelView(TenantScopedMixin, ModelView):
     """A CRUD view over one tenant table."""
 
     method_permission_name = VIEW_METHOD_PERMISSIONS
+    # {action function name: permission} for actions that need more than can_write.
+    action_permissions: dict[str, str] = {}
     page_size = 25
     # FAB's /download/<filename> serves any file of UPLOAD_FOLDER to anyone: we have no uploads.
     exclude_route_methods = {"download"}
@@ -142,6 +144,7 @@ class TenantModelView(TenantScopedMixin, ModelView):
         self.method_permission_name = {
             **self.method_permission_name,
             **{a.func.__name__: CAN_WRITE for a in self.actions.values()},
+            **self.action_permissions,
         }
         shown = set(self.list_columns or []) | set(self.show_columns or [])
         self.formatters_columns = {
@@ -161,17 +164,27 @@ class TenantModelView(TenantScopedMixin, ModelView):
             abort(404)
         return item
 
+    def _refuse_unpermitted_action(self, name) -> None:
+        """403 for an action the user's role lacks (FAB would only flash and redirect)."""
+        if name not in self.actions:
+            abort(404)
+        if not self.appbuilder.sm.has_access(self.get_action_permission_name(name),
+                                             self.class_permission_name):
+            abort(403)
+
     # Overriding a routed method drops FAB's route, so the @expose lines are repeated here.
     @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
     def action(self, name, pk):
         """FAB loads the row without base filters; refuse another tenant's id first."""
         self._scoped_get(pk)
+        self._refuse_unpermitted_action(name)
         return super().action(name, pk)
 
     @expose("/action_post", methods=["POST"])
     def action_post(self):
         for pk in request.form.getlist("rowid"):
             self._scoped_get(pk)
+        self._refuse_unpermitted_action(request.form.get("action"))
         return super().action_post()
 
     def bulk_update(self, items, change, *args):

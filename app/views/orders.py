@@ -4,19 +4,29 @@ Statuses never change by editing: they move through the actions below (forward o
 validated by app.services.checkout and recorded with who and when). Lines of a pending order
 reserve stock as they are added or changed, and give it back when removed.
 """
-from flask import abort, flash, g, redirect
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import expose
 from flask_appbuilder.actions import action
+from flask_appbuilder.api import expose as expose_api
+from flask_appbuilder.api import safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access, permission_name, protect
 from marshmallow.validate import Range
 from wtforms.validators import NumberRange
 
-from app.clients.razorpay_client import PaymentError
+from app.clients.razorpay_client import PaymentError, TransientPaymentError
 from app.extensions import db
 from app.jobs import enqueue
 from app.jobs.payments import queue_link
 from app.models import Order, OrderEvent, OrderItem, OrderStatus
 from app.security import tenancy
-from app.security.permissions import RESOURCE_ORDER_ITEMS, RESOURCE_ORDERS
+from app.security.permissions import (
+    API_METHOD_PERMISSIONS,
+    CAN_REFUND,
+    CAN_WRITE,
+    RESOURCE_ORDER_ITEMS,
+    RESOURCE_ORDERS,
+)
 from app.services import checkout, payments
 from app.services import orders as order_service
 from app.services.orders import OrderError
@@ -49,10 +59,12 @@ class OrderItemRules:
 
 
 class OrderRules:
-    """A new order gets its number, status, currency and payment reference on the server; a
-    pending one deleted gives its stock back (any other is cancelled or refunded instead)."""
+    """A new order gets its number, status, currency and payment reference on the server, and
+    its conversation must be its customer's; a pending one deleted gives its stock back (any
+    other is cancelled or refunded instead)."""
 
     def before_save(self, item, created):
+        order_service.check_parties(item, created)
         if created:
             order_service.assign_number(item)
 
@@ -67,8 +79,13 @@ def _send(message_ids: list[int], tenant_id: int) -> None:
 
 
 def _actor() -> int | None:
+    """Who acts: the signed-in browser user, or the API caller of this request's token."""
     user = getattr(g, "user", None)
-    return getattr(user, "id", None)
+    if getattr(user, "is_authenticated", False):
+        return user.id
+    from flask_jwt_extended import current_user as jwt_user
+
+    return getattr(jwt_user, "id", None)
 
 
 class OrderEventView(TenantModelView):
@@ -98,19 +115,24 @@ class OrderItemView(OrderItemRules, TenantModelView):
 class OrderView(OrderRules, TenantModelView):
     datamodel = SQLAInterface(Order)
     class_permission_name = RESOURCE_ORDERS
+    action_permissions = {"refund_order": CAN_REFUND}  # staff use request_refund instead
     related_views = [OrderItemView, OrderEventView]
-    list_columns = ["number", "customer", "status", "total", "campaign", "paid_at", "created_at"]
+    list_columns = ["number", "customer", "status", "total", "campaign", "paid_at", "refund_request",
+                    "created_at"]
+    label_columns = {"refund_request": "Refund request", "refund_request_reason": "Refund reason"}
     show_fieldsets = [
         ("Order", {"fields": ["number", "status", "total", "customer", "conversation", "campaign",
                               "notes", "created_at", "updated_at"]}),
         ("Payment", {"fields": ["payment_link_url", "payment_link_expires_at", "payment_link_sent_at",
-                                "paid_at", "razorpay_payment_id", "payment_error", "refund_id"]}),
+                                "paid_at", "razorpay_payment_id", "payment_error", "refund_requested_at",
+                                "refund_requested_by", "refund_request_reason", "refund_id"]}),
         ("Delivery", {"fields": ["tracking_number", "fulfilled_at", "shipped_at", "delivered_at",
                                  "closed_at"]}),
     ]
     add_columns = ["customer", "conversation", "campaign", "notes"]
     edit_columns = ORDER_EDIT
-    search_columns = ["number", "customer", "campaign", "status", "total_minor", "created_at"]
+    search_columns = ["number", "customer", "campaign", "status", "total_minor", "refund_requested_at",
+                      "created_at"]
     base_order = ("created_at", "desc")
 
     def _each(self, items, change, done: str):
@@ -164,6 +186,33 @@ class OrderView(OrderRules, TenantModelView):
     def cancel_order(self, items):
         return self._each(items, lambda o: payments.cancel(o, actor_id=_actor()), "cancelled")
 
+    @action("request_refund", "Request refund", "Ask an owner to refund these orders?", "fa-flag")
+    def request_refund(self, items):
+        """From the list: requested without a reason; from an order's page: the reason form."""
+        if not isinstance(items, list):
+            if items is None or items.tenant_id not in tenancy.scope_ids():
+                abort(404)
+            return redirect(url_for(".refund_request", pk=items.id))
+        return self._each(items, lambda o: payments.request_refund(o, actor_id=_actor()),
+                          "with a refund requested")
+
+    @expose("/refund_request/<pk>", methods=["GET", "POST"])
+    @has_access
+    def refund_request(self, pk):
+        """Ask an owner to refund one order, saying why."""
+        order = self._scoped_get(pk)
+        if request.method == "POST":
+            try:
+                payments.request_refund(order, actor_id=_actor(), reason=request.form.get("reason"))
+            except OrderError as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+            else:
+                flash(f"Refund of {order.number} requested: an owner will decide", "success")
+                return redirect(url_for(".show", pk=order.id))
+        return self.render_template("closer/refund_request.html", order=order,
+                                    max_reason=payments.MAX_REASON)
+
     @action("refund_order", "Refund", "Refund these orders in full through Razorpay?", "fa-undo")
     def refund_order(self, items):
         return self._each(items, lambda o: payments.refund(o, actor_id=_actor()), "refunded or refund requested")
@@ -173,14 +222,57 @@ class OrderApi(OrderRules, TenantModelApi):
     resource_name = "orders"
     datamodel = SQLAInterface(Order)
     class_permission_name = RESOURCE_ORDERS
+    method_permission_name = {**API_METHOD_PERMISSIONS, "refund": CAN_REFUND, "request_refund": CAN_WRITE}
     list_columns = show_columns = [
         "id", "number", "customer.id", "conversation.id", "campaign.id", "status", "currency",
         "total_minor", "payment_link_url", "payment_error", "tracking_number", "notes", "paid_at",
-        "shipped_at", "delivered_at", "closed_at", "created_at",
+        "shipped_at", "delivered_at", "closed_at", "refund_requested_at", "refund_requested_by.id",
+        "refund_request_reason", "refund_id", "created_at",
     ]
     add_columns = ["customer", "conversation", "campaign", "notes"]
     edit_columns = ORDER_EDIT
-    search_columns = ["number", "customer", "status", "created_at"]
+    search_columns = ["number", "customer", "status", "refund_requested_at", "created_at"]
+
+    def _lifecycle(self, pk: int, change):
+        """Run a service change on one of the tenant's orders: 404 for any other id, 422 for a
+        refusal (503 when Razorpay is briefly unavailable)."""
+        order = self.datamodel.get(pk, self._base_filters)
+        if order is None or order.tenant_id not in tenancy.scope_ids():
+            return self.response_404()
+        try:
+            result = change(order)
+        except TransientPaymentError as exc:
+            db.session.rollback()
+            return self.response(503, message=str(exc))
+        except (OrderError, PaymentError) as exc:
+            db.session.rollback()
+            return self.response_422(message={"_schema": [str(exc)]})
+        if isinstance(result, list):
+            _send(result, order.tenant_id)
+        return self.response(200, id=order.id, status=str(order.status), refund_id=order.refund_id,
+                             refund_requested_at=order.refund_requested_at.isoformat()
+                             if order.refund_requested_at else None)
+
+    @expose_api("/<int:pk>/refund", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name(CAN_REFUND)
+    def refund(self, pk: int):
+        """Refund the order in full (owners and platform roles only)."""
+        return self._lifecycle(pk, lambda o: payments.refund(o, actor_id=_actor(), source="api"))
+
+    @expose_api("/<int:pk>/refund_request", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name(CAN_WRITE)
+    def request_refund(self, pk: int):
+        """Ask an owner to refund the order; JSON body {"reason": "..."} (optional)."""
+        body = request.get_json(silent=True)
+        reason = body.get("reason") if isinstance(body, dict) else None
+        if reason is not None and not isinstance(reason, str):
+            return self.response_422(message={"reason": ["Must be text"]})
+        return self._lifecycle(pk, lambda o: payments.request_refund(
+            o, actor_id=_actor(), reason=reason, source="api"))
 
 
 class OrderItemApi(OrderItemRules, TenantModelApi):
