@@ -1,7 +1,7 @@
 """order refund requests: staff ask for a refund, an owner executes it
 
 Revision ID: c3d8e1f2a4b6
-Revises: b7e2c4d1a9f0
+Revises: c3d9e1f27a10
 Create Date: 2026-12-02 05:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c3d8e1f2a4b6'
-down_revision = 'b7e2c4d1a9f0'
+down_revision = 'c3d9e1f27a10'
 branch_labels = None
 depends_on = None
 
