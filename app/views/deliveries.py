@@ -44,6 +44,8 @@ class WebhookDeliveryView(ModelView):
     exclude_route_methods = {"add", "edit", "delete", "download", "api_create", "api_update",
                              "api_delete"}
     page_size = 50
+    list_title = "Webhook deliveries that need attention"
+    show_title = "Webhook delivery"
     formatters_columns = {
         **datetime_formatters(SQLAInterface(WebhookEvent), {"received_at", "processed_at"}),
         "error": lambda text: (text or "")[:300],
