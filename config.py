@@ -95,7 +95,8 @@ class Config:
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = "10 per 20 second"
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
+    # Unset: REDIS_URL when there is one (every worker process counts together), else memory.
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI")
     FAB_ROLES: dict = {}  # filled from app.security.permissions in create_app
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
@@ -164,7 +165,6 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     AUTH_RATE_LIMITED = False
     RATELIMIT_ENABLED = False
-    RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True
     META_APP_SECRET = "test_app_secret"
     JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "120"))

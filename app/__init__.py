@@ -30,6 +30,8 @@ def init_config(app: Flask) -> None:
 
     app.config["FAB_ROLES"] = fab_roles()
     app.config["FAB_INDEX_VIEW"] = "app.views.tenants.CloserIndexView"
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     Config.validate(app.config)
     logging.basicConfig(level=logging.INFO)
     # httpx (under the Groq SDK) logs every request at INFO: one line per model call
