@@ -103,6 +103,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    # Plain-HTTP requests are redirected to HTTPS (X-Forwarded-Proto from the proxy counts).
+    FORCE_HTTPS = _bool("FORCE_HTTPS", True)
     JWT_ACCESS_TOKEN_EXPIRES = 3600
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     DEFAULT_TIMEZONE = "Asia/Kolkata"
@@ -138,6 +140,7 @@ class DevConfig(Config):
 
     PRODUCTION = False
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    FORCE_HTTPS = _bool("FORCE_HTTPS", False)
 
     def __init__(self) -> None:
         import secrets
@@ -163,6 +166,7 @@ class TestConfig(Config):
     # Deliberately cheap hashing so the suite's many logins stay fast (never in production).
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     SESSION_COOKIE_SECURE = False
+    FORCE_HTTPS = False
     AUTH_RATE_LIMITED = False
     RATELIMIT_ENABLED = False
     WTF_CSRF_ENABLED = True

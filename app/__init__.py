@@ -11,6 +11,7 @@ from app.extensions import csrf, db, migrate
 
 
 def create_app(config_object=None) -> Flask:
+    from app.security.headers import init_security_headers
     from config import config_from_env
 
     app = Flask(__name__, instance_relative_config=False)
@@ -19,6 +20,7 @@ def create_app(config_object=None) -> Flask:
     init_config(app)
     init_extensions(app)
     register_blueprints(app)
+    init_security_headers(app)  # after the blueprints: it configures /health and /webhooks
     register_commands(app)
     return app
 
