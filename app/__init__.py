@@ -26,12 +26,15 @@ def create_app(config_object=None) -> Flask:
 
 
 def init_config(app: Flask) -> None:
+    from app.security.passwords import fab_complexity_validator
     from app.security.permissions import fab_roles
 
     from config import Config
 
     app.config["FAB_ROLES"] = fab_roles()
     app.config["FAB_INDEX_VIEW"] = "app.views.tenants.CloserIndexView"
+    app.config["FAB_PASSWORD_COMPLEXITY_ENABLED"] = True
+    app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = fab_complexity_validator
     if not app.config.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     Config.validate(app.config)

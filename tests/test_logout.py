@@ -81,3 +81,16 @@ def test_jwt_api_is_unaffected_by_cookie_logout(world, browser, api):
     client = api("owner_a")
     browser("owner_a").get("/logout/")
     assert client.get("/api/v1/products/").status_code == 200
+
+
+def test_a_remember_me_cookie_cannot_bring_a_session_back(world, app):
+    """FAB's login never sets one, but a forged or leftover remember cookie must not log in."""
+    from flask_login.utils import encode_cookie
+
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == "owner_a"))
+    with app.test_request_context():
+        token = encode_cookie(str(user_id))
+    client = app.test_client()
+    client.set_cookie(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"), token)
+    assert client.get(PAGE).status_code == 302

@@ -187,3 +187,14 @@ def test_demo_seed_refuses_a_weak_env_password_before_writing(ctx, monkeypatch):
     with pytest.raises(demo.DemoSeedError, match="too common"):
         demo.seed()
     assert db.session.scalar(select(Tenant.id)) is None
+
+
+def test_fab_forms_we_do_not_replace_use_the_policy_too(app):
+    """FAB's complexity hook (its user API, self-registration) runs the same check."""
+    from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+    validator = app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"]
+    assert app.config["FAB_PASSWORD_COMPLEXITY_ENABLED"]
+    with pytest.raises(PasswordComplexityValidationError, match="too common"):
+        validator("password1234")
+    validator(STRONG)

@@ -100,6 +100,17 @@ class StrongPassword:
             raise ValidationError("; ".join(problems))
 
 
+def fab_complexity_validator(password: str) -> None:
+    """FAB_PASSWORD_COMPLEXITY_VALIDATOR: the policy (without personal words, which FAB's hook
+    doesn't pass) on FAB forms and schemas we don't replace, e.g. its user API and self-
+    registration should they be switched on."""
+    from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+    problems = check_password(password)
+    if problems:
+        raise PasswordComplexityValidationError("; ".join(problems))
+
+
 def form_fields(*names: str) -> Callable[[object], list[str | None]]:
     """user_inputs for StrongPassword taken from other fields of the same form."""
 
