@@ -52,7 +52,7 @@ def test_limiter_is_off_when_disabled(world):
 def test_limiter_counts_in_redis_when_redis_url_is_set():
     from limits.storage import MemoryStorage, RedisStorage
 
-    app = limited_app(REDIS_URL="redis://127.0.0.1:6379/6")
+    app = limited_app(REDIS_URL="redis://127.0.0.1:1/0")  # never connected to here
     assert isinstance(app.appbuilder.sm.limiter.storage, RedisStorage)
     assert isinstance(limited_app(REDIS_URL=None).appbuilder.sm.limiter.storage, MemoryStorage)
 

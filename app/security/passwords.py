@@ -70,7 +70,7 @@ def check_password(password: str, user_inputs: Iterable[str | None] = ()) -> lis
         problems.append(TOO_PERSONAL)
     result = zxcvbn(password[:SCORED_PREFIX], user_inputs=words) if password else None
     if result is None or result["score"] < MIN_SCORE:
-        warning = (result or {}).get("feedback", {}).get("warning") if result else ""
+        warning = result["feedback"]["warning"] if result else ""
         problems.append(f"{TOO_COMMON} ({warning.rstrip('.')})" if warning else TOO_COMMON)
     return problems
 
