@@ -97,13 +97,16 @@ class Config:
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = "10 per 20 second"
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
+    # Unset: REDIS_URL when there is one (every worker process counts together), else memory.
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI")
     FAB_ROLES: dict = {}  # filled from app.security.permissions in create_app
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    # Plain-HTTP requests are redirected to HTTPS (X-Forwarded-Proto from the proxy counts).
+    FORCE_HTTPS = _bool("FORCE_HTTPS", True)
     JWT_ACCESS_TOKEN_EXPIRES = 3600
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     DEFAULT_TIMEZONE = "Asia/Kolkata"
@@ -147,6 +150,7 @@ class DevConfig(Config):
 
     PRODUCTION = False
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    FORCE_HTTPS = _bool("FORCE_HTTPS", False)
 
     def __init__(self) -> None:
         import secrets
@@ -172,9 +176,9 @@ class TestConfig(Config):
     # Deliberately cheap hashing so the suite's many logins stay fast (never in production).
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     SESSION_COOKIE_SECURE = False
+    FORCE_HTTPS = False
     AUTH_RATE_LIMITED = False
     RATELIMIT_ENABLED = False
-    RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True
     META_APP_SECRET = "test_app_secret"
     JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "120"))

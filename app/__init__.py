@@ -11,6 +11,7 @@ from app.extensions import csrf, db, migrate
 
 
 def create_app(config_object=None) -> Flask:
+    from app.security.headers import init_security_headers
     from config import config_from_env
 
     app = Flask(__name__, instance_relative_config=False)
@@ -19,17 +20,23 @@ def create_app(config_object=None) -> Flask:
     init_config(app)
     init_extensions(app)
     register_blueprints(app)
+    init_security_headers(app)  # after the blueprints: it configures /health and /webhooks
     register_commands(app)
     return app
 
 
 def init_config(app: Flask) -> None:
+    from app.security.passwords import fab_complexity_validator
     from app.security.permissions import fab_roles
 
     from config import Config
 
     app.config["FAB_ROLES"] = fab_roles()
     app.config["FAB_INDEX_VIEW"] = "app.views.tenants.CloserIndexView"
+    app.config["FAB_PASSWORD_COMPLEXITY_ENABLED"] = True
+    app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = fab_complexity_validator
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     Config.validate(app.config)
     logging.basicConfig(level=logging.INFO)
     # httpx (under the Groq SDK) logs every request at INFO: one line per model call

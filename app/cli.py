@@ -23,16 +23,19 @@ def roles_sync():
 @click.argument("name")
 @click.option("--owner", "owner", required=True, help="Owner's username (created if new).")
 @click.option("--email", required=True, help="Owner's email.")
-@click.option("--password", required=True, help="Owner's password (min 10 characters).")
+@click.option("--password", required=True,
+              help="Owner's password (12+ characters, hard to guess, not their name).")
 @click.option("--agency", default=None, help="Agency name (created if new).")
 @with_appcontext
 def tenant_create(name, owner, email, password, agency):
     """Create tenant NAME with its owner; prints the new tenant's id."""
+    from app.security.passwords import check_password
     from app.services.team import TeamError
     from app.services.tenants import TenantError, create_tenant
 
-    if len(password) < 10:
-        raise click.BadParameter("must be at least 10 characters", param_hint="--password")
+    problems = check_password(password, [owner, email, name])
+    if problems:
+        raise click.BadParameter("; ".join(problems), param_hint="--password")
     appbuilder.sm.sync_roles()
     try:
         tenant = create_tenant(

@@ -174,6 +174,18 @@ class AgencyMembership(Model):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class SessionGeneration(Model):
+    """A user's login generation: session cookies carrying an older one are refused.
+
+    Bumped on logout and on a password change (app.security.sessions); users without a row
+    are at generation 0.
+    """
+
+    __tablename__ = "session_generation"
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True)
+    generation = Column(Integer, nullable=False, default=0)
+
+
 # ---------------------------------------------------------------------------- business profile
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import text  # noqa: E402
 
 from config import TestConfig  # noqa: E402
 
-PASSWORD = "password123"
+PASSWORD = "Kestrel-Harbor-Lantern-47"
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
 REDIS_URL = os.environ.get("REDIS_URL") or None
 IS_POSTGRES = DATABASE_URL.startswith("postgresql")

@@ -40,7 +40,7 @@ from app.services import team
 from app.services.orders import next_order_number
 from app.services.tenants import create_tenant, get_or_create_agency
 
-PASSWORD = "password123"
+PASSWORD = "Kestrel-Harbor-Lantern-47"
 
 
 @dataclass

@@ -91,7 +91,7 @@ def test_playground_chat_in_a_browser(server, page):
     assert "Hello from A" in page.locator(".pg-out").first.inner_text()
     page.fill("#pg-text", "how much is Prod-A?")
     page.click("#pg-send")
-    page.wait_for_function("document.querySelectorAll('.pg-out').length >= 2", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('.pg-out').length >= 2", timeout=30_000)
     assert "₹799.00" in page.locator(".pg-out").nth(1).inner_text()
 
 
@@ -114,7 +114,7 @@ def test_buy_in_the_playground_and_pay_on_the_test_page(server, page):
     page.goto(server + "/playground/")
     page.fill("#pg-text", "I'll take 2 of Prod-A")
     page.click("#pg-send")
-    page.wait_for_function("[...document.querySelectorAll('.pg-out')].some(e => e.innerText.includes('/pay/test/'))",
+    page.wait_for_function("() => [...document.querySelectorAll('.pg-out')].some(e => e.innerText.includes('/pay/test/'))",
                            timeout=30_000)
     outs = [page.locator(".pg-out").nth(i).inner_text() for i in range(page.locator(".pg-out").count())]
     number = re.search(r"ORD-\d+", outs[0]).group(0)
@@ -125,7 +125,7 @@ def test_buy_in_the_playground_and_pay_on_the_test_page(server, page):
     page.click("button.pay")
     page.wait_for_selector("#status strong:has-text('paid')")
     page.goto(server + "/playground/")
-    page.wait_for_function("[...document.querySelectorAll('.pg-out')].some(e => e.innerText.includes('Payment received'))",
+    page.wait_for_function("() => [...document.querySelectorAll('.pg-out')].some(e => e.innerText.includes('Payment received'))",
                            timeout=30_000)
     page.goto(server + "/orderview/list/")
     row = page.locator("tr", has_text=number)

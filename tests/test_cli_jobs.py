@@ -26,7 +26,7 @@ def test_commands_have_help(app, args):
 def test_tenant_create_prints_id(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["tenant", "create", "Kiran Sarees", "--owner", "kiran",
-                                 "--email", "kiran@example.com", "--password", "longenough1",
+                                 "--email", "kiran@example.com", "--password", "Quill-Meadow-Copper-82",
                                  "--agency", "Saree Agency"])
     assert result.exit_code == 0, result.output
     tenant_id = int(result.output.strip().splitlines()[-1])
@@ -36,7 +36,7 @@ def test_tenant_create_prints_id(app):
         seat = db.session.query(TenantMembership).filter_by(tenant_id=tenant_id).one()
         assert seat.role == "owner" and seat.user.username == "kiran"
     again = runner.invoke(args=["tenant", "create", "Other", "--owner", "kiran2",
-                                "--email", "kiran@example.com", "--password", "longenough1"])
+                                "--email", "kiran@example.com", "--password", "Quill-Meadow-Copper-82"])
     assert again.exit_code != 0 and "already used" in again.output
     short = runner.invoke(args=["tenant", "create", "X", "--owner", "x", "--email",
                                 "x@example.com", "--password", "short"])

@@ -75,18 +75,18 @@ def test_seed_is_consistent_with_the_catalog(ctx):
 
 
 def test_env_passwords_are_used_and_not_printed(app, browser, monkeypatch):
-    monkeypatch.setenv("DEMO_PASSWORD", "shared-demo-pass")
-    monkeypatch.setenv("DEMO_PASSWORD_OWNER", "owner-demo-pass")
+    monkeypatch.setenv("DEMO_PASSWORD", "Lotus-Ember-Granite-58")
+    monkeypatch.setenv("DEMO_PASSWORD_OWNER", "Velvet-Cobalt-Thistle-36")
     with app.app_context():
         lines = demo.seed().lines
         db.session.remove()
     assert "  owner / (password from DEMO_PASSWORD_OWNER) (Owner, Demo Store)" in lines
-    assert not any("demo-pass" in line for line in lines)
+    assert not any("Lotus" in line or "Velvet" in line for line in lines)
     owner = browser(None)
-    owner.login("owner", "owner-demo-pass")
+    owner.login("owner", "Velvet-Cobalt-Thistle-36")
     html = owner.get("/productview/list/").get_data(as_text=True)
     assert "Indigo Block-Print Cotton Kurta" in html and "Sandalwood" not in html
-    browser(None).login("owner2", "shared-demo-pass")
+    browser(None).login("owner2", "Lotus-Ember-Granite-58")
 
 
 def test_short_env_password_is_refused_before_writing(ctx, monkeypatch):

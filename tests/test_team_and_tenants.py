@@ -21,12 +21,12 @@ def test_owner_adds_staff_who_can_then_sign_in(world, browser, app):
     owner = browser("owner_a")
     resp = owner.post("/addteammemberview/form", token_from="/addteammemberview/form", data={
         "username": "newstaff", "email": "newstaff@example.com", "first_name": "New",
-        "last_name": "Staff", "password": "longenough1", "role": "staff"})
+        "last_name": "Staff", "password": "Quill-Meadow-Copper-82", "role": "staff"})
     assert resp.status_code == 302
     assert member(app, world.a.tenant_id, "newstaff") == (Role.STAFF, ["Staff"])
     assert "newstaff" in owner.get("/teamview/list/").get_data(as_text=True)
     newbie = browser(None)
-    newbie.login("newstaff", "longenough1")
+    newbie.login("newstaff", "Quill-Meadow-Copper-82")
     html = newbie.get("/productview/list/").get_data(as_text=True)
     assert "Prod-A" in html and "Prod-B" not in html
 
@@ -34,7 +34,7 @@ def test_owner_adds_staff_who_can_then_sign_in(world, browser, app):
 def test_add_member_rejects_duplicates_and_short_passwords(world, browser, app):
     owner = browser("owner_a")
     resp = owner.post("/addteammemberview/form", token_from="/addteammemberview/form", data={
-        "username": "staff_a", "email": "x@example.com", "password": "longenough1",
+        "username": "staff_a", "email": "x@example.com", "password": "Quill-Meadow-Copper-82",
         "role": "staff"})
     assert "already taken" in resp.get_data(as_text=True)
     resp = owner.post("/addteammemberview/form", token_from="/addteammemberview/form", data={
@@ -69,7 +69,7 @@ def test_owner_promotes_and_cannot_remove_last_owner(world, browser, app):
 def test_staff_cannot_manage_the_team(world, browser, app):
     staff = browser("staff_a")
     resp = staff.post("/addteammemberview/form", data={
-        "username": "sneaky", "email": "sn@example.test", "password": "longenough1",
+        "username": "sneaky", "email": "sn@example.test", "password": "Quill-Meadow-Copper-82",
         "role": "owner"})
     assert resp.status_code in (302, 403)
     assert member(app, world.a.tenant_id, "sneaky") is None
@@ -164,7 +164,7 @@ def test_owner_cannot_capture_another_tenants_user(world, browser, app):
     owner_c = browser("owner_c")
     for username in ("staff_a", "owner_a", "agency_y"):
         resp = owner_c.post("/addteammemberview/form", token_from="/addteammemberview/form", data={
-            "username": username, "email": f"{username}-x@example.com", "password": "longenough1",
+            "username": username, "email": f"{username}-x@example.com", "password": "Quill-Meadow-Copper-82",
             "role": "owner"})
         assert "already taken" in resp.get_data(as_text=True)
         assert member(app, world.c.tenant_id, username) is None

@@ -53,13 +53,13 @@ from app.models import (
     utcnow,
 )
 from app.money import format_money
+from app.security.passwords import check_password
 from app.services import knowledge, team
 from app.services.demo_data import (
     AGENCY,
     DEMO_SLUG,
     EMAIL_DOMAIN,
     LOGINS,
-    MIN_PASSWORD,
     PAID_STATES,
     STORES,
     WHERE,
@@ -140,10 +140,25 @@ def _passwords() -> dict[str, tuple[str, str | None]]:
         name = f"DEMO_PASSWORD_{username.upper()}"
         value = os.environ.get(name) or shared
         source = name if os.environ.get(name) else ("DEMO_PASSWORD" if shared else None)
-        if value is not None and len(value) < MIN_PASSWORD:
-            raise DemoSeedError(f"{source} must be at least {MIN_PASSWORD} characters")
-        out[username] = (value or secrets.token_urlsafe(9), source)
+        if value is not None:
+            problems = check_password(value, _login_words(username))
+            if problems:
+                raise DemoSeedError(f"{source} refused for {username}: " + "; ".join(problems))
+        out[username] = (value or _generated_password(username), source)
     return out
+
+
+def _login_words(username: str) -> list[str | None]:
+    first, last, _role, store, _seat = LOGINS[username]
+    return [username, f"{username}@{EMAIL_DOMAIN}", first, last, store, AGENCY]
+
+
+def _generated_password(username: str) -> str:
+    """16 random URL-safe characters, drawn again in the rare case the policy refuses them."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        if not check_password(password, _login_words(username)):
+            return password
 
 
 def _seed_all(passwords: dict[str, tuple[str, str | None]], created: _Created) -> list[str]:

@@ -18,7 +18,6 @@ from app.security.permissions import ROLE_ADMIN, ROLE_AGENCY_ADMIN
 AGENCY = "Demo Agency"
 DEMO_SLUG = "demo-store"
 EMAIL_DOMAIN = "demo.closer.test"
-MIN_PASSWORD = 10
 
 # username -> (first, last, FAB role, store name or None, seat role or None)
 LOGINS = {

@@ -14,12 +14,14 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from app.extensions import appbuilder, db
-from app.models import Role, TenantMembership
+from app.models import BusinessProfile, Role, Tenant, TenantMembership
+from app.security.passwords import WeakPasswordError, ensure_strong
 from app.security.permissions import ROLE_OWNER, ROLE_STAFF
 
 FAB_ROLE_FOR = {Role.OWNER: ROLE_OWNER, Role.STAFF: ROLE_STAFF}
 
-__all__ = ["Role", "TeamError", "add_member", "change_role", "create_user", "remove_member"]
+__all__ = ["Role", "TeamError", "add_member", "business_names", "change_role", "create_user",
+           "remove_member"]
 
 
 class TeamError(ValueError):
@@ -33,12 +35,19 @@ def _fab_role(role: Role):
     return found
 
 
-def create_user(username, email, password, fab_role, first_name=None, last_name=None) -> User:
+def create_user(username, email, password, fab_role, first_name=None, last_name=None,
+                business_names=()) -> User:
     """A new active user with one FAB role, flushed but not committed.
 
-    FAB's own add_user() rolls back the whole session when it fails, which would silently
-    discard the rest of a caller's unit of work; this only adds to it.
+    The password must pass the policy (app.security.passwords), which also refuses the
+    user's own names and `business_names`. FAB's own add_user() rolls back the whole session
+    when it fails, which would silently discard the rest of a caller's unit of work; this only
+    adds to it.
     """
+    try:
+        ensure_strong(password, [username, email, first_name, last_name, *business_names])
+    except WeakPasswordError as exc:
+        raise TeamError(str(exc)) from exc
     user = appbuilder.sm.user_model(
         username=username, email=email, first_name=first_name or username,
         last_name=last_name or "", active=True, roles=[fab_role],
@@ -78,7 +87,8 @@ def add_member(
             raise TeamError("A new user needs an email and a password")
         if db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
             raise TeamError(f"Email {email} is already used by another user")
-        user = create_user(username, email, password, _fab_role(role), first_name, last_name)
+        user = create_user(username, email, password, _fab_role(role), first_name, last_name,
+                           business_names(tenant_id))
     exists = db.session.scalar(
         select(TenantMembership).where(
             TenantMembership.tenant_id == tenant_id, TenantMembership.user_id == user.id
@@ -91,6 +101,15 @@ def add_member(
     if commit:
         db.session.commit()
     return membership
+
+
+def business_names(tenant_id: int) -> list[str]:
+    """The tenant's names, which its people's passwords must not contain."""
+    names = [db.session.scalar(select(Tenant.name).where(Tenant.id == tenant_id))]
+    names += db.session.scalars(
+        select(BusinessProfile.business_name).where(BusinessProfile.tenant_id == tenant_id)
+    ).all()
+    return [name for name in names if name]
 
 
 def ensure_other_owner(membership: TenantMembership) -> None:

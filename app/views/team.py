@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from app.extensions import db
 from app.models import Role, TenantMembership
 from app.security import tenancy
+from app.security.passwords import POLICY_HINT, StrongPassword, form_fields
 from app.security.permissions import RESOURCE_TEAM
 from app.services import team
 from app.views.base import TenantModelView
@@ -39,6 +40,12 @@ class TeamView(TenantModelView):
         team.remove_member(item)
 
 
+def _member_words(form) -> list[str | None]:
+    """The new member's names and the active tenant's: none may be in the password."""
+    words = form_fields("username", "email", "first_name", "last_name")(form)
+    return words + team.business_names(tenancy.require_active_tenant())
+
+
 class TeamMemberForm(DynamicForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)],
                            widget=BS3TextFieldWidget())
@@ -47,7 +54,8 @@ class TeamMemberForm(DynamicForm):
                              widget=BS3TextFieldWidget())
     last_name = StringField("Last name", validators=[Optional(), Length(max=64)],
                             widget=BS3TextFieldWidget())
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=10)],
+    password = PasswordField("Password", description=POLICY_HINT,
+                             validators=[DataRequired(), StrongPassword(_member_words)],
                              widget=BS3PasswordFieldWidget())
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.STAFF.value, widget=Select2Widget())
 
