@@ -12,10 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rapidfuzz import process
+from rapidfuzz.fuzz import ratio
+
 from app.ai.catalog import keywords, words
 
 # splits "X or Y", "X vs Y", "X ya Y", "X, Y and Z", "difference between X and Y"
 SEPARATORS = re.compile(r"\s+(?:vs\.?|v/s|versus|or|and|ya|yaa|aur|against)\s+|\s*[,/;?]\s*|\bvs\.?\s+", re.I)
+QUESTION_MATCH = 88
 # words of the question itself, not of a product ("which is better for summer", "kaunsa sasta hai")
 QUESTION_WORDS = {
     "which", "better", "best", "cheaper", "cheapest", "cheap", "costlier", "pricier", "expensive",
@@ -63,10 +67,17 @@ def named_phrases(text: str) -> list[str]:
     """The product phrases a comparison names, in order: "the indigo kurta", "mustard kurti"."""
     out = []
     for part in SEPARATORS.split(text or ""):
-        left = [w for w in keywords(part or "") if w not in QUESTION_WORDS]
+        left = [w for w in keywords(part or "") if not _question_word(w)]
         if left:
             out.append(" ".join(left))
     return out
+
+
+def _question_word(word: str) -> bool:
+    """A word of the question, typos included ("cheapr", "wich"); strict enough that a
+    product word one letter away from one ("lehenga", "mehenga") stays a product word."""
+    return word in QUESTION_WORDS or process.extractOne(word, QUESTION_WORDS, scorer=ratio,
+                                                        score_cutoff=QUESTION_MATCH) is not None
 
 
 def attribute(text: str) -> Attribute | None:
@@ -135,7 +146,7 @@ def _by_attribute(cards: list[dict], result: dict, asked: Attribute) -> tuple[st
                 False)
     top = winners[0]
     rest = "\n".join(f"• {_label(c)}: {_about(c)}" for c in cards if c is not top)
-    return (f"{top['name']} ({top['price']}) looks {asked.label}: {_evidence(top, asked)}\n{rest}\n"
+    return (f"{_label(top)} looks {asked.label}: {_evidence(top, asked)}\n{rest}\n"
             + _cheapest(cards, result), True)
 
 

@@ -27,6 +27,19 @@ COLOURS = {
 SHADES = {shade: family for family, shades in COLOURS.items() for shade in shades}
 
 
+def earlier(turns: list[dict] | None, current: str) -> list[dict]:
+    """The turns before the message being answered (the history ends with it: it is stored
+    before it is answered), so "the blue one" is looked up in what came before it."""
+    turns = list(turns or [])
+    i = len(turns) - 1
+    while i >= 0 and turns[i].get("role") != "user":  # a message sent meanwhile (a payment link)
+        i -= 1
+    end = len(turns)
+    while i >= 0 and turns[i].get("role") == "user" and (turns[i].get("content") or "") in current:
+        end, i = i, i - 1
+    return turns[:end]
+
+
 def focus(turns: list[dict], products: list) -> list:
     """The products of the newest turn that names any: full names in the order they appear
     (as replies and payment links write them), else the catalog's fuzzy match."""

@@ -47,10 +47,13 @@ class OfflineAgent:
               asked_questions: int, first: bool, history: list[dict] | None = None) -> Reply:
         """`history`: the chat's recent turns ({"role", "content"}, oldest first), where
         "it" and "those" are looked up."""
-        products = tools.search_products(ctx)["products"]  # the whole active catalog, priced
-        by_id = {c["product_id"]: c for c in products}
-        catalog = [p for p in _catalog(ctx) if p.id in by_id]
-        mentioned = [by_id[m.product.id] for m in match_products(text, catalog)]
+        history = memory.earlier(history, text)
+        catalog = _catalog(ctx)
+        named = [m.product for m in match_products(text, catalog)]
+        if history and points_back(text) and memory.colours(text):
+            # "the blue one" is one of the pieces just discussed before any other blue piece
+            named = memory.narrow(text, memory.focus(history, catalog)) or named
+        mentioned = [tools.card(ctx, p) for p in named]
         if HUMAN.search(text):
             tools.call(ctx, "handoff", {"reason": "customer asked for a person"})
             return Reply("Sure, I'm connecting you with someone from our team. They'll reply here shortly.",
@@ -62,13 +65,13 @@ class OfflineAgent:
         if HAGGLE.search(text):
             return self._haggle(ctx, campaign, mentioned)
         if wants_change(text):
-            answer = self._change(ctx, text, mentioned, catalog, by_id, history)
+            answer = self._change(ctx, text, mentioned, catalog, history)
             if answer is not None:
                 return answer
         if mentioned and BUY.search(text):
             return self._order(ctx, mentioned[0], quantity(text) or 1)
         if not mentioned and history:
-            answer, mentioned = self._remembered(ctx, text, catalog, by_id, history)
+            answer = self._remembered(ctx, text, catalog, history)
             if answer is not None:
                 return answer
         budget = BUDGET.search(text)
@@ -89,7 +92,7 @@ class OfflineAgent:
                          agent=self.name)
         if CATALOG.search(text) or PRICE.search(text):
             cats = tools.call(ctx, "list_categories", {})["categories"]
-            shown = [c for c in products if c["in_stock"]][:5]
+            shown = [c for c in tools.search_products(ctx)["products"] if c["in_stock"]][:5]
             head = f"We have {', '.join(cats)}." if cats else "Here's what we have:"
             return Reply(head + "\n" + "\n".join(_line(c) for c in shown) +
                          "\nTell me what you're looking for and I'll help you choose.", agent=self.name)
@@ -118,15 +121,14 @@ class OfflineAgent:
             return None
         return Reply(compare.answer(result, compare.attribute(text)), agent=self.name)
 
-    def _change(self, ctx, text: str, mentioned: list[dict], catalog: list, by_id: dict,
-                history) -> Reply | None:
+    def _change(self, ctx, text: str, mentioned: list[dict], catalog: list, history) -> Reply | None:
         """"Make that 3": the pending order gets the new quantity; without one, it is an order
         of the product being discussed. None: nothing to change or order."""
         qty = quantity(text)
         target = mentioned[0] if mentioned else None
         if target is None:
             picks = memory.narrow(text, memory.focus(history, catalog)) if history else []
-            target = by_id[picks[0].id] if len(picks) == 1 else None
+            target = tools.card(ctx, picks[0]) if len(picks) == 1 else None
         args = {"quantity": qty, **({"product_id": target["product_id"]} if mentioned else {})}
         result = tools.call(ctx, "change_order", args)
         if "several products" in result.get("error", "") and target is not None:
@@ -140,28 +142,22 @@ class OfflineAgent:
                          agent=self.name)
         return None
 
-    def _remembered(self, ctx, text: str, catalog: list, by_id: dict,
-                    history) -> tuple[Reply | None, list[dict]]:
-        """"I'll take it", "2 of those", "yes please", "the blue one": the product the chat is
-        about. Returns a reply, or the products the message picked out (to describe them)."""
+    def _remembered(self, ctx, text: str, catalog: list, history) -> Reply | None:
+        """"I'll take it", "2 of those", "yes please": an order of the product the chat is
+        about (asking which, if it was about several). None: not that kind of message."""
         buying = (BUY.search(text) or quantity(text)) and points_back(text)
-        buying = buying or (agrees(text) and memory.offered_to_order(history))
-        picking = memory.colours(text) and points_back(text)
-        if not (buying or picking):
-            return None, []
-        shown = memory.focus(history, catalog)
-        picks = [by_id[p.id] for p in memory.narrow(text, shown)]
+        if not (buying or (agrees(text) and memory.offered_to_order(history))):
+            return None
+        picks = [tools.card(ctx, p) for p in memory.narrow(text, memory.focus(history, catalog))]
         if not picks:
-            return None, []
-        if buying and len(picks) == 1:
-            if quantity(text) and not ANOTHER.search(text):  # "2 of those" right after ordering one
-                changed = self._change(ctx, text, picks, catalog, by_id, history)
-                if changed is not None:
-                    return changed, picks
-            return self._order(ctx, picks[0], quantity(text) or 1), picks
-        if buying:
-            return Reply("Which one would you like?\n" + "\n".join(_line(c) for c in picks), agent=self.name), picks
-        return None, picks
+            return None
+        if len(picks) > 1:
+            return Reply("Which one would you like?\n" + "\n".join(_line(c) for c in picks), agent=self.name)
+        if quantity(text) and not ANOTHER.search(text):  # "2 of those" right after ordering one
+            changed = self._change(ctx, text, picks, catalog, history)
+            if changed is not None:
+                return changed
+        return self._order(ctx, picks[0], quantity(text) or 1)
 
     def _about(self, ctx, text: str, mentioned: list[dict]) -> Reply:
         card = mentioned[0]

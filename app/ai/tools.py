@@ -44,7 +44,8 @@ def _products(ctx: ToolContext) -> list[Product]:
         Product.tenant_id == ctx.tenant_id, Product.active.is_(True)).order_by(Product.name)))
 
 
-def _card(ctx: ToolContext, p: Product) -> dict:
+def card(ctx: ToolContext, p: Product) -> dict:
+    """A product as every tool shows it; its price becomes one a reply may state."""
     ctx.prices_quoted.add(p.price_minor)
     return {"product_id": p.id, "sku": p.sku, "name": p.name, "price": format_money(p.price_minor, p.currency),
             "price_minor": p.price_minor, "in_stock": p.available > 0, "available": max(p.available, 0),
@@ -70,14 +71,14 @@ def search_products(ctx: ToolContext, query: str = "", max_price_minor: int | No
     matched = [m.product for m in match_products(query, products)] if query else products
     if max_price_minor is not None:
         matched = [p for p in matched if p.price_minor <= int(max_price_minor)]
-    return {"products": [_card(ctx, p) for p in matched[:10]]}
+    return {"products": [card(ctx, p) for p in matched[:10]]}
 
 
 def product_details(ctx: ToolContext, product_id=None, name: str | None = None) -> dict:
     p = _product(ctx, product_id, name)
     if p is None:
         return {"error": "not found"}
-    return {**_card(ctx, p), "description": p.description, "features": p.features}
+    return {**card(ctx, p), "description": p.description, "features": p.features}
 
 
 def list_categories(ctx: ToolContext) -> dict:
@@ -92,7 +93,7 @@ def recommend(ctx: ToolContext, needs: str = "", budget_minor: int | None = None
         products = [p for p in products if p.price_minor <= int(budget_minor)]
     matched = [m.product for m in match_products(needs, products)] if needs else []
     ranked = matched + [p for p in sorted(products, key=lambda p: -p.price_minor) if p not in matched]
-    return {"products": [_card(ctx, p) for p in ranked[:3]]}
+    return {"products": [card(ctx, p) for p in ranked[:3]]}
 
 
 def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
@@ -224,7 +225,7 @@ def compare_products(ctx: ToolContext, names=None, product_ids=None) -> dict:
         else:
             picked.append(p)
     unique = list(dict.fromkeys(picked))[:MAX_COMPARED]
-    cards = [{**_card(ctx, p), "description": p.description, "features": p.features} for p in unique]
+    cards = [{**card(ctx, p), "description": p.description, "features": p.features} for p in unique]
     result: dict = {"products": cards, "not_found": not_found}
     if len(cards) >= 2:
         low = min(cards, key=lambda c: c["price_minor"])
