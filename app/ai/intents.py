@@ -44,9 +44,13 @@ OFFERED = re.compile(r"(would you like to order|shall i (reserve|order|book)|wou
                      r"shall i place)", re.I)
 
 
+POINTER_ONE = re.compile(r"\b(the|that|this|which|wo|woh|ye|yeh)\s+(\w+\s+)?ones?\b", re.I)
+
+
 def quantity(text: str) -> int | None:
     """The number of pieces the message asks for, or None if it gives none."""
     text = re.sub(r"\d+\s*%", " ", text or "")  # "90% off" is not a quantity
+    text = POINTER_ONE.sub(" ", text)  # nor is "the blue one"
     for token in QUANTITY.findall(text):
         token = token.lower()
         if token.isdigit() and 0 < int(token) <= MAX_QUANTITY:

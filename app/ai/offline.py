@@ -135,12 +135,12 @@ class OfflineAgent:
             result = tools.call(ctx, "change_order", {"quantity": qty, "product_id": target["product_id"]})
         if "error" not in result:
             return self._confirm(ctx, result)
-        if target is not None and ("no order" in result["error"] or "not in order" in result["error"]):
-            return self._order(ctx, target, qty)
-        if "available" in result["error"]:
-            return Reply(f"Sorry, I can't change that: {result['error']}. Your order stays as it was.",
-                         agent=self.name)
-        return None
+        error = result["error"]
+        if "no order" in error or "not in order" in error:  # nothing pending: a new order
+            return self._order(ctx, target, qty) if target is not None else None
+        if "several products" in error:
+            return Reply(f"Which product in your order should I change to {qty}?", agent=self.name)
+        return Reply(f"Sorry, I couldn't change your order: {error}. It stays as it was.", agent=self.name)
 
     def _remembered(self, ctx, text: str, catalog: list, history) -> Reply | None:
         """"I'll take it", "2 of those", "yes please": an order of the product the chat is
