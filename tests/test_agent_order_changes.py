@@ -2,12 +2,15 @@
 quantity replaces the pending order under the checkout's stock rules."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
 from app.ai import tools
 from app.extensions import db
 from app.models import Conversation, Order, OrderEvent, OrderStatus, Product
+from tests.conftest import IS_POSTGRES
 
 S = OrderStatus
 
@@ -130,3 +133,49 @@ def test_a_live_link_is_cancelled_first_and_a_refusal_keeps_the_order(app, ctx_a
         assert new.status == S.PENDING_PAYMENT and reserved(world.a["product"]) == 2
     finally:
         app.config.update(RAZORPAY_KEY_ID=None, RAZORPAY_KEY_SECRET=None)
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="concurrency is a PostgreSQL property (CI runs it)")
+def test_concurrent_changes_and_orders_never_promise_more_than_the_shelf(app, world):
+    """Five workers change the same pending order while ten buyers race for the same stock:
+    one change wins, and what is held always equals what pending orders hold, within the shelf."""
+    from app.services import checkout
+    from app.services.orders import OrderError
+
+    with app.app_context():
+        db.session.get(Product, world.a["product"]).stock = 6
+        db.session.commit()
+        db.session.remove()
+    results: list[str] = []
+    barrier = threading.Barrier(15)
+
+    def worker(n: int):
+        with app.app_context():
+            barrier.wait()
+            try:
+                if n < 5:
+                    checkout.replace_order(world.a["order"], world.a.tenant_id, [(world.a["product"], 3)],
+                                           source="agent")
+                    results.append("changed")
+                else:
+                    checkout.place_order(world.a.tenant_id, world.a["customer"], None,
+                                         [(world.a["product"], 1)], source="agent")
+                    results.append("bought")
+            except OrderError:
+                results.append("refused")
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(15)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("changed") <= 1 and len(results) == 15
+    with app.app_context():
+        pending = db.session.scalars(select(Order).where(
+            Order.tenant_id == world.a.tenant_id, Order.status == S.PENDING_PAYMENT)).all()
+        held_by_orders = sum(i.quantity for o in pending for i in o.items)
+        product = db.session.get(Product, world.a["product"])
+        assert product.reserved == held_by_orders <= product.stock == 6
+        assert results.count("bought") == 6 - (3 if results.count("changed") else 1)
+        db.session.remove()

@@ -166,7 +166,9 @@ def _about(card: dict) -> str:
     first = (card.get("features") or "").splitlines()
     about = card.get("description") or (first[0] if first else "")
     about = about.strip()
-    return about if about.endswith(".") or not about else about + "."
+    if not about:
+        return "Our catalog has no description for it yet."
+    return about if about.endswith(".") else about + "."
 
 
 def _label(card: dict) -> str:

@@ -188,7 +188,10 @@ def change_order(ctx: ToolContext, quantity=None, product_id=None, number: str |
     except OrderError as exc:
         return {"error": str(exc)}
     queue_link(new.id, new.tenant_id)
-    return _placed(ctx, new, replaces=order.number)
+    result = _placed(ctx, new, replaces=order.number)
+    result["payment"] = (f"order {order.number} and its payment link are cancelled; the new order's "
+                         "link is being sent in this chat right after your reply")
+    return result
 
 
 def _close_link(order: Order) -> None:
