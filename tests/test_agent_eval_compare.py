@@ -243,6 +243,18 @@ def test_i_want_it_then_2_of_those(demo_app, cat, run_jobs):
         and held(demo_app, mustard) == before + 2)
 
 
+@pytest.mark.parametrize("words", ["I'll take it", "book it", "I want that one", "ok le lunga 2"])
+def test_it_is_the_product_just_discussed(demo_app, cat, run_jobs, words):
+    chat = Chat(demo_app, "it")
+    chat.say("tell me about the rust anarkali set")
+    r = chat.say(words)
+    run_jobs()
+    anarkali, price = cat.id("RZ-SET-001"), cat.minor("RZ-SET-001")
+    qty = 2 if "2" in words else 1
+    record(f"memory: {words}", [o[1:] for o in conversation_orders(demo_app, chat)]
+           == [("pending_payment", [(anarkali, qty)], qty * price)] and format_money(qty * price) in r.text)
+
+
 def test_yes_please_orders_what_was_offered(demo_app, cat, run_jobs):
     chat = Chat(demo_app, "yes")
     chat.say("Is the phulkari dupatta available?")

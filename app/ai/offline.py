@@ -143,9 +143,10 @@ class OfflineAgent:
         return Reply(f"Sorry, I couldn't change your order: {error}. It stays as it was.", agent=self.name)
 
     def _remembered(self, ctx, text: str, catalog: list, history) -> Reply | None:
-        """"I'll take it", "2 of those", "yes please": an order of the product the chat is
+        """"I'll take it", "2 of those", "I want 2", "yes please": an order of the product the chat is
         about (asking which, if it was about several). None: not that kind of message."""
-        buying = (BUY.search(text) or quantity(text)) and points_back(text)
+        buying = ((BUY.search(text) or quantity(text)) and points_back(text)
+                  or (BUY.search(text) and quantity(text)))  # "le lunga 2": the "it" left unsaid
         if not (buying or (agrees(text) and memory.offered_to_order(history))):
             return None
         picks = [tools.card(ctx, p) for p in memory.narrow(text, memory.focus(history, catalog))]
