@@ -50,9 +50,11 @@ class OfflineAgent:
         history = memory.earlier(history, text)
         catalog = _catalog(ctx)
         named = [m.product for m in match_products(text, catalog)]
-        if history and points_back(text) and memory.colours(text):
-            # "the blue one" is one of the pieces just discussed before any other blue piece
-            named = memory.narrow(text, memory.focus(history, catalog)) or named
+        if memory.colours(text):
+            if history and points_back(text):
+                # "the blue one" is one of the pieces just discussed before any other blue piece
+                named = memory.narrow(text, memory.focus(history, catalog)) or named
+            named = memory.narrow(text, named) or named  # "a kurta in blue"
         mentioned = [tools.card(ctx, p) for p in named]
         if HUMAN.search(text):
             tools.call(ctx, "handoff", {"reason": "customer asked for a person"})
