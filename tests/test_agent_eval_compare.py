@@ -65,10 +65,17 @@ class Catalog:
             self.objections = [o.split(".")[0] for o in objections if o]
             db.session.remove()
 
-    def name(self, sku): return self.by_sku[sku][1]
-    def minor(self, sku): return self.by_sku[sku][2]
-    def price(self, sku): return format_money(self.by_sku[sku][2], "INR")
-    def id(self, sku): return self.by_sku[sku][0]
+    def id(self, sku: str) -> int:
+        return self.by_sku[sku][0]
+
+    def name(self, sku: str) -> str:
+        return self.by_sku[sku][1]
+
+    def minor(self, sku: str) -> int:
+        return self.by_sku[sku][2]
+
+    def price(self, sku: str) -> str:
+        return format_money(self.minor(sku), "INR")
 
     def cheaper(self, *skus) -> str:
         return self.name(min(skus, key=self.minor))

@@ -24,7 +24,10 @@ COLOURS = {
     "black": {"black", "charcoal", "kaala", "kala", "kaali"},
     "purple": {"purple", "violet", "lavender", "wine", "jamuni"},
 }
-SHADES = {shade: family for family, shades in COLOURS.items() for shade in shades}
+SHADES: dict[str, set[str]] = {}  # shade -> its families ("teal" is blue and green)
+for _family, _shades in COLOURS.items():
+    for _shade in _shades:
+        SHADES.setdefault(_shade, set()).add(_family)
 
 
 def earlier(turns: list[dict] | None, current: str) -> list[dict]:
@@ -56,7 +59,7 @@ def focus(turns: list[dict], products: list) -> list:
 
 def colours(text: str) -> set[str]:
     """The colour families a message asks for ("the blue one", "neela wala")."""
-    return {SHADES[w] for w in words(text) if w in SHADES}
+    return set().union(*(SHADES[w] for w in words(text) if w in SHADES))
 
 
 def narrow(text: str, candidates: list) -> list:
@@ -65,7 +68,7 @@ def narrow(text: str, candidates: list) -> list:
     more than "it"."""
     wanted = colours(text)
     if wanted:
-        return [p for p in candidates if wanted & {SHADES[w] for w in words(_looks(p)) if w in SHADES}]
+        return [p for p in candidates if wanted & colours(_looks(p))]
     picked = [m.product for m in match_products(text, candidates)]
     return picked or list(candidates)
 
