@@ -28,6 +28,8 @@ from app.services import tenant_content
 from app.services.tenant_content import Content
 
 log = logging.getLogger(__name__)
+OFFLINE_MEMORY_TURNS = 12
+OFFLINE_MEMORY_TOKENS = 1000
 SAFE_REPLY = ("Let me double-check that for you — someone from our team will confirm here "
               "shortly.")
 
@@ -42,15 +44,18 @@ class Known:
 
     orders: set[str]  # the customer's order numbers: the only ones a reply may mention
     statuses: set = field(default_factory=set)  # of this conversation's orders (the lead score)
-    turns: list[dict] | None = None  # the chat so far for the model (None: no model to ask)
+    # the chat so far: all the model's budget for the model, the last few turns for the
+    # offline agent (where "it" and "make that 3" are looked up)
+    turns: list[dict] | None = None
 
 
 def prefetch(conv: Conversation) -> Known:
     rows = db.session.execute(select(Order.number, Order.status, Order.conversation_id).where(
         Order.tenant_id == conv.tenant_id, Order.customer_id == conv.customer_id)).all()
+    turns = (history(conv) if current_app.config.get("GROQ_API_KEY")
+             else history(conv, OFFLINE_MEMORY_TOKENS, limit=OFFLINE_MEMORY_TURNS))
     return Known(orders={r.number for r in rows},
-                 statuses={r.status for r in rows if r.conversation_id == conv.id},
-                 turns=history(conv) if current_app.config.get("GROQ_API_KEY") else None)
+                 statuses={r.status for r in rows if r.conversation_id == conv.id}, turns=turns)
 
 
 def respond(conv: Conversation, incoming: list[Message], *, first: bool, asked: int | None = None,
@@ -85,7 +90,8 @@ def respond(conv: Conversation, incoming: list[Message], *, first: bool, asked: 
             extra["fallback"] = f"{type(exc).__name__}: {exc}"[:300]
     if reply is None:
         reply = OfflineAgent().reply(ctx, text=text, campaign=campaign, business=business,
-                                     asked_questions=max(asked - 1, 0), first=first)
+                                     asked_questions=max(asked - 1, 0), first=first,
+                                     history=known.turns)
     verdict = guardrails.check(reply.text, ctx, **rules)
     meta = {**{k: v for k, v in reply.meta.items() if not k.startswith("_")}, **extra,
             "agent": reply.agent, "tools": ctx.calls,

@@ -73,3 +73,24 @@ def match_products(text: str, products: list) -> list[Match]:
         return []
     top = found[0].score
     return [m for m in found if m.score >= top * 0.75]
+
+
+def best_match(phrase: str, products: list, coverage: float = 0.5):
+    """The one product a short phrase names ("the mustard kurti", "banarasi"), or None.
+
+    Stricter than `match_products`, which finds every product a whole message touches: here
+    most of the phrase's words must name the product ("silk lehenga" is not the silk saree),
+    and a phrase that names several products equally well ("kurta") names none of them, so
+    a comparison never quietly compares the wrong piece."""
+    asked = keywords(phrase)
+    found = match_products(phrase, products)
+    if not asked or not found:
+        return None
+    top = found[0]
+    if top.product.sku.lower() in (phrase or "").lower():
+        return top.product
+    if len(found) > 1 and found[1].score >= top.score:
+        return None
+    terms = product_terms(top.product)
+    hits = sum(1 for word in asked if max((fuzz.ratio(word, t) for t in terms), default=0) >= MATCH)
+    return top.product if hits / len(asked) > coverage else None

@@ -10,18 +10,20 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from app.ai.catalog import match_products
+from app.ai.catalog import best_match, match_products
 from app.extensions import db, end_read
 from app.models import (
     Category,
     Conversation,
     ConversationMode,
     Order,
+    OrderStatus,
     Product,
 )
 from app.money import format_money
 
 MAX_QUANTITY = 100
+MAX_COMPARED = 5
 
 
 @dataclass
@@ -42,7 +44,8 @@ def _products(ctx: ToolContext) -> list[Product]:
         Product.tenant_id == ctx.tenant_id, Product.active.is_(True)).order_by(Product.name)))
 
 
-def _card(ctx: ToolContext, p: Product) -> dict:
+def card(ctx: ToolContext, p: Product) -> dict:
+    """A product as every tool shows it; its price becomes one a reply may state."""
     ctx.prices_quoted.add(p.price_minor)
     return {"product_id": p.id, "sku": p.sku, "name": p.name, "price": format_money(p.price_minor, p.currency),
             "price_minor": p.price_minor, "in_stock": p.available > 0, "available": max(p.available, 0),
@@ -68,14 +71,14 @@ def search_products(ctx: ToolContext, query: str = "", max_price_minor: int | No
     matched = [m.product for m in match_products(query, products)] if query else products
     if max_price_minor is not None:
         matched = [p for p in matched if p.price_minor <= int(max_price_minor)]
-    return {"products": [_card(ctx, p) for p in matched[:10]]}
+    return {"products": [card(ctx, p) for p in matched[:10]]}
 
 
 def product_details(ctx: ToolContext, product_id=None, name: str | None = None) -> dict:
     p = _product(ctx, product_id, name)
     if p is None:
         return {"error": "not found"}
-    return {**_card(ctx, p), "description": p.description, "features": p.features}
+    return {**card(ctx, p), "description": p.description, "features": p.features}
 
 
 def list_categories(ctx: ToolContext) -> dict:
@@ -90,7 +93,7 @@ def recommend(ctx: ToolContext, needs: str = "", budget_minor: int | None = None
         products = [p for p in products if p.price_minor <= int(budget_minor)]
     matched = [m.product for m in match_products(needs, products)] if needs else []
     ranked = matched + [p for p in sorted(products, key=lambda p: -p.price_minor) if p not in matched]
-    return {"products": [_card(ctx, p) for p in ranked[:3]]}
+    return {"products": [card(ctx, p) for p in ranked[:3]]}
 
 
 def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
@@ -118,6 +121,12 @@ def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
     except OrderError as exc:
         return {"error": str(exc)}
     queue_link(order.id, order.tenant_id)
+    return _placed(ctx, order)
+
+
+def _placed(ctx: ToolContext, order: Order, **extra) -> dict:
+    """What the model (and the message record) learns about an order just placed: its
+    figures become prices a reply may state."""
     placed = [{"product_id": i.product_id, "sku": i.sku, "name": i.name, "quantity": i.quantity,
                "unit_price_minor": i.unit_price_minor} for i in order.items]
     for line in placed:
@@ -126,10 +135,109 @@ def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
     ctx.prices_quoted.add(order.total_minor)
     ctx.orders_created.add(order.number)
     ctx.order_intent = {"order_id": order.id, "number": order.number, "items": placed,
-                        "total_minor": order.total_minor}
+                        "total_minor": order.total_minor, **extra}
     return {"status": "created", "number": order.number, "items": placed,
             "total": format_money(order.total_minor, order.currency), "total_minor": order.total_minor,
-            "payment": "a payment link is being sent in this chat right after your reply"}
+            **extra, "payment": "a payment link is being sent in this chat right after your reply"}
+
+
+def change_order(ctx: ToolContext, quantity=None, product_id=None, number: str | None = None) -> dict:
+    """A new quantity for a product of the customer's order awaiting payment ("make that 3").
+
+    The order's payment link fixed its amount when it was made, so the order is replaced by
+    one with the new quantity (stock held by the checkout rules, priced from the catalog)
+    and the new link follows in the chat. Without `number`: this conversation's latest
+    pending order; without `product_id`: the order's only product."""
+    from app.jobs.payments import queue_link
+    from app.services import checkout
+    from app.services.orders import OrderError
+
+    query = select(Order).where(Order.tenant_id == ctx.tenant_id, Order.customer_id == ctx.customer_id,
+                                Order.status == OrderStatus.PENDING_PAYMENT)
+    if number:
+        query = query.where(Order.number == str(number).strip().upper())
+    else:
+        query = query.where(Order.conversation_id == ctx.conversation_id)
+    order = db.session.scalar(query.order_by(Order.id.desc()))
+    if order is None:
+        return {"error": "no order awaiting payment in this chat"}
+    lines: dict[int, int] = {}
+    for item in order.items:
+        if item.product_id is not None:
+            lines[item.product_id] = lines.get(item.product_id, 0) + item.quantity
+    try:
+        pid = int(product_id) if product_id is not None else None
+        qty = int(quantity)
+    except (TypeError, ValueError):
+        return {"error": "quantity (and product_id, if given) must be whole numbers"}
+    if pid is None and len(lines) != 1:
+        return {"error": f"order {order.number} has several products: say which (product_id)"}
+    pid = next(iter(lines)) if pid is None else pid
+    if pid not in lines:
+        return {"error": f"product {pid} is not in order {order.number}"}
+    if lines[pid] == qty:
+        ctx.prices_quoted.add(order.total_minor)
+        return {"status": "unchanged", "number": order.number, "quantity": qty,
+                "total": format_money(order.total_minor, order.currency)}
+    lines[pid] = qty
+    if ctx.claim is not None:  # the change and "these messages are answered" commit together
+        ctx.claim()
+    try:
+        new = checkout.replace_order(order.id, ctx.tenant_id, list(lines.items()), source="agent",
+                                     close_link=_close_link)
+    except OrderError as exc:
+        return {"error": str(exc)}
+    queue_link(new.id, new.tenant_id)
+    result = _placed(ctx, new, replaces=order.number)
+    result["payment"] = (f"order {order.number} and its payment link are cancelled; the new order's "
+                         "link is being sent in this chat right after your reply")
+    return result
+
+
+def _close_link(order: Order) -> None:
+    """A Razorpay link of the order being replaced is cancelled first: a link paid meanwhile
+    refuses the change instead of being paid for an order that no longer stands."""
+    from app.clients.razorpay_client import PaymentRefused
+    from app.services import payments
+    from app.services.orders import OrderError
+
+    link = order.payment_link_id
+    if not payments.live() or not link or link.startswith(payments.TEST_LINK_PREFIX):
+        return
+    try:
+        payments.razorpay().cancel_payment_link(link)
+    except PaymentRefused as exc:
+        raise OrderError(f"order {order.number}'s payment link could not be cancelled ({exc}); "
+                         "it may have just been paid") from exc
+
+
+def compare_products(ctx: ToolContext, names=None, product_ids=None) -> dict:
+    """Several products side by side from the catalog: price, stock, description, features,
+    which is cheapest and by how much (a figure a reply may then state). A name that matches
+    no single product is listed in `not_found`, never guessed."""
+    names = [names] if isinstance(names, str) else list(names or [])
+    ids = [product_ids] if isinstance(product_ids, (int, str)) else list(product_ids or [])
+    picked: list[Product] = []
+    not_found: list[str] = []
+    catalog = _products(ctx) if names else []
+    asked = [(str(pid), _product(ctx, product_id=pid)) for pid in ids]
+    asked += [(str(name), best_match(str(name), catalog)) for name in names]
+    for label, p in asked:
+        if p is None:
+            not_found.append(label)
+        else:
+            picked.append(p)
+    unique = list(dict.fromkeys(picked))[:MAX_COMPARED]
+    cards = [{**card(ctx, p), "description": p.description, "features": p.features} for p in unique]
+    result: dict = {"products": cards, "not_found": not_found}
+    if len(cards) >= 2:
+        low = min(cards, key=lambda c: c["price_minor"])
+        high = max(cards, key=lambda c: c["price_minor"])
+        gap = high["price_minor"] - low["price_minor"]
+        ctx.prices_quoted.add(gap)
+        result.update(cheapest=low["name"] if gap else None, most_expensive=high["name"] if gap else None,
+                      price_difference=format_money(gap, ctx.currency), price_difference_minor=gap)
+    return result
 
 
 def order_status(ctx: ToolContext, number: str = "") -> dict:
@@ -157,14 +265,16 @@ def opt_out(ctx: ToolContext) -> dict:
     return {"status": "opted_out"}
 
 
-SIDE_EFFECTS = frozenset({"create_order", "handoff", "opt_out"})  # a reply after these must go out
+SIDE_EFFECTS = frozenset({"create_order", "change_order", "handoff", "opt_out"})  # a reply after these must go out
 
 TOOLS = {
     "search_products": search_products,
     "product_details": product_details,
     "list_categories": list_categories,
     "recommend": recommend,
+    "compare_products": compare_products,
     "create_order": create_order,
+    "change_order": change_order,
     "order_status": order_status,
     "handoff": handoff,
     "opt_out": opt_out,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select, update
@@ -185,10 +186,12 @@ def normalize_lines(raw: list[tuple[int, int]]) -> list[Line]:
 
 
 def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | None,
-                lines: list[tuple[int, int]], *, source: str, actor_id: int | None = None) -> Order:
+                lines: list[tuple[int, int]], *, source: str, actor_id: int | None = None,
+                reason: str | None = None) -> Order:
     """Validate, reserve and create the order in one transaction (all or nothing), committed.
 
     Prices and the total come from the catalog rows as they are now, never from the caller.
+    `reason`: added to the order's "Placed" history entry.
     """
     wanted = normalize_lines(lines)
     products = {p.id: p for p in db.session.scalars(select(Product).where(
@@ -240,7 +243,8 @@ def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | 
         order.total_minor = total
         db.session.add(OrderEvent(tenant_id=tenant_id, order=order, to_status=str(S.PENDING_PAYMENT),
                                   source=source, actor_id=actor_id,
-                                  note=f"Placed: {summary(order, with_total=False)}"))
+                                  note=f"Placed: {summary(order, with_total=False)}"
+                                       + (f" ({reason})" if reason else "")))
         db.session.commit()
     except OrderError:
         raise
@@ -249,6 +253,62 @@ def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | 
         raise
     log.info("order %s placed for tenant %s: %s", order.number, tenant_id, order.total_minor)
     return order
+
+
+def replace_order(order_id: int, tenant_id: int, lines: list[tuple[int, int]], *, source: str,
+                  close_link: Callable[[Order], None] | None = None) -> Order:
+    """Change a pending order's items after its payment link fixed the amount: the order is
+    cancelled and a new one placed with `lines`, in one transaction, committed.
+
+    What the new order needs beyond what the old one holds is reserved first (the same
+    conditional UPDATE as any order), so a shelf that can't cover the change refuses it before
+    anything moves. `close_link(order)` then closes the old order's payment link, or raises
+    OrderError to refuse (a link paid meanwhile). Only then is the old order cancelled, giving
+    its stock back, and the new one placed: the rows our UPDATEs touched stay locked until the
+    commit, so what was just given back can't be taken by anyone else in between.
+    """
+    wanted = normalize_lines(lines)
+    old = locked(order_id, tenant_id)
+    if old is None:
+        raise OrderError("No such order")
+    refuse_unless(old, S.CANCELLED)
+    products = {p.id: p for p in db.session.scalars(select(Product).where(
+        Product.tenant_id == tenant_id, Product.id.in_([line.product_id for line in wanted])))}
+    for line in wanted:
+        if line.product_id not in products or not products[line.product_id].active:
+            raise OrderError(f"Product {line.product_id} is not for sale")
+    held: dict[int, int] = {}
+    for item in old.items:
+        if item.product_id is not None:
+            held[item.product_id] = held.get(item.product_id, 0) + item.quantity
+    extra: list[Line] = []
+    try:
+        for line in wanted:
+            more = line.quantity - held.get(line.product_id, 0)
+            if more > 0 and not reserve(tenant_id, line.product_id, more):
+                product = products[line.product_id]
+                db.session.refresh(product)
+                raise OrderError(f"Only {max(product.available, 0) + held.get(product.id, 0)} of "
+                                 f"{product.name} available")
+            if more > 0:
+                extra.append(Line(line.product_id, more))
+        if close_link is not None:
+            close_link(old)
+    except OrderError:
+        for line in extra:
+            release(tenant_id, line.product_id, line.quantity)
+        raise
+    for line in extra:  # from here the new order holds them itself
+        release(tenant_id, line.product_id, line.quantity)
+    if not transition(old, S.CANCELLED, source=source, note="Replaced: the customer changed the items"):
+        raise OrderError(f"Order {old.number} changed meanwhile")
+    try:
+        return place_order(tenant_id, old.customer_id, old.conversation_id,
+                           [(line.product_id, line.quantity) for line in wanted], source=source,
+                           reason=f"replaces {old.number}")
+    except OrderError:
+        db.session.rollback()  # never a cancelled order without its replacement
+        raise
 
 
 def summary(order: Order, with_total: bool = True) -> str:
