@@ -182,9 +182,11 @@ def change_order(ctx: ToolContext, quantity=None, product_id=None, number: str |
     lines[pid] = qty
     if ctx.claim is not None:  # the change and "these messages are answered" commit together
         ctx.claim()
+    from app.services.payments import close_link
+
     try:
         new = checkout.replace_order(order.id, ctx.tenant_id, list(lines.items()), source="agent",
-                                     close_link=_close_link)
+                                     close_link=close_link)
     except OrderError as exc:
         return {"error": str(exc)}
     queue_link(new.id, new.tenant_id)
@@ -192,23 +194,6 @@ def change_order(ctx: ToolContext, quantity=None, product_id=None, number: str |
     result["payment"] = (f"order {order.number} and its payment link are cancelled; the new order's "
                          "link is being sent in this chat right after your reply")
     return result
-
-
-def _close_link(order: Order) -> None:
-    """A Razorpay link of the order being replaced is cancelled first: a link paid meanwhile
-    refuses the change instead of being paid for an order that no longer stands."""
-    from app.clients.razorpay_client import PaymentRefused
-    from app.services import payments
-    from app.services.orders import OrderError
-
-    link = order.payment_link_id
-    if not payments.live() or not link or link.startswith(payments.TEST_LINK_PREFIX):
-        return
-    try:
-        payments.razorpay().cancel_payment_link(link)
-    except PaymentRefused as exc:
-        raise OrderError(f"order {order.number}'s payment link could not be cancelled ({exc}); "
-                         "it may have just been paid") from exc
 
 
 def compare_products(ctx: ToolContext, names=None, product_ids=None) -> dict:

@@ -362,15 +362,25 @@ def test_event(order: Order, outcome: str) -> tuple[str, dict]:
 # ------------------------------------------------------------------------------ staff actions
 
 
+def close_link(order: Order) -> None:
+    """Cancel the order's Razorpay link before the order stops standing (a cancel, a
+    replacement): a link paid meanwhile refuses, with OrderError, rather than taking money for
+    an order that no longer stands. Test-mode links need nothing: their page checks the order."""
+    link = order.payment_link_id
+    if not live() or not link or link.startswith(TEST_LINK_PREFIX):
+        return
+    try:
+        razorpay().cancel_payment_link(link)
+    except PaymentRefused as exc:
+        raise OrderError(f"Razorpay would not cancel order {order.number}'s payment link ({exc}); "
+                         "it may have just been paid") from exc
+
+
 def cancel(order: Order, *, actor_id: int | None, source: str = "admin") -> list[int]:
     """Cancel a pending order: its link is cancelled at Razorpay first (if that fails because
     the link was just paid, the cancel is refused), then the stock goes back."""
     checkout.refuse_unless(order, S.CANCELLED)
-    if live() and order.payment_link_id and not order.payment_link_id.startswith(TEST_LINK_PREFIX):
-        try:
-            razorpay().cancel_payment_link(order.payment_link_id)
-        except PaymentRefused as exc:
-            raise OrderError(f"Razorpay would not cancel the link ({exc}); it may have just been paid") from exc
+    close_link(order)
     if not checkout.transition(order, S.CANCELLED, source=source, actor_id=actor_id, note="Cancelled"):
         raise OrderError(f"Order {order.number} changed meanwhile; reload and try again")
     ids = []
