@@ -100,6 +100,13 @@ def _clean(app):
     from app.extensions import db
 
     yield
+    # Work a test left running (a delivery still being queued, an answer on the in-process
+    # queue) finishes here, not in the next test's database.
+    from app.jobs import InlineQueue
+
+    app.extensions["delivery_intake"].drain()
+    if isinstance(app.extensions["job_queue"], InlineQueue):
+        app.extensions["job_queue"].join()
     with app.app_context():
         truncate_all(db)
     redis = app.extensions.get("redis")
