@@ -121,10 +121,10 @@ def worker(processes, threads, burst, with_scheduler, fork):
         raise click.BadParameter("a work horse per job and threads don't mix", param_hint="--fork")
     set_worker_app(_app_for_threads(threads) if threads > 1 else current_app._get_current_object())
     log_level = current_app.config["WORKER_LOG_LEVEL"]
-    from app.jobs.maintenance import schedule_sweep
+    from app.jobs.queueing import queue_sweep
 
     if not burst:
-        schedule_sweep(delay=5)  # the periodic sweep keeps itself going from here
+        queue_sweep(delay=5)  # the periodic sweep keeps itself going from here
     if threads > 1:
         from app.jobs.threads import ThreadedWorkerPool, run_threads
 

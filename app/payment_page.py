@@ -44,8 +44,6 @@ def show(token: str):
 
 @bp.post("/<token>")
 def act(token: str):
-    from app.jobs import enqueue
-
     order = _order(token)
     outcome = request.form.get("outcome")
     if outcome not in ("paid", "failed"):
@@ -55,10 +53,5 @@ def act(token: str):
         # link either, so no event is recorded and nothing about the order changes.
         return _page(order, 409)
     with unguarded():
-        event_id, _ = payments.record_event(payments.TEST_MODE, f"test_{order.id}_{outcome}_{order.payment_reference}",
-                                            *payments.test_event(order, outcome))
-        applied = payments.apply_event(event_id)
-    for message_id in applied.message_ids:
-        enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=order.tenant_id,
-                job_id=f"send-{message_id}")
+        payments.pay_in_test_mode(order, outcome)
     return redirect(url_for("test_payments.show", token=token))

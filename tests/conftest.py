@@ -305,8 +305,8 @@ def post_meta(app):
                 ids = db.session.scalars(select(WebhookEvent.id).where(WebhookEvent.id > before)).all()
                 for event_id in ids:
                     result = process_meta(event_id)
-                    resp.stored += result.get("stored", 0)
-                    resp.duplicates += result.get("duplicates", 0)
+                    resp.stored += result.stored
+                    resp.duplicates += result.duplicates
                 db.session.remove()
         return resp
 

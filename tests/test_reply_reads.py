@@ -142,15 +142,15 @@ def test_a_delivery_is_stored_and_marked_processed_in_one_flush(app, world):
     flushes = []
     listener = lambda session, *a: flushes.append(1)  # noqa: E731
     with app.app_context():
-        process_meta(store("psid-first", "m_first"), answer=lambda *a: None)
+        process_meta(store("psid-first", "m_first"), answer_later=False)
         event_id = store("psid-one-flush", "m_one_flush")
         session = db.session()
         event.listen(session, "after_flush", listener)
         try:
-            outcome = process_meta(event_id, answer=lambda *a: None)
+            outcome = process_meta(event_id, answer_later=False)
         finally:
             event.remove(session, "after_flush", listener)
-        assert outcome["stored"] == 1 and len(flushes) == 1
+        assert outcome.stored == 1 and len(flushes) == 1
         msg = db.session.scalar(select(Message).where(Message.external_id == "m_one_flush"))
         assert msg.conversation.customer.external_id == "psid-one-flush"
         assert db.session.get(WebhookEvent, event_id).processed_at is not None

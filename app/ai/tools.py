@@ -99,8 +99,7 @@ def recommend(ctx: ToolContext, needs: str = "", budget_minor: int | None = None
 def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
     """Place the order: items checked against this tenant's catalog, stock reserved, priced
     from the catalog (never from the text); the payment link follows in the chat."""
-    from app.jobs.payments import queue_link
-    from app.services import checkout
+    from app.services import payments
     from app.services.orders import OrderError
 
     lines = []
@@ -116,11 +115,9 @@ def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
     if ctx.claim is not None:  # the order and "these messages are answered" commit together
         ctx.claim()
     try:
-        order = checkout.place_order(ctx.tenant_id, ctx.customer_id, ctx.conversation_id, lines,
-                                     source="agent")
+        order = payments.place_in_chat(ctx.tenant_id, ctx.customer_id, ctx.conversation_id, lines)
     except OrderError as exc:
         return {"error": str(exc)}
-    queue_link(order.id, order.tenant_id)
     return _placed(ctx, order)
 
 
@@ -148,8 +145,7 @@ def change_order(ctx: ToolContext, quantity=None, product_id=None, number: str |
     one with the new quantity (stock held by the checkout rules, priced from the catalog)
     and the new link follows in the chat. Without `number`: this conversation's latest
     pending order; without `product_id`: the order's only product."""
-    from app.jobs.payments import queue_link
-    from app.services import checkout
+    from app.services import payments
     from app.services.orders import OrderError
 
     query = select(Order).where(Order.tenant_id == ctx.tenant_id, Order.customer_id == ctx.customer_id,
@@ -182,14 +178,10 @@ def change_order(ctx: ToolContext, quantity=None, product_id=None, number: str |
     lines[pid] = qty
     if ctx.claim is not None:  # the change and "these messages are answered" commit together
         ctx.claim()
-    from app.services.payments import close_link
-
     try:
-        new = checkout.replace_order(order.id, ctx.tenant_id, list(lines.items()), source="agent",
-                                     close_link=close_link)
+        new = payments.replace_in_chat(order.id, ctx.tenant_id, list(lines.items()))
     except OrderError as exc:
         return {"error": str(exc)}
-    queue_link(new.id, new.tenant_id)
     result = _placed(ctx, new, replaces=order.number)
     result["payment"] = (f"order {order.number} and its payment link are cancelled; the new order's "
                          "link is being sent in this chat right after your reply")

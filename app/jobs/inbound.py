@@ -2,49 +2,17 @@
 from __future__ import annotations
 
 import logging
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import current_app
 
 from app.extensions import db
-from app.jobs import HIGH_QUEUE, enqueue
 from app.jobs.context import job, wait_until
+from app.jobs.queueing import arrived as _arrived
+from app.jobs.queueing import queue_answers
 from app.services import replies
 
 log = logging.getLogger(__name__)
-
-
-def _arrived(received_at: datetime | None) -> float:
-    """When the message reached our webhook, in epoch seconds (now if not known)."""
-    if received_at is None:
-        return time.time()
-    return received_at.replace(tzinfo=received_at.tzinfo or timezone.utc).timestamp()
-
-
-def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = None,
-                  conversations: dict[int, int] | None = None) -> int:
-    """Enqueue an answer job per stored inbound message, to start when the debounce window
-    has passed since the message reached our webhook (`received_at`; now if not given).
-    `conversations`: message id -> conversation id where known (saves the job a lookup).
-
-    Counting from arrival rather than from ingest means time spent queued for ingest is not
-    added on top of the window. A queue failure is logged, not raised: the messages are
-    stored, and the sweep enqueues whatever was left behind. Returns how many were enqueued.
-    """
-    debounce = current_app.config.get("REPLY_DEBOUNCE_SECONDS") or 0
-    not_before = _arrived(received_at) + debounce if debounce else None
-    done = 0
-    for message_id, tenant_id in items:
-        known = (conversations or {}).get(message_id)
-        try:
-            enqueue("app.jobs.inbound.handle_inbound", message_id, *([known] if known else []),
-                    tenant_id=tenant_id,
-                    job_id=f"inbound-{message_id}", not_before=not_before, queue=HIGH_QUEUE)
-            done += 1
-        except Exception:
-            log.exception("could not enqueue message %s; the sweep will pick it up", message_id)
-    return done
 
 
 def answer_here(items: list[tuple[int, int]], received_at: datetime | None = None,

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from app.clients.graph import TransientGraphError
 from app.clients.razorpay_client import PaymentRefused
 from app.extensions import db
-from app.jobs import HIGH_QUEUE, enqueue
 from app.jobs.context import job
 from app.models import Message, Order
 from app.services import outbound, payments
@@ -21,44 +19,14 @@ from app.services.locks import conversation_lock
 log = logging.getLogger(__name__)
 
 
-def queue_link(order_id: int, tenant_id: int) -> None:
-    """Enqueue the link job; a queue failure is logged (the sweep finds the order later)."""
-    try:
-        # No job id: a finished or failed job of the same id would block a retry for days;
-        # making the link is idempotent (reference_id) and sending it is guarded by a lock.
-        enqueue("app.jobs.payments.create_payment_link", order_id, tenant_id=tenant_id)
-    except Exception:
-        log.exception("could not enqueue the payment link of order %s; the sweep will", order_id)
-
-
-def queue_event(event_id: int) -> None:
-    try:
-        enqueue("app.jobs.payments.apply_payment_event", event_id, job_id=f"payment-event-{event_id}",
-                queue=HIGH_QUEUE)
-    except Exception:
-        log.exception("could not enqueue payment event %s; the sweep will", event_id)
-
-
 def send(message_ids: list[int], tenant_id: int) -> None:
-    """Send now under the conversation lock; a transient failure hands over to the
-    retrying send job."""
+    """Send each message under its conversation's lock, so it never overtakes a reply."""
     for message_id in message_ids:
         msg = db.session.get(Message, message_id)
         if msg is None:
             continue
         with conversation_lock(msg.conversation_id):
-            _deliver_or_hand_over(message_id, tenant_id)
-
-
-def _deliver_or_hand_over(message_id: int, tenant_id: int) -> None:
-    """Send now (the caller holds the conversation lock); a transient failure hands over to
-    the retrying send job."""
-    try:
-        outbound.deliver(message_id, tenant_id)
-    except TransientGraphError:
-        db.session.rollback()
-        enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
-                job_id=f"send-{message_id}")
+            outbound.send_or_retry_later([message_id], tenant_id)
 
 
 @job
@@ -78,7 +46,7 @@ def create_payment_link(order_id: int, tenant_id: int) -> dict:
     with conversation_lock(order.conversation_id):
         message_id = payments.queue_link_message(order_id, tenant_id)
         if message_id is not None:
-            _deliver_or_hand_over(message_id, tenant_id)
+            outbound.send_or_retry_later([message_id], tenant_id)
     return {"status": "ok", "link": order.payment_link_id, "sent": message_id is not None}
 
 

@@ -3,19 +3,11 @@ from __future__ import annotations
 
 import logging
 
-from app.jobs import HIGH_QUEUE, enqueue, inbound
+from app.jobs import inbound
 from app.jobs.context import job
 from app.services import webhook_events
 
 log = logging.getLogger(__name__)
-
-PROCESSORS = {"meta": "app.jobs.webhooks.process_meta_events"}
-
-
-def queue_events(source: str, event_ids: list[int]) -> None:
-    """One job for a batch of stored deliveries (raises if the queue is down: the sweep
-    then picks them up, since they are stored already)."""
-    enqueue(PROCESSORS[source], list(event_ids), queue=HIGH_QUEUE)
 
 
 @job
@@ -37,10 +29,12 @@ def _process(event_ids: list[int]) -> dict:
 
     failed = []
     # A delivery of one event, the usual case, answers its message right here (see answer_here)
-    answer = inbound.answer_here if len(event_ids) == 1 else None
+    here = len(event_ids) == 1
     for event_id in event_ids:
         try:
-            webhook_events.process_meta(event_id, answer=answer)
+            processed = webhook_events.process_meta(event_id, answer_later=not here)
+            if here and processed.to_answer:
+                inbound.answer_here(processed.to_answer, processed.received_at, processed.conversations)
         except Exception as exc:
             log.exception("webhook event %s failed; the retry or the sweep will redo it", event_id)
             db.session.rollback()

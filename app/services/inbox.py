@@ -13,7 +13,8 @@ class InboxError(ValueError):
 
 
 def staff_reply(conv: Conversation, author_id: int, text: str, *, take_over: bool = True) -> Message:
-    """Queue a person's reply (sent by a job); by default the AI stops answering this chat."""
+    """Queue a person's reply (sent by a job, never in the request); by default the AI stops
+    answering this chat."""
     text = (text or "").strip()
     if not text:
         raise InboxError("Type a message first")
@@ -23,4 +24,5 @@ def staff_reply(conv: Conversation, author_id: int, text: str, *, take_over: boo
     if take_over:
         conv.mode = ConversationMode.HUMAN
     db.session.commit()
+    outbound.send_later([msg.id], conv.tenant_id)
     return msg

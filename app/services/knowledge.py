@@ -6,6 +6,7 @@ import re
 from sqlalchemy import delete, select
 
 from app.extensions import db
+from app.jobs.queueing import queue_chunking
 from app.models import KnowledgeChunk, KnowledgeDocument, utcnow
 
 CHUNK_CHARS = 800
@@ -29,6 +30,11 @@ def split_text(text: str, limit: int = CHUNK_CHARS) -> list[str]:
         else:
             chunks.extend(piece[i : i + limit] for i in range(0, len(piece), limit))
     return chunks
+
+
+def document_saved(doc: KnowledgeDocument) -> None:
+    """A document added or edited is chunked again in a job (its text may be long)."""
+    queue_chunking(doc.id, doc.tenant_id)
 
 
 def rebuild_chunks(tenant_id: int, document_id: int) -> int:

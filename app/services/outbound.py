@@ -26,6 +26,7 @@ from app.clients.graph import (
     WindowClosed,
 )
 from app.extensions import db
+from app.jobs.queueing import SEND_RETRY_DELAY_SECONDS, queue_send
 from app.models import (
     Channel,
     ChannelStatus,
@@ -127,6 +128,25 @@ def deliver(message_id: int, tenant_id: int) -> str:
         msg.payload = {**(msg.payload or {}), "tag": tag}
     db.session.commit()
     return str(msg.status)
+
+
+def send_or_retry_later(message_ids: list[int], tenant_id: int) -> None:
+    """Deliver each message now (the caller holds its conversation's lock, so nothing
+    overtakes it); one the platform can't take right now (a rate limit, a 5xx) goes to the
+    send job, which retries it with backoff."""
+    for message_id in message_ids:
+        try:
+            deliver(message_id, tenant_id)
+        except TransientGraphError as exc:
+            db.session.rollback()
+            log.info("message %s: transient send failure (%s); retrying in a job", message_id, exc)
+            queue_send(message_id, tenant_id, delay=SEND_RETRY_DELAY_SECONDS)
+
+
+def send_later(message_ids: list[int], tenant_id: int) -> None:
+    """Hand committed QUEUED messages to the send job (a request never waits on the platform)."""
+    for message_id in message_ids:
+        queue_send(message_id, tenant_id)
 
 
 def give_up(message_id: int, tenant_id: int, reason: str) -> None:

@@ -35,6 +35,7 @@ from app.models import (
     utcnow,
 )
 from app.money import format_money
+from app.jobs.queueing import queue_link, queue_send
 from app.services import checkout
 from app.services.orders import OrderError
 
@@ -105,6 +106,30 @@ def ensure_link(order_id: int, tenant_id: int) -> Order | None:
         checkout.note(order, f"Payment link {order.payment_link_id} created", source="system")
         db.session.commit()
     return order
+
+
+def send_link(order: Order) -> None:
+    """Staff send a pending order's payment link to the chat (made first if need be), in a job."""
+    checkout.refuse_unless(order, S.PAID)
+    if not order.items:
+        raise OrderError(f"Order {order.number} has no items yet")
+    queue_link(order.id, order.tenant_id)
+
+
+def place_in_chat(tenant_id: int, customer_id: int, conversation_id: int,
+                  lines: list[tuple[int, int]]) -> Order:
+    """The salesperson places an order in the chat; its payment link follows there."""
+    order = checkout.place_order(tenant_id, customer_id, conversation_id, lines, source="agent")
+    queue_link(order.id, order.tenant_id)
+    return order
+
+
+def replace_in_chat(order_id: int, tenant_id: int, lines: list[tuple[int, int]]) -> Order:
+    """The salesperson changes a pending order: it is replaced (its link closed first) and the
+    new order's link follows in the chat."""
+    new = checkout.replace_order(order_id, tenant_id, lines, source="agent", close_link=close_link)
+    queue_link(new.id, new.tenant_id)
+    return new
 
 
 def queue_link_message(order_id: int, tenant_id: int) -> int | None:
@@ -332,6 +357,15 @@ def _paid(order: Order, f: EventFacts, source: str, event: PaymentEvent) -> Appl
         db.session.flush()
         out.message_ids.append(msg.id)
     return out
+
+
+def pay_in_test_mode(order: Order, outcome: str) -> None:
+    """What the test-mode page's buttons do: record and apply the event Razorpay would send for
+    a paid or failed attempt, then send what it tells the customer (in jobs)."""
+    event_id, _ = record_event(TEST_MODE, f"test_{order.id}_{outcome}_{order.payment_reference}",
+                               *test_event(order, outcome))
+    for message_id in apply_event(event_id).message_ids:
+        queue_send(message_id, order.tenant_id)
 
 
 def test_event(order: Order, outcome: str) -> tuple[str, dict]:

@@ -21,6 +21,7 @@ from app.models import (
     Platform,
     utcnow,
 )
+from app.jobs.queueing import queue_answers
 from app.services import ingest
 
 MAX_TEXT = 2000
@@ -40,6 +41,12 @@ def channel_for(tenant_id: int) -> Channel:
 
 def visitor_id(user_id: int) -> str:
     return f"playground-user-{user_id}"
+
+
+def customer_writes(tenant_id: int, user, text: str) -> int:
+    """The staff member's test customer writes `text`: ingested and answered in a job, as a
+    webhook delivery would be. Returns how many messages were queued to be answered."""
+    return queue_answers(customer_says(tenant_id, user, text))
 
 
 def customer_says(tenant_id: int, user, text: str) -> list[tuple[int, int]]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from app.ai import agent, scoring, tools
 from app.channels import adapter_for
-from app.clients.graph import GraphError, TransientGraphError
+from app.clients.graph import GraphError
 from app.extensions import db
 from app.models import (
     ChannelStatus,
@@ -31,11 +31,11 @@ from app.models import (
     Tenant,
     utcnow,
 )
+from app.jobs.queueing import queue_rating
 from app.services import automation, outbound, tenant_content
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
-RATING_DELAY_SECONDS = 30
 MAX_ATTEMPTS = 3  # replies written for one burst that keeps growing; the last one goes out
 
 
@@ -104,17 +104,9 @@ def answer(message_id: int, tenant_id: int, conversation_id: int | None = None) 
                 return outcome
         if reply is None:
             return outcome
-        send_now(reply.id, tenant_id)
+        outbound.send_or_retry_later([reply.id], tenant_id)
     if current_app.config.get("GROQ_API_KEY"):
-        from app.jobs import LOW_QUEUE, enqueue
-
-        try:  # a nicety: the lexicon's score already stands if this can't be queued
-            # one rating per conversation per RATING_DELAY: a chat of ten messages costs one call
-            enqueue("app.jobs.scoring.rate_conversation", conversation_id, tenant_id=tenant_id,
-                    job_id=f"rate-conversation-{conversation_id}", delay=RATING_DELAY_SECONDS,
-                    queue=LOW_QUEUE)
-        except Exception:
-            log.warning("could not queue the model rating of conversation %s", conversation_id)
+        queue_rating(conversation_id, tenant_id)
     return "answered"
 
 
@@ -209,19 +201,6 @@ def _superseded(conv: Conversation, pending: list[Message], reply, recent: list)
         log.info("conversation %s: message %s arrived while replying; one reply to the whole burst",
                  conv.id, newer)
     return newer is not None
-
-
-def send_now(message_id: int, tenant_id: int) -> None:
-    """Deliver inline; on a transient failure hand over to the retrying send job."""
-    from app.jobs import enqueue
-
-    try:
-        outbound.deliver(message_id, tenant_id)
-    except TransientGraphError as exc:
-        db.session.rollback()
-        log.info("message %s: transient send failure (%s); retrying in a job", message_id, exc)
-        enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
-                job_id=f"send-{message_id}", delay=10)
 
 
 def _ensure_profile_name(conv: Conversation) -> None:

@@ -16,7 +16,15 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from app.extensions import db
-from app.jobs import HIGH_QUEUE, enqueue, enqueue_again, job_pending
+from app.jobs.queueing import (
+    delivery_pending,
+    queue_answer,
+    queue_link,
+    queue_reconcile,
+    queue_send,
+    requeue_delivery,
+    requeue_payment_event,
+)
 from app.models import Direction, Message, MessageStatus, PaymentEvent, WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -41,15 +49,13 @@ def sweep() -> SweepReport:
         Message.handled_at.is_(None), Message.direction == Direction.IN,
         Message.created_at < cutoff).order_by(Message.id).limit(BATCH)).all()
     for message_id, tenant_id in unanswered:
-        enqueue("app.jobs.inbound.handle_inbound", message_id, tenant_id=tenant_id,
-                job_id=f"inbound-{message_id}", queue=HIGH_QUEUE)
+        queue_answer(message_id, tenant_id)
         report.inbound += 1
     unsent = db.session.execute(select(Message.id, Message.tenant_id).where(
         Message.direction == Direction.OUT, Message.status == MessageStatus.QUEUED,
         Message.created_at < cutoff).order_by(Message.id).limit(BATCH)).all()
     for message_id, tenant_id in unsent:
-        enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
-                job_id=f"send-{message_id}")
+        queue_send(message_id, tenant_id)
         report.outbound += 1
     _sweep_payments(cutoff, report)
     if report.deliveries or report.inbound or report.outbound:
@@ -67,12 +73,11 @@ def _requeue_deliveries(cutoff) -> int:
     ids = db.session.scalars(select(WebhookEvent.id).where(
         WebhookEvent.processed_at.is_(None), WebhookEvent.received_at < cutoff,
     ).order_by(WebhookEvent.attempts, WebhookEvent.id).limit(BATCH)).all()
-    idle = [i for i in ids if not job_pending(f"meta-event-{i}")]
+    idle = [i for i in ids if not delivery_pending(i)]
     parked = set(count_attempts(idle))
     queued = 0
     for event_id in idle:
-        if event_id not in parked and enqueue_again("app.jobs.webhooks.process_meta_event", event_id,
-                                                    job_id=f"meta-event-{event_id}", queue=HIGH_QUEUE):
+        if event_id not in parked and requeue_delivery(event_id):
             queued += 1
     return queued
 
@@ -89,7 +94,7 @@ def _requeue_payment_events(cutoff, since) -> int:
                            .values(attempts=PaymentEvent.attempts + 1))
         db.session.commit()
     for event_id in ids:
-        enqueue("app.jobs.payments.apply_payment_event", event_id, queue=HIGH_QUEUE)
+        requeue_payment_event(event_id)
     return len(ids)
 
 
@@ -98,12 +103,10 @@ def _sweep_payments(cutoff, report: SweepReport) -> None:
     never reached the chat (a queue outage, a crash between commit and enqueue), test-mode
     links past their expiry, and Razorpay links past theirs whose webhook never came."""
     from app.models import Order, OrderEvent, OrderStatus
-    from app.jobs.payments import queue_link
     from app.services.payments import expire_overdue_test_links, overdue_live_links
 
     # Razorpay retries for 24 h; an event still unapplicable after a day (a refund whose payment
-    # never arrived) stays recorded with its reason instead of being retried forever. No job id:
-    # a deferred event's finished job would block its re-queue, and applying is idempotent.
+    # never arrived) stays recorded with its reason instead of being retried forever.
     report.payment_events = _requeue_payment_events(cutoff, since=utcnow() - timedelta(days=1))
     # Orders the salesperson placed queue their link at once; staff send theirs by hand (an
     # order still being put together in the admin must not get a link behind their back).
@@ -119,4 +122,4 @@ def _sweep_payments(cutoff, report: SweepReport) -> None:
         report.payment_links += 1
     report.expired_orders = expire_overdue_test_links()
     for order_id, tenant_id in overdue_live_links():
-        enqueue("app.jobs.payments.reconcile_payment_link", order_id, tenant_id=tenant_id)
+        queue_reconcile(order_id, tenant_id)

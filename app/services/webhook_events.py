@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import func, literal, select, update
@@ -19,6 +20,7 @@ from sqlalchemy import func, literal, select, update
 from app.channels import WEBHOOK_OBJECTS
 from app.channels.fields import clean
 from app.extensions import db
+from app.jobs.queueing import queue_answers, requeue_delivery
 from app.models import MAX_DELIVERY_ATTEMPTS, DeliveryStatus, WebhookEvent, utcnow
 from app.services import ingest
 
@@ -60,15 +62,27 @@ def store_unprocessable(source: str, raw: bytes, reason: str) -> int:
     return event.id
 
 
-def process_meta(event_id: int, answer=None) -> dict:
-    """`answer(to_answer, received_at, conversations)` takes the stored messages that need a
-    reply once the delivery is committed; by default they are queued
-    (`app.jobs.inbound.queue_answers`)."""
-    from app.jobs.inbound import queue_answers
+@dataclass
+class Processed:
+    """What processing a delivery did; `to_answer` are the stored inbound messages (id,
+    tenant id) that need a reply."""
+    status: str
+    stored: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    error: str | None = None
+    to_answer: list[tuple[int, int]] = field(default_factory=list)
+    received_at: datetime | None = None
+    conversations: dict[int, int] = field(default_factory=dict)
 
+
+def process_meta(event_id: int, *, answer_later: bool = True) -> Processed:
+    """Ingest a stored Meta delivery, once; committed. The messages that need a reply get
+    their answer jobs, unless the caller answers them itself (`answer_later=False`: the
+    delivery's own job, app.jobs.inbound.answer_here)."""
     event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id))
     if event is None or event.processed_at is not None:
-        return {"status": "skipped"}
+        return Processed("skipped")
     received_at = _aware(event.received_at)
     try:
         _, payload = read_body(event.body.encode("utf-8", "surrogatepass"))
@@ -78,7 +92,7 @@ def process_meta(event_id: int, answer=None) -> dict:
     except Unparseable as exc:
         event.processed_at, event.status, event.error = utcnow(), DeliveryStatus.UNPROCESSABLE.value, str(exc)
         db.session.commit()
-        return {"status": "unprocessable", "error": str(exc)}
+        return Processed("unprocessable", error=str(exc))
     parsed = adapter.parse(payload, received_at)
 
     def mark_processed(result: ingest.IngestResult) -> None:
@@ -92,9 +106,11 @@ def process_meta(event_id: int, answer=None) -> dict:
         done.error = clean("\n".join(notes), MAX_ERROR) if notes else None
 
     result = ingest.ingest(parsed.events, before_commit=mark_processed)  # commits
-    (answer or queue_answers)(result.to_answer, received_at, result.conversations)
-    return {"status": "processed", "stored": result.stored, "duplicates": result.duplicates,
-            "skipped": len(parsed.skipped) + len(result.skipped)}
+    if answer_later:
+        queue_answers(result.to_answer, received_at, result.conversations)
+    return Processed("processed", stored=result.stored, duplicates=result.duplicates,
+                     skipped=len(parsed.skipped) + len(result.skipped), to_answer=result.to_answer,
+                     received_at=received_at, conversations=result.conversations)
 
 
 def record_failure(event_id: int, exc: BaseException) -> bool:
@@ -129,16 +145,13 @@ def count_attempts(event_ids: list[int], reason: str | None = None) -> list[int]
 def process_again(event_ids: list[int]) -> int:
     """Give parked deliveries a fresh set of attempts (an Admin fixed what failed them) and
     queue them; unprocessable ones stay as they are, since parsing gives the same answer."""
-    from app.jobs import HIGH_QUEUE, enqueue_again
-
     ids = db.session.scalars(update(WebhookEvent).where(
         WebhookEvent.id.in_(event_ids), WebhookEvent.status == DeliveryStatus.PARKED.value,
     ).values(status=DeliveryStatus.PENDING.value, attempts=0, processed_at=None)
         .returning(WebhookEvent.id)).all()
     db.session.commit()
     for event_id in ids:
-        enqueue_again("app.jobs.webhooks.process_meta_event", event_id,
-                      job_id=f"meta-event-{event_id}", queue=HIGH_QUEUE)
+        requeue_delivery(event_id)
     return len(ids)
 
 

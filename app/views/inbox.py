@@ -6,7 +6,6 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import select
 
 from app.extensions import db
-from app.jobs import enqueue
 from app.services import inbox
 from app.views.formatting import local_time
 
@@ -84,13 +83,11 @@ class ConversationView(TenantModelView):
         """A person answers; the send happens in a job, never in this request."""
         conv = self._scoped_get(pk)
         try:
-            msg = inbox.staff_reply(conv, g.user.id, request.form.get("text", ""),
+            inbox.staff_reply(conv, g.user.id, request.form.get("text", ""),
                                     take_over=request.form.get("keep_ai") != "1")
         except inbox.InboxError as exc:
             flash(str(exc), "danger")
         else:
-            enqueue("app.jobs.outbound.send_outbound", msg.id, tenant_id=conv.tenant_id,
-                    job_id=f"send-{msg.id}")
             flash("Reply queued", "success")
         return redirect(url_for(".show", pk=conv.id))
 

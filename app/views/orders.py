@@ -16,8 +16,6 @@ from wtforms.validators import NumberRange
 
 from app.clients.razorpay_client import PaymentError, TransientPaymentError
 from app.extensions import db
-from app.jobs import enqueue
-from app.jobs.payments import queue_link
 from app.models import Order, OrderEvent, OrderItem, OrderStatus
 from app.security import tenancy
 from app.security.permissions import (
@@ -27,7 +25,7 @@ from app.security.permissions import (
     RESOURCE_ORDER_ITEMS,
     RESOURCE_ORDERS,
 )
-from app.services import checkout, payments
+from app.services import checkout, outbound, payments
 from app.services import orders as order_service
 from app.services.orders import OrderError
 from app.views.base import TenantModelApi, TenantModelView
@@ -70,12 +68,6 @@ class OrderRules:
 
     def before_delete(self, item):
         checkout.release_order(item)
-
-
-def _send(message_ids: list[int], tenant_id: int) -> None:
-    for message_id in message_ids:
-        enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
-                job_id=f"send-{message_id}")
 
 
 def _actor() -> int | None:
@@ -150,7 +142,7 @@ class OrderView(OrderRules, TenantModelView):
                 continue
             changed += 1
             if isinstance(result, list):
-                _send(result, order.tenant_id)
+                outbound.send_later(result, order.tenant_id)
         if changed:
             flash(f"{changed} of {len(rows)} {done}", "success")
         self.update_redirect()
@@ -160,10 +152,7 @@ class OrderView(OrderRules, TenantModelView):
             "fa-link")
     def send_link(self, items):
         def change(order):
-            checkout.refuse_unless(order, OrderStatus.PAID)
-            if not order.items:
-                raise OrderError(f"Order {order.number} has no items yet")
-            queue_link(order.id, order.tenant_id)
+            payments.send_link(order)
         return self._each(items, change, "queued to get their payment link")
 
     @action("mark_fulfilled", "Mark fulfilled", "Mark these orders packed and ready?", "fa-cube")
@@ -248,7 +237,7 @@ class OrderApi(OrderRules, TenantModelApi):
             db.session.rollback()
             return self.response_422(message={"_schema": [str(exc)]})
         if isinstance(result, list):
-            _send(result, order.tenant_id)
+            outbound.send_later(result, order.tenant_id)
         return self.response(200, id=order.id, status=str(order.status), refund_id=order.refund_id,
                              refund_requested_at=order.refund_requested_at.isoformat()
                              if order.refund_requested_at else None)

@@ -2,7 +2,6 @@
 from flask import g, jsonify, request
 from flask_appbuilder import BaseView, expose, has_access
 
-from app.jobs.inbound import queue_answers
 from app.security import tenancy
 from app.security.permissions import RESOURCE_CONVERSATIONS
 from app.services import playground
@@ -37,10 +36,9 @@ class PlaygroundView(BaseView):
         tenant_id = tenancy.require_active_tenant()
         text = (request.get_json(silent=True) or {}).get("text") or request.form.get("text", "")
         try:
-            pending = playground.customer_says(tenant_id, g.user, text)
+            playground.customer_writes(tenant_id, g.user, text)
         except playground.PlaygroundError as exc:
             return jsonify(error=str(exc)), 400
-        queue_answers(pending)
         return jsonify(ok=True)
 
     @expose("/reset", methods=["POST"])

@@ -2,9 +2,9 @@
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
-from app.jobs import enqueue
 from app.models import BusinessProfile, KnowledgeDocument, Tenant
 from app.security import tenancy
+from app.services import knowledge
 from app.views.validators import TENANT_VALIDATORS
 from app.security.permissions import (
     RESOURCE_KNOWLEDGE,
@@ -42,7 +42,7 @@ class KnowledgeDocumentView(TenantModelView):
     label_columns = {"chunked_at": "Indexed at"}
 
     def post_add(self, item):
-        enqueue("app.jobs.knowledge.chunk_document", item.id, tenant_id=item.tenant_id)
+        knowledge.document_saved(item)
 
     post_update = post_add
 
@@ -81,6 +81,6 @@ class KnowledgeDocumentApi(TenantModelApi):
     search_columns = ["title"]
 
     def post_add(self, item):
-        enqueue("app.jobs.knowledge.chunk_document", item.id, tenant_id=item.tenant_id)
+        knowledge.document_saved(item)
 
     post_update = post_add

@@ -28,6 +28,7 @@ from typing import Callable
 from flask import Flask, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.jobs.queueing import queue_deliveries
 from app.models import WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,9 @@ class DeliveryIntake:
     """Per process: a pending list, a flush lock with its own database connection, and a
     queueing thread (state is rebuilt after gunicorn forks)."""
 
-    def __init__(self, app: Flask, on_stored: Callable[[str, list[int]], None]) -> None:
+    def __init__(self, app: Flask) -> None:
         self.app = app
-        self.on_stored = on_stored
+        self.on_stored: Callable[[str, list[int]], None] = queue_deliveries
         self._pid: int | None = None
         self._init_process_state()
 
@@ -181,10 +182,7 @@ class DeliveryIntake:
 def intake(app: Flask) -> DeliveryIntake:
     found = app.extensions.get("delivery_intake")
     if found is None:
-        from app.jobs import webhooks as jobs
-
-        found = app.extensions["delivery_intake"] = DeliveryIntake(
-            app, lambda source, ids: jobs.queue_events(source, ids))
+        found = app.extensions["delivery_intake"] = DeliveryIntake(app)
     return found
 
 

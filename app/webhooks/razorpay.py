@@ -56,7 +56,7 @@ def receive():
         event_id = "sha256:" + hashlib.sha256(body).hexdigest()
     admin_app = current_app.extensions["closer_app"]
     from app.extensions import db
-    from app.jobs.payments import queue_event
+    from app.jobs.queueing import queue_payment_event
     from app.services.payments import RAZORPAY, record_event
 
     with admin_app.app_context():
@@ -70,5 +70,5 @@ def receive():
             log.exception("razorpay webhook: could not store event %s; asking Razorpay to retry", event_id)
             return jsonify(error="temporarily unavailable"), 503
         if new:
-            queue_event(stored_id)
+            queue_payment_event(stored_id)
     return jsonify(status="ok" if new else "duplicate"), 200

@@ -1,0 +1,151 @@
+"""Queueing work: one typed function per job, with its options decided here once.
+
+Everything that hands work to the workers comes through this module: which job runs it, under
+which id (so a second queueing of the same work is a no-op while the first is pending), on
+which queue (HIGH for what a customer waits for, LOW for what can wait), with or without
+retries, after which delay. The jobs are named by dotted path here and nowhere else, so this
+module imports none of them (they import the services, which import this).
+
+Functions that log a queue failure instead of raising leave the work to the sweep
+(app.services.sweep), which finds the stored rows their jobs never reached.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+from flask import current_app
+
+from app.jobs import HIGH_QUEUE, LOW_QUEUE, enqueue, enqueue_again, job_pending
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY_SECONDS = 60
+RATING_DELAY_SECONDS = 30  # one model rating per conversation per this long
+SEND_RETRY_DELAY_SECONDS = 10  # a send that just failed transiently is tried again after this
+
+
+# ------------------------------------------------------------------------------ messages
+
+
+def queue_send(message_id: int, tenant_id: int, *, delay: float | None = None) -> None:
+    """Deliver a QUEUED outbound message in the retrying send job."""
+    enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
+            job_id=f"send-{message_id}", delay=delay)
+
+
+def queue_deliveries(source: str, event_ids: list[int]) -> None:
+    """One job for a batch of stored webhook deliveries (raises if the queue is down: the
+    sweep then picks them up, since they are stored already)."""
+    processors = {"meta": "app.jobs.webhooks.process_meta_events"}
+    enqueue(processors[source], list(event_ids), queue=HIGH_QUEUE)
+
+
+def delivery_pending(event_id: int) -> bool:
+    """Whether the sweep's job for this stored delivery is still waiting or running."""
+    return job_pending(f"meta-event-{event_id}")
+
+
+def requeue_delivery(event_id: int) -> bool:
+    """Queue one stored delivery again (the sweep, an Admin's retry) unless its job is still
+    pending; a finished or failed job of its id is replaced. True if queued."""
+    return enqueue_again("app.jobs.webhooks.process_meta_event", event_id,
+                         job_id=f"meta-event-{event_id}", queue=HIGH_QUEUE)
+
+
+def arrived(received_at: datetime | None) -> float:
+    """When a message reached our webhook, in epoch seconds (now if not known)."""
+    if received_at is None:
+        return time.time()
+    return received_at.replace(tzinfo=received_at.tzinfo or timezone.utc).timestamp()
+
+
+def queue_answer(message_id: int, tenant_id: int, conversation_id: int | None = None, *,
+                 not_before: float | None = None) -> None:
+    """The answer job of one stored inbound message (one per message, whoever queues it)."""
+    enqueue("app.jobs.inbound.handle_inbound", message_id, *([conversation_id] if conversation_id else []),
+            tenant_id=tenant_id, job_id=f"inbound-{message_id}", not_before=not_before,
+            queue=HIGH_QUEUE)
+
+
+def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = None,
+                  conversations: dict[int, int] | None = None) -> int:
+    """Enqueue an answer job per stored inbound message, to start when the debounce window
+    has passed since the message reached our webhook (`received_at`; now if not given).
+    `conversations`: message id -> conversation id where known (saves the job a lookup).
+
+    Counting from arrival rather than from ingest means time spent queued for ingest is not
+    added on top of the window. A queue failure is logged, not raised: the messages are
+    stored, and the sweep enqueues whatever was left behind. Returns how many were enqueued.
+    """
+    debounce = current_app.config.get("REPLY_DEBOUNCE_SECONDS") or 0
+    not_before = arrived(received_at) + debounce if debounce else None
+    done = 0
+    for message_id, tenant_id in items:
+        try:
+            queue_answer(message_id, tenant_id, (conversations or {}).get(message_id), not_before=not_before)
+            done += 1
+        except Exception:
+            log.exception("could not enqueue message %s; the sweep will pick it up", message_id)
+    return done
+
+
+def queue_rating(conversation_id: int, tenant_id: int) -> None:
+    """The model's rating of a conversation, off the reply path: at most one per conversation
+    per RATING_DELAY_SECONDS (a chat of ten messages costs one call). A nicety: the lexicon's
+    score already stands, so a queue failure is only logged."""
+    try:
+        enqueue("app.jobs.scoring.rate_conversation", conversation_id, tenant_id=tenant_id,
+                job_id=f"rate-conversation-{conversation_id}", delay=RATING_DELAY_SECONDS,
+                queue=LOW_QUEUE)
+    except Exception:
+        log.warning("could not queue the model rating of conversation %s", conversation_id)
+
+
+def queue_chunking(document_id: int, tenant_id: int) -> None:
+    """Rebuild a knowledge document's retrievable chunks."""
+    enqueue("app.jobs.knowledge.chunk_document", document_id, tenant_id=tenant_id)
+
+
+# ------------------------------------------------------------------------------ payments
+
+
+def queue_link(order_id: int, tenant_id: int) -> None:
+    """Make an order's payment link and put it in the chat; a queue failure is logged (the
+    sweep finds the order later)."""
+    try:
+        # No job id: a finished or failed job of the same id would block a retry for days;
+        # making the link is idempotent (reference_id) and sending it is guarded by a lock.
+        enqueue("app.jobs.payments.create_payment_link", order_id, tenant_id=tenant_id)
+    except Exception:
+        log.exception("could not enqueue the payment link of order %s; the sweep will", order_id)
+
+
+def queue_payment_event(event_id: int) -> None:
+    """Apply a payment event just stored by the webhook; a queue failure is logged."""
+    try:
+        enqueue("app.jobs.payments.apply_payment_event", event_id, job_id=f"payment-event-{event_id}",
+                queue=HIGH_QUEUE)
+    except Exception:
+        log.exception("could not enqueue payment event %s; the sweep will", event_id)
+
+
+def requeue_payment_event(event_id: int) -> None:
+    """The sweep's retry of an event not yet applied. No job id: a deferred event's finished
+    job would block its re-queue, and applying is idempotent."""
+    enqueue("app.jobs.payments.apply_payment_event", event_id, queue=HIGH_QUEUE)
+
+
+def queue_reconcile(order_id: int, tenant_id: int) -> None:
+    """Ask Razorpay what became of an overdue payment link."""
+    enqueue("app.jobs.payments.reconcile_payment_link", order_id, tenant_id=tenant_id)
+
+
+# ------------------------------------------------------------------------------ maintenance
+
+
+def queue_sweep(delay: float = SWEEP_EVERY_SECONDS) -> None:
+    """One sweep per minute across every worker: the job id names the minute it runs in."""
+    due = int((time.time() + delay) // SWEEP_EVERY_SECONDS)
+    enqueue("app.jobs.maintenance.periodic_sweep", job_id=f"sweep-{due}", delay=delay, retry=False)
