@@ -502,6 +502,7 @@ class Order(TenantMixin, Model):
 
 # Orders whose money is with the business: what lifetime spend and revenue count.
 PAID_STATUSES = (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+MAX_QUANTITY = 100  # units of one product on one order line, whoever writes the line
 
 # Derived, never stored: a customer's spend and orders are whatever their paid orders say now
 # (a refund takes the order out of both at once). Loaded with the customer in one query.

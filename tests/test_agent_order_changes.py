@@ -117,9 +117,9 @@ def test_a_live_link_is_cancelled_first_and_a_refusal_keeps_the_order(app, ctx_a
     app.config.update(RAZORPAY_KEY_ID="rzp_test_key", RAZORPAY_KEY_SECRET="rzp_test_secret")
     try:
         fake = rz.FakeRazorpay(graph)
-        from app.services import payments
+        from app.services.payments import links
 
-        order = payments.ensure_link(world.a["order"], world.a.tenant_id)
+        order = links.ensure_link(world.a["order"], world.a.tenant_id)
         link = order.payment_link_id
         result = tools.change_order(ctx_a, quantity=2)
         assert fake.cancels == [link] and result["replaces"] == order.number

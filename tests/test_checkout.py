@@ -24,7 +24,8 @@ from app.models import (
     Product,
     utcnow,
 )
-from app.services import checkout, payments
+from app.services import checkout
+from app.services.payments import events, gateway
 from app.services.orders import OrderError
 from app.webhooks.signatures import razorpay_signature_valid
 from tests import meta_payloads as mp
@@ -611,7 +612,7 @@ def test_sweep_applies_stranded_events_sends_stranded_links_and_expires_test_lin
     link_job(app, stale, world.a.tenant_id)
     with app.app_context():
         db.session.get(Order, stale).payment_link_expires_at = utcnow() - timedelta(minutes=1)
-        payments.record_event(payments.RAZORPAY, "evt_stranded", "payment.authorized",
+        events.record_event(gateway.RAZORPAY, "evt_stranded", "payment.authorized",
                               rz.event("payment.authorized", payment={"id": "pay_x", "status": "authorized"}))
         db.session.commit()
         db.session.remove()

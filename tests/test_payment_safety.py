@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from app.clients.razorpay_client import PaymentRefused
 from app.extensions import db
 from app.models import Order, OrderEvent, OrderStatus, PaymentEvent, Product, utcnow
-from app.services import checkout, payments
+from app.services import checkout
+from app.services.payments import fulfilment, gateway, links, refunds, test_mode
 from config import RAZORPAY_SETTINGS, Config, DevConfig, TestConfig, config_from_env
 from tests.conftest import make_config
 
@@ -42,7 +44,7 @@ def place_linked(app, world, quantity=2) -> Order:
         order_id = order.id
         db.session.remove()
     with app.app_context():
-        payments.ensure_link(order_id, world.a.tenant_id)
+        links.ensure_link(order_id, world.a.tenant_id)
         db.session.remove()
     return snapshot(app, order_id)[0]
 
@@ -148,7 +150,7 @@ def test_production_has_no_test_mode_page_whatever_the_keys(app, world, producti
         for outcome in ("paid", "failed"):
             assert client.post(url, data={"outcome": outcome}).status_code == 404
         with production_app.app_context():
-            assert payments.live()
+            assert gateway.live()
     assert state(app, order.id) == before
     assert before[0] == S.PENDING_PAYMENT
 
@@ -161,10 +163,10 @@ def test_production_never_makes_a_test_mode_link(app, world, production_app):
         db.session.remove()
     production_app.config.update(dict.fromkeys(KEYS))  # keys missing at run time
     with production_app.app_context():
-        with pytest.raises(payments.PaymentRefused, match="not configured"):
-            payments.ensure_link(order_id, world.a.tenant_id)
+        with pytest.raises(PaymentRefused, match="not configured"):
+            links.ensure_link(order_id, world.a.tenant_id)
         db.session.rollback()
-        assert payments.expire_overdue_test_links() == 0
+        assert test_mode.expire_overdue_test_links() == 0
         db.session.remove()
     order = snapshot(app, order_id)[0]
     assert (order.payment_link_id, order.payment_link_url) == (None, None)
@@ -172,11 +174,11 @@ def test_production_never_makes_a_test_mode_link(app, world, production_app):
 
 def test_live_follows_the_environment_before_the_keys():
     keys = {"RAZORPAY_KEY_ID": "k", "RAZORPAY_KEY_SECRET": "s"}
-    assert payments.live({"PRODUCTION": True})
-    assert payments.live({})  # a config that doesn't say is production
-    assert payments.live({"PRODUCTION": True, **keys})
-    assert not payments.live({"PRODUCTION": False})
-    assert payments.live({"PRODUCTION": False, **keys})
+    assert gateway.live({"PRODUCTION": True})
+    assert gateway.live({})  # a config that doesn't say is production
+    assert gateway.live({"PRODUCTION": True, **keys})
+    assert not gateway.live({"PRODUCTION": False})
+    assert gateway.live({"PRODUCTION": False, **keys})
 
 
 # -------------------------------------------------------------------------- test mode
@@ -196,7 +198,7 @@ def _refused(app, browser, order: Order, outcomes=("paid", "failed")):
 def test_a_cancelled_order_can_not_be_paid_on_the_test_page(app, world, browser):
     order = place_linked(app, world)
     with app.app_context():
-        payments.cancel(db.session.get(Order, order.id), actor_id=None)
+        fulfilment.cancel(db.session.get(Order, order.id), actor_id=None)
         db.session.remove()
     before = state(app, order.id)
     assert before[0] == S.CANCELLED and before[5] == (10, 1)  # the stock went back
@@ -215,7 +217,7 @@ def test_an_expired_order_can_not_be_paid_on_the_test_page(app, world, browser):
     _refused(app, browser, order)
     assert state(app, order.id) == before
     with app.app_context():
-        assert payments.expire_overdue_test_links() == 1
+        assert test_mode.expire_overdue_test_links() == 1
         db.session.remove()
     before = state(app, order.id)
     assert before[0] == S.EXPIRED
@@ -234,7 +236,7 @@ def test_a_paid_or_refunded_order_can_not_be_paid_or_failed_again(app, world, br
     _refused(app, browser, order)
     assert state(app, order.id) == before
     with app.app_context():
-        payments.refund(db.session.get(Order, order.id), actor_id=None)
+        refunds.refund(db.session.get(Order, order.id), actor_id=None)
         db.session.remove()
     before = state(app, order.id)
     assert before[0] == S.REFUNDED

@@ -78,11 +78,11 @@ def test_staff_can_not_refund_through_the_api(app, world, api, razorpay, graph, 
 
 def test_staff_can_not_refund_in_test_mode_either(app, world, api, browser):
     """No keys: a refund would be immediate (no money moved), so the rule matters as much."""
-    from app.services import payments
+    from app.services.payments import links
 
     order_id = place(app, world)
     with app.app_context():
-        payments.ensure_link(order_id, world.a.tenant_id)
+        links.ensure_link(order_id, world.a.tenant_id)
         db.session.remove()
     url = f"/pay/test/{order_row(app, order_id).payment_token}"
     browser(None).post(url, data={"outcome": "paid"}, token_from=url)

@@ -370,7 +370,7 @@ def mutated_payment_events(draw):
 @HYPOTHESIS
 @given(payload=mutated_payment_events(), event_id=st.one_of(st.just("evt_ok"), st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=300)))
 def test_any_signed_razorpay_event_is_answered_below_500_and_applied(app, world, payload, event_id):
-    from app.services.payments import apply_event
+    from app.services.payments.events import apply_event
 
     body = json.dumps(payload).encode()
     headers = {**_sign_razorpay(body), "X-Razorpay-Event-Id": event_id}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from app.ai.tools import MAX_QUANTITY
+from app.models import MAX_QUANTITY
 
 NUMBER_WORDS = {"one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                 "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple": 2, "pair": 2,

@@ -14,11 +14,10 @@ from sqlalchemy import select
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from app.extensions import db
-from app.models import Conversation, Direction, Message, Order, OrderStatus
+from app.models import PAID_STATUSES, Conversation, Direction, Message, Order
 
 RECENT = 5
 ENGAGED = 6  # inbound messages beyond this add nothing to the lead score
-PAID = {OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.SHIPPED, OrderStatus.DELIVERED}
 
 
 @lru_cache(maxsize=1)
@@ -64,9 +63,9 @@ def update(conv: Conversation, reply_meta: dict | None = None, recent: list | No
         score = max(score, 75)
     if statuses:
         score = max(score, 85)
-    if statuses & PAID:
+    if not statuses.isdisjoint(PAID_STATUSES):
         score = 100
-    if conv.sentiment is not None and conv.sentiment <= -0.5 and not statuses & PAID:
+    if conv.sentiment is not None and conv.sentiment <= -0.5 and statuses.isdisjoint(PAID_STATUSES):
         score -= 10
     conv.lead_score = max(0, min(100, score))
 

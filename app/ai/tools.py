@@ -22,7 +22,6 @@ from app.models import (
 )
 from app.money import format_money
 
-MAX_QUANTITY = 100
 MAX_COMPARED = 5
 
 
@@ -99,7 +98,7 @@ def recommend(ctx: ToolContext, needs: str = "", budget_minor: int | None = None
 def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
     """Place the order: items checked against this tenant's catalog, stock reserved, priced
     from the catalog (never from the text); the payment link follows in the chat."""
-    from app.services import payments
+    from app.services.payments import links
     from app.services.orders import OrderError
 
     lines = []
@@ -115,7 +114,7 @@ def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
     if ctx.claim is not None:  # the order and "these messages are answered" commit together
         ctx.claim()
     try:
-        order = payments.place_in_chat(ctx.tenant_id, ctx.customer_id, ctx.conversation_id, lines)
+        order = links.place_in_chat(ctx.tenant_id, ctx.customer_id, ctx.conversation_id, lines)
     except OrderError as exc:
         return {"error": str(exc)}
     return _placed(ctx, order)
@@ -145,7 +144,7 @@ def change_order(ctx: ToolContext, quantity=None, product_id=None, number: str |
     one with the new quantity (stock held by the checkout rules, priced from the catalog)
     and the new link follows in the chat. Without `number`: this conversation's latest
     pending order; without `product_id`: the order's only product."""
-    from app.services import payments
+    from app.services.payments import links
     from app.services.orders import OrderError
 
     query = select(Order).where(Order.tenant_id == ctx.tenant_id, Order.customer_id == ctx.customer_id,
@@ -179,7 +178,7 @@ def change_order(ctx: ToolContext, quantity=None, product_id=None, number: str |
     if ctx.claim is not None:  # the change and "these messages are answered" commit together
         ctx.claim()
     try:
-        new = payments.replace_in_chat(order.id, ctx.tenant_id, list(lines.items()))
+        new = links.replace_in_chat(order.id, ctx.tenant_id, list(lines.items()))
     except OrderError as exc:
         return {"error": str(exc)}
     result = _placed(ctx, new, replaces=order.number)

@@ -13,7 +13,8 @@ from app.clients.razorpay_client import PaymentRefused
 from app.extensions import db
 from app.jobs.context import job
 from app.models import Message, Order
-from app.services import outbound, payments
+from app.services import checkout, outbound
+from app.services.payments import events, links, reconcile
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
@@ -32,19 +33,19 @@ def send(message_ids: list[int], tenant_id: int) -> None:
 @job
 def create_payment_link(order_id: int, tenant_id: int) -> dict:
     try:
-        order = payments.ensure_link(order_id, tenant_id)
+        order = links.ensure_link(order_id, tenant_id)
     except PaymentRefused as exc:  # not worth retrying: record why on the order for staff
         db.session.rollback()
         order = db.session.get(Order, order_id)
         if order is not None and order.tenant_id == tenant_id:
             order.payment_error = f"Payment link refused by Razorpay: {exc}"
-            payments.checkout.note(order, order.payment_error, source="razorpay")
+            checkout.note(order, order.payment_error, source="razorpay")
             db.session.commit()
         return {"status": "refused", "error": str(exc)}
     if order is None or order.conversation_id is None:
         return {"status": "no link needed" if order is None else "link made (no chat to send it to)"}
     with conversation_lock(order.conversation_id):
-        message_id = payments.queue_link_message(order_id, tenant_id)
+        message_id = links.queue_link_message(order_id, tenant_id)
         if message_id is not None:
             outbound.send_or_retry_later([message_id], tenant_id)
     return {"status": "ok", "link": order.payment_link_id, "sent": message_id is not None}
@@ -52,7 +53,7 @@ def create_payment_link(order_id: int, tenant_id: int) -> dict:
 
 @job
 def apply_payment_event(event_id: int) -> dict:
-    applied = payments.apply_event(event_id)
+    applied = events.apply_event(event_id)
     if applied.message_ids:
         order_tenant = db.session.get(Message, applied.message_ids[0]).tenant_id
         send(applied.message_ids, order_tenant)
@@ -61,4 +62,4 @@ def apply_payment_event(event_id: int) -> dict:
 
 @job
 def reconcile_payment_link(order_id: int, tenant_id: int) -> dict:
-    return {"status": payments.reconcile_link(order_id, tenant_id)}
+    return {"status": reconcile.reconcile_link(order_id, tenant_id)}

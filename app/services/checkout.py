@@ -1,10 +1,7 @@
 """Checkout: placing an order with its stock reserved, and moving it through its life.
 
-Stock has two counters per product: `stock` (on the shelf) and `reserved` (promised to
-orders awaiting payment). A reservation is one conditional UPDATE per product
-(`reserved = reserved + q WHERE stock - reserved >= q`), so concurrent orders can never
-promise more than the shelf holds, on any database. Payment turns the reservation into a
-sale (both counters drop); expiry or cancellation gives it back.
+Stock is held by the rule in app.services.stock: a reservation per line as the order is
+placed, turned into a sale by payment, given back by expiry or cancellation.
 
 Every status change is a compare-and-set (`UPDATE ... WHERE status IN (allowed sources)`),
 so two workers applying two deliveries of the same payment can't both win: exactly one
@@ -14,14 +11,13 @@ history row. Statuses only move forward along TRANSITIONS.
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import (
+    MAX_QUANTITY,
     Conversation,
     Customer,
     Order,
@@ -33,7 +29,14 @@ from app.models import (
     utcnow,
 )
 from app.money import format_money
-from app.services.orders import MAX_QUANTITY, OrderError, conversation_of_customer, next_order_number
+from app.services import stock
+from app.services.orders import (
+    OrderError,
+    conversation_of_customer,
+    next_order_number,
+    payment_ids,
+)
+from app.services.payments.gateway import close_link
 
 log = logging.getLogger(__name__)
 
@@ -64,45 +67,14 @@ def sources_of(target: OrderStatus) -> set[OrderStatus]:
 # ------------------------------------------------------------------------------ stock
 
 
-def reserve(tenant_id: int, product_id: int, quantity: int) -> bool:
-    """Promise `quantity` of a product to an order, or refuse if the shelf can't cover it."""
-    result = db.session.execute(
-        update(Product)
-        .where(Product.id == product_id, Product.tenant_id == tenant_id, Product.active.is_(True),
-               Product.stock - Product.reserved >= quantity)
-        .values(reserved=Product.reserved + quantity)
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1
-
-
-def release(tenant_id: int, product_id: int | None, quantity: int) -> None:
-    """Give a reservation back (never below zero, whatever an admin did to the counters)."""
-    if product_id is None:
-        return
-    db.session.execute(
-        update(Product)
-        .where(Product.id == product_id, Product.tenant_id == tenant_id)
-        .values(reserved=case((Product.reserved >= quantity, Product.reserved - quantity), else_=0))
-        .execution_options(synchronize_session=False))
-
-
-def _commit_stock(order: Order) -> None:
-    """Payment arrived: the promised units leave the shelf."""
-    for item in order.items:
-        if item.product_id is None:
-            continue
-        db.session.execute(
-            update(Product)
-            .where(Product.id == item.product_id, Product.tenant_id == order.tenant_id)
-            .values(stock=case((Product.stock >= item.quantity, Product.stock - item.quantity), else_=0),
-                    reserved=case((Product.reserved >= item.quantity, Product.reserved - item.quantity),
-                                  else_=0))
-            .execution_options(synchronize_session=False))
-
-
 def _release_items(order: Order) -> None:
     for item in order.items:
-        release(order.tenant_id, item.product_id, item.quantity)
+        stock.release(order.tenant_id, item.product_id, item.quantity)
+
+
+def _sell_items(order: Order) -> None:
+    for item in order.items:
+        stock.sell(order.tenant_id, item.product_id, item.quantity)
 
 
 def adjust_line(item: OrderItem, created: bool) -> None:
@@ -130,8 +102,7 @@ def adjust_line(item: OrderItem, created: bool) -> None:
     if pending > product.stock:
         others = pending - item.quantity
         raise OrderError(f"Only {max(product.stock - others, 0)} of {product.name} available")
-    db.session.execute(update(Product).where(Product.id == product.id).values(reserved=pending)
-                       .execution_options(synchronize_session=False))
+    stock.recount(product.id, pending)
 
 
 def release_line(item: OrderItem) -> None:
@@ -141,7 +112,7 @@ def release_line(item: OrderItem) -> None:
         raise OrderError(f"Order {order.number} is {order.status}; its items can't change")
     if order is not None:
         _refuse_once_linked(order)
-    release(item.tenant_id, item.product_id, item.quantity)
+    stock.release(item.tenant_id, item.product_id, item.quantity)
 
 
 def release_order(order: Order) -> None:
@@ -211,7 +182,7 @@ def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | 
             refusal = None
             if product is None or not product.active:
                 refusal = f"Product {line.product_id} is not for sale"
-            elif not reserve(tenant_id, product.id, line.quantity):
+            elif not stock.reserve(tenant_id, product.id, line.quantity):
                 db.session.refresh(product)
                 left = max(product.available, 0)
                 refusal = (f"Only {left} of {product.name} available" if left else
@@ -221,7 +192,7 @@ def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | 
                 # caller's pending work in the same transaction (the answer job's claim on the
                 # customer's messages) must survive a refused order.
                 for done in held:
-                    release(tenant_id, done.product_id, done.quantity)
+                    stock.release(tenant_id, done.product_id, done.quantity)
                 raise OrderError(refusal)
             held.append(line)
         number = next_order_number(tenant_id)
@@ -230,8 +201,7 @@ def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | 
                       customer_id=customer.id if customer else (conv.customer_id if conv else None),
                       conversation_id=conv.id if conv else None,
                       campaign_id=conv.campaign_id if conv else None,
-                      payment_reference=f"{number}-{secrets.token_hex(6)}"[:40],
-                      payment_token=secrets.token_urlsafe(24))
+                      **payment_ids(number))
         db.session.add(order)
         total = 0
         for line in wanted:
@@ -255,15 +225,15 @@ def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | 
     return order
 
 
-def replace_order(order_id: int, tenant_id: int, lines: list[tuple[int, int]], *, source: str,
-                  close_link: Callable[[Order], None] | None = None) -> Order:
+def replace_order(order_id: int, tenant_id: int, lines: list[tuple[int, int]], *,
+                  source: str) -> Order:
     """Change a pending order's items after its payment link fixed the amount: the order is
     cancelled and a new one placed with `lines`, in one transaction, committed.
 
     What the new order needs beyond what the old one holds is reserved first (the same
     conditional UPDATE as any order), so a shelf that can't cover the change refuses it before
-    anything moves. `close_link(order)` then closes the old order's payment link, or raises
-    OrderError to refuse (a link paid meanwhile). Only then is the old order cancelled, giving
+    anything moves. The old order's payment link is then closed (app.services.payments.gateway),
+    or the change refused with OrderError (a link paid meanwhile). Only then is the old order cancelled, giving
     its stock back, and the new one placed: the rows our UPDATEs touched stay locked until the
     commit, so what was just given back can't be taken by anyone else in between.
     """
@@ -285,21 +255,20 @@ def replace_order(order_id: int, tenant_id: int, lines: list[tuple[int, int]], *
     try:
         for line in wanted:
             more = line.quantity - held.get(line.product_id, 0)
-            if more > 0 and not reserve(tenant_id, line.product_id, more):
+            if more > 0 and not stock.reserve(tenant_id, line.product_id, more):
                 product = products[line.product_id]
                 db.session.refresh(product)
                 raise OrderError(f"Only {max(product.available, 0) + held.get(product.id, 0)} of "
                                  f"{product.name} available")
             if more > 0:
                 extra.append(Line(line.product_id, more))
-        if close_link is not None:
-            close_link(old)
+        close_link(old)
     except OrderError:
         for line in extra:
-            release(tenant_id, line.product_id, line.quantity)
+            stock.release(tenant_id, line.product_id, line.quantity)
         raise
     for line in extra:  # from here the new order holds them itself
-        release(tenant_id, line.product_id, line.quantity)
+        stock.release(tenant_id, line.product_id, line.quantity)
     if not transition(old, S.CANCELLED, source=source, note="Replaced: the customer changed the items"):
         raise OrderError(f"Order {old.number} changed meanwhile")
     try:
@@ -344,7 +313,7 @@ def transition(order: Order, target: OrderStatus, *, source: str, actor_id: int 
     previous = order.status
     db.session.refresh(order)
     if target == S.PAID:
-        _commit_stock(order)
+        _sell_items(order)
     elif target in (S.CANCELLED, S.EXPIRED):
         _release_items(order)
     db.session.add(OrderEvent(tenant_id=order.tenant_id, order_id=order.id,

@@ -42,6 +42,7 @@ from app.models import (
     Order,
     OrderEvent,
     OrderItem,
+    PAID_STATUSES,
     OrderStatus,
     Platform,
     Product,
@@ -60,12 +61,12 @@ from app.services.demo_data import (
     DEMO_SLUG,
     EMAIL_DOMAIN,
     LOGINS,
-    PAID_STATES,
     STORES,
     WHERE,
     WHO,
 )
-from app.services.orders import next_order_number
+from app.services import stock
+from app.services.orders import next_order_number, payment_ids
 from app.services.tenants import create_tenant
 
 log = logging.getLogger(__name__)
@@ -318,10 +319,10 @@ def _order(tenant, spec, start, conv, products) -> Order:
     status = OrderStatus(spec["status"])
     lines = [(products[sku], qty) for sku, qty in spec["items"]]
     created_at = start + timedelta(minutes=spec["at"])
-    paid_at = start + timedelta(minutes=spec["paid"]) if status in PAID_STATES else None
+    paid_at = start + timedelta(minutes=spec["paid"]) if status in PAID_STATUSES else None
     number = next_order_number(tenant.id)
-    reference = f"{number}-{secrets.token_hex(6)}"
-    token = secrets.token_urlsafe(24)
+    ids = payment_ids(number)
+    reference, token = ids["payment_reference"], ids["payment_token"]
     pending = status == OrderStatus.PENDING_PAYMENT
     # A pending order's link is payable in the demo: the test-mode page (no Razorpay keys).
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
@@ -350,8 +351,10 @@ def _order(tenant, spec, start, conv, products) -> Order:
                                   to_status=str(status), source="razorpay" if paid_at else "admin",
                                   created_at=paid_at or created_at + timedelta(hours=1)))
     order.events = history
+    db.session.add(order)
     if pending:  # held until paid or expired
         for product, qty in lines:
-            product.reserved += qty
-    db.session.add(order)
+            if not stock.reserve(tenant.id, product.id, qty):
+                raise DemoSeedError(f"the demo's pending order wants more {product.sku} than its shelf")
+            db.session.expire(product, ["reserved"])  # the UPDATE bypassed the loaded row
     return order

@@ -5,7 +5,6 @@ placeholders filled from the catalog so the text can't drift from the prices.
 """
 from app.models import (
     Direction,
-    OrderStatus,
     Platform,
     Role,
     RuleAction,
@@ -384,4 +383,3 @@ WHO = {  # chat script speaker -> (direction, sender)
     "agent": (Direction.OUT, Sender.AGENT),
     "sys": (Direction.OUT, Sender.SYSTEM),
 }
-PAID_STATES = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED}

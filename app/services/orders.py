@@ -6,9 +6,7 @@ import secrets
 from sqlalchemy import inspect, select, update
 
 from app.extensions import db
-from app.models import Conversation, Order, OrderItem, OrderStatus, Tenant
-
-MAX_QUANTITY = 100
+from app.models import MAX_QUANTITY, Conversation, Order, OrderItem, OrderStatus, Tenant
 
 
 class OrderError(ValueError):
@@ -26,6 +24,13 @@ def next_order_number(tenant_id: int) -> str:
     return f"ORD-{1000 + seq}"
 
 
+def payment_ids(number: str) -> dict[str, str]:
+    """A new order's `payment_reference` (Razorpay's reference_id: readable, unique, at most
+    40 characters) and `payment_token` (the secret in its test-mode page's URL)."""
+    return {"payment_reference": f"{number}-{secrets.token_hex(6)}"[:40],
+            "payment_token": secrets.token_urlsafe(24)}
+
+
 def assign_number(order: Order) -> None:
     """Number, status, currency and total for an order created in the admin or the API."""
     with db.session.no_autoflush:  # the half-built order must not be flushed by these reads
@@ -34,10 +39,9 @@ def assign_number(order: Order) -> None:
         tenant = db.session.get(Tenant, order.tenant_id)
     if order.status is None:
         order.status = OrderStatus.PENDING_PAYMENT
-    if not order.payment_reference:
-        order.payment_reference = f"{order.number}-{secrets.token_hex(6)}"[:40]
-    if not order.payment_token:
-        order.payment_token = secrets.token_urlsafe(24)
+    ids = payment_ids(order.number)
+    order.payment_reference = order.payment_reference or ids["payment_reference"]
+    order.payment_token = order.payment_token or ids["payment_token"]
     order.currency = tenant.currency if tenant else "INR"
     order.total_minor = order.total_minor or 0
 

@@ -103,7 +103,8 @@ def _sweep_payments(cutoff, report: SweepReport) -> None:
     never reached the chat (a queue outage, a crash between commit and enqueue), test-mode
     links past their expiry, and Razorpay links past theirs whose webhook never came."""
     from app.models import Order, OrderEvent, OrderStatus
-    from app.services.payments import expire_overdue_test_links, overdue_live_links
+    from app.services.payments.reconcile import overdue_live_links
+    from app.services.payments.test_mode import expire_overdue_test_links
 
     # Razorpay retries for 24 h; an event still unapplicable after a day (a refund whose payment
     # never arrived) stays recorded with its reason instead of being retried forever.

@@ -16,7 +16,7 @@ from wtforms.validators import NumberRange
 
 from app.clients.razorpay_client import PaymentError, TransientPaymentError
 from app.extensions import db
-from app.models import Order, OrderEvent, OrderItem, OrderStatus
+from app.models import MAX_QUANTITY, Order, OrderEvent, OrderItem, OrderStatus
 from app.security import tenancy
 from app.security.permissions import (
     API_METHOD_PERMISSIONS,
@@ -25,7 +25,8 @@ from app.security.permissions import (
     RESOURCE_ORDER_ITEMS,
     RESOURCE_ORDERS,
 )
-from app.services import checkout, outbound, payments
+from app.services import checkout, outbound
+from app.services.payments import fulfilment, links, refunds
 from app.services import orders as order_service
 from app.services.orders import OrderError
 from app.views.base import TenantModelApi, TenantModelView
@@ -95,7 +96,7 @@ class OrderEventView(TenantModelView):
 
 class OrderItemView(OrderItemRules, TenantModelView):
     datamodel = SQLAInterface(OrderItem)
-    validators_columns = {"quantity": [NumberRange(min=1, max=order_service.MAX_QUANTITY)]}
+    validators_columns = {"quantity": [NumberRange(min=1, max=MAX_QUANTITY)]}
     class_permission_name = RESOURCE_ORDER_ITEMS
     list_columns = ["sku", "name", "unit_price", "quantity", "line_total"]
     show_columns = ["order", "product", "sku", "name", "unit_price", "quantity", "line_total"]
@@ -152,28 +153,28 @@ class OrderView(OrderRules, TenantModelView):
             "fa-link")
     def send_link(self, items):
         def change(order):
-            payments.send_link(order)
+            links.send_link(order)
         return self._each(items, change, "queued to get their payment link")
 
     @action("mark_fulfilled", "Mark fulfilled", "Mark these orders packed and ready?", "fa-cube")
     def mark_fulfilled(self, items):
-        return self._each(items, lambda o: payments.advance(o, OrderStatus.FULFILLED, actor_id=_actor()),
+        return self._each(items, lambda o: fulfilment.advance(o, OrderStatus.FULFILLED, actor_id=_actor()),
                           "marked fulfilled")
 
     @action("mark_shipped", "Mark shipped", "Mark these orders shipped and tell the customers?",
             "fa-truck")
     def mark_shipped(self, items):
-        return self._each(items, lambda o: payments.advance(o, OrderStatus.SHIPPED, actor_id=_actor()),
+        return self._each(items, lambda o: fulfilment.advance(o, OrderStatus.SHIPPED, actor_id=_actor()),
                           "marked shipped")
 
     @action("mark_delivered", "Mark delivered", "Mark these orders delivered?", "fa-check")
     def mark_delivered(self, items):
-        return self._each(items, lambda o: payments.advance(o, OrderStatus.DELIVERED, actor_id=_actor()),
+        return self._each(items, lambda o: fulfilment.advance(o, OrderStatus.DELIVERED, actor_id=_actor()),
                           "marked delivered")
 
     @action("cancel_order", "Cancel", "Cancel these unpaid orders and release their stock?", "fa-ban")
     def cancel_order(self, items):
-        return self._each(items, lambda o: payments.cancel(o, actor_id=_actor()), "cancelled")
+        return self._each(items, lambda o: fulfilment.cancel(o, actor_id=_actor()), "cancelled")
 
     @action("request_refund", "Request refund", "Ask an owner to refund these orders?", "fa-flag")
     def request_refund(self, items):
@@ -182,7 +183,7 @@ class OrderView(OrderRules, TenantModelView):
             if items is None or items.tenant_id not in tenancy.scope_ids():
                 abort(404)
             return redirect(url_for(".refund_request", pk=items.id))
-        return self._each(items, lambda o: payments.request_refund(o, actor_id=_actor()),
+        return self._each(items, lambda o: refunds.request_refund(o, actor_id=_actor()),
                           "with a refund requested")
 
     @expose("/refund_request/<pk>", methods=["GET", "POST"])
@@ -192,7 +193,7 @@ class OrderView(OrderRules, TenantModelView):
         order = self._scoped_get(pk)
         if request.method == "POST":
             try:
-                payments.request_refund(order, actor_id=_actor(), reason=request.form.get("reason"))
+                refunds.request_refund(order, actor_id=_actor(), reason=request.form.get("reason"))
             except OrderError as exc:
                 db.session.rollback()
                 flash(str(exc), "danger")
@@ -200,11 +201,11 @@ class OrderView(OrderRules, TenantModelView):
                 flash(f"Refund of {order.number} requested: an owner will decide", "success")
                 return redirect(url_for(".show", pk=order.id))
         return self.render_template("closer/refund_request.html", order=order,
-                                    max_reason=payments.MAX_REASON)
+                                    max_reason=refunds.MAX_REASON)
 
     @action("refund_order", "Refund", "Refund these orders in full through Razorpay?", "fa-undo")
     def refund_order(self, items):
-        return self._each(items, lambda o: payments.refund(o, actor_id=_actor()), "refunded or refund requested")
+        return self._each(items, lambda o: refunds.refund(o, actor_id=_actor()), "refunded or refund requested")
 
 
 class OrderApi(OrderRules, TenantModelApi):
@@ -248,7 +249,7 @@ class OrderApi(OrderRules, TenantModelApi):
     @permission_name(CAN_REFUND)
     def refund(self, pk: int):
         """Refund the order in full (owners and platform roles only)."""
-        return self._lifecycle(pk, lambda o: payments.refund(o, actor_id=_actor(), source="api"))
+        return self._lifecycle(pk, lambda o: refunds.refund(o, actor_id=_actor(), source="api"))
 
     @expose_api("/<int:pk>/refund_request", methods=["POST"])
     @protect()
@@ -260,14 +261,14 @@ class OrderApi(OrderRules, TenantModelApi):
         reason = body.get("reason") if isinstance(body, dict) else None
         if reason is not None and not isinstance(reason, str):
             return self.response_422(message={"reason": ["Must be text"]})
-        return self._lifecycle(pk, lambda o: payments.request_refund(
+        return self._lifecycle(pk, lambda o: refunds.request_refund(
             o, actor_id=_actor(), reason=reason, source="api"))
 
 
 class OrderItemApi(OrderItemRules, TenantModelApi):
     resource_name = "order_items"
     datamodel = SQLAInterface(OrderItem)
-    validators_columns = {"quantity": Range(min=1, max=order_service.MAX_QUANTITY)}
+    validators_columns = {"quantity": Range(min=1, max=MAX_QUANTITY)}
     class_permission_name = RESOURCE_ORDER_ITEMS
     list_columns = show_columns = ["id", "order.id", "product.id", "sku", "name",
                                    "unit_price_minor", "quantity"]

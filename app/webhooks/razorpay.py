@@ -57,7 +57,8 @@ def receive():
     admin_app = current_app.extensions["closer_app"]
     from app.extensions import db
     from app.jobs.queueing import queue_payment_event
-    from app.services.payments import RAZORPAY, record_event
+    from app.services.payments.events import record_event
+    from app.services.payments.gateway import RAZORPAY
 
     with admin_app.app_context():
         try:
