@@ -47,6 +47,7 @@ class DeliveryIntake:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
+        # where stored deliveries go: their processing job (a test may hold them back)
         self.on_stored: Callable[[str, list[int]], None] = queue_deliveries
         self._pid: int | None = None
         self._init_process_state()
