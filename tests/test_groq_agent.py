@@ -152,9 +152,12 @@ def test_lead_score_and_sentiment_follow_the_conversation(app, world):
 
 
 def test_knowledge_is_retrieved_into_the_prompt_and_edits_apply_at_once(app, world, groq_on):
-    from app.ai.knowledge import retrieve
     from app.models import KnowledgeDocument, Product
+    from app.services import tenant_content
     from app.services.knowledge import rebuild_chunks
+
+    def retrieve(tenant_id, question):
+        return tenant_content.get(tenant_id).knowledge.retrieve(question)
 
     with app.app_context():
         doc = KnowledgeDocument(tenant_id=world.a.tenant_id, title="Shipping",
