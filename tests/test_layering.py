@@ -100,3 +100,25 @@ FRONT = sorted(m for m in MODULES if m.startswith(("app.views", "app.webhooks"))
 def test_views_and_handlers_reach_the_outside_world_through_services(module):
     assert not {d for d in _imports(module, module_level=False)
                 if d == OUTSIDE_WORLD or d.startswith(OUTSIDE_WORLD + ".")}
+
+
+def test_importing_app_registers_no_listener():
+    """Database hooks are installed by the app factory, never by importing a module: what a
+    process does must not depend on which modules it happened to import."""
+    import subprocess
+    import sys
+
+    probe = """
+import importlib, pkgutil, sys
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+import app
+for info in pkgutil.walk_packages(app.__path__, "app."):
+    importlib.import_module(info.name)
+from app.security.tenancy import _add_tenant_criteria
+from app.services.tenant_content import _stamp_changes
+hooks = [("after_flush", _stamp_changes), ("do_orm_execute", _add_tenant_criteria)]
+sys.exit(sum(event.contains(Session, name, fn) for name, fn in hooks))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], cwd=APP.parent, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:] or "a module installed a hook on import"
