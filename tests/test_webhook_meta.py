@@ -51,7 +51,7 @@ def test_the_webhook_app_reads_the_admin_apps_settings_as_they_change(app, monke
     assert client.get(url).status_code == 200
 
 
-def test_signature_vector_from_the_notes():
+def test_a_known_hmac_sha256_signature_is_accepted():
     from app.webhooks.signatures import meta_signature_valid
 
     body = b'{"object":"page","entry":[]}'
