@@ -18,7 +18,6 @@ from razorpay.errors import BadRequestError, GatewayError, ServerError
 log = logging.getLogger(__name__)
 
 TIMEOUT = (3.05, 15)
-REFERENCE_USED = "reference id already attempted"
 
 
 class PaymentError(Exception):
