@@ -12,7 +12,8 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = [*(ROOT / "app").rglob("*.py"), ROOT / "config.py", ROOT / "run.py", *(ROOT / "migrations").rglob("*.py")]
+SHIPPED = [*(ROOT / "app").rglob("*.py"), ROOT / "config.py", ROOT / "run.py",
+           *(ROOT / "migrations").rglob("*.py")]
 OURS = {"app", "config"}
 
 

@@ -2,9 +2,9 @@
 
 The SDK's quirks are handled here, once: it has no default timeout (every call passes one),
 its resources take mutable default dicts (we always pass a fresh dict), it maps errors on
-`error.code` only and a non-JSON error page surfaces as a JSON decode error. Everything is turned into two exceptions the caller can act on:
-`TransientPaymentError` (retry with backoff) and `PaymentRefused` (don't retry; show why).
-No Flask and no database in this module.
+`error.code` only and a non-JSON error page surfaces as a JSON decode error. Everything is
+turned into two exceptions the caller can act on: `TransientPaymentError` (retry with backoff)
+and `PaymentRefused` (don't retry; show why). No Flask and no database in this module.
 """
 from __future__ import annotations
 

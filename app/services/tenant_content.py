@@ -6,8 +6,9 @@ that for every message was eight queries and most of a reply's ORM work; it chan
 when staff edit it. So each worker process keeps one read-only `Content` per tenant, and
 `tenant.content_stamp` says whether it is current: every flush that changes such a row gives
 the tenant a new random stamp in the same transaction (`_stamp_changes`, installed by the app
-factory through `init_content_stamps`), and a reply reads the stamp along with its conversation. An edit therefore reaches the very next reply, in every
-process, and nothing depends on clocks or on Redis.
+factory through `init_content_stamps`), and a reply reads the stamp along with its
+conversation. An edit therefore reaches the very next reply, in every process, and nothing
+depends on clocks or on Redis.
 
 What is deliberately not here: prices, stock and orders (the tools read those live, and
 reserving stock must not invalidate anything), and channels (their status and tokens change
