@@ -81,7 +81,7 @@ class Config:
     # Unanswered inbound messages / unsent replies older than this are re-queued by the sweep.
     SWEEP_AFTER_SECONDS = int(_env("SWEEP_AFTER_SECONDS", "30"))
 
-    # Flask-AppBuilder (see ../shared/notes/fab-rq-pitfalls.md)
+    # Flask-AppBuilder
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.CloserSecurityManager"
     FAB_CREATE_DB = False  # Alembic owns every table, FAB's included
     FAB_UPDATE_PERMS = False  # roles are regex "builtin" roles; no permission rows to race over

@@ -46,7 +46,7 @@ def init_config(app: Flask) -> None:
 def init_extensions(app: Flask) -> None:
     from app.jobs import init_queue
     from app.security.tenancy import bind_request_scope, install_orm_guard
-    from app.services import tenant_content  # noqa: F401  (its flush hook stamps content edits)
+    from app.services.tenant_content import init_content_stamps
     from app.views import register_views
     from app.views.context import register_template_helpers
 
@@ -62,6 +62,7 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     init_queue(app)
     install_orm_guard()
+    init_content_stamps()
     with app.app_context():
         builder = AppBuilder()
         builder.init_app(app, db.session)

@@ -47,7 +47,7 @@ target_db = current_app.extensions['migrate'].db
 
 def get_metadata():
     # Every table (FAB's ab_* included) lives on Flask-AppBuilder's Model.metadata, not on
-    # Flask-SQLAlchemy's db.metadata (../shared/notes/fab-rq-pitfalls.md section 7).
+    # Flask-SQLAlchemy's db.metadata; FAB ships no migrations of its own, so Alembic owns them.
     import app.models  # noqa: F401  (registers the tables)
     from flask_appbuilder import Model
 

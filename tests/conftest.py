@@ -243,8 +243,6 @@ def graph():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         def send(request):
             body = _json.loads(request.body)
-            if "sender_action" in body or body.get("status") == "read":
-                return 200, {}, _json.dumps({"success": True})
             n = next(counter)
             if body.get("messaging_product") == "whatsapp":
                 return 200, {}, _json.dumps({"messaging_product": "whatsapp",
@@ -257,9 +255,7 @@ def graph():
         rsps.add_callback(responses.POST, _re.compile(r"http://graph\.test/v25\.0/.+/messages"),
                           callback=send, content_type="application/json")
         rsps.sends = lambda: [_json.loads(c.request.body) for c in rsps.calls
-                              if c.request.url.split("?")[0].endswith("/messages")
-                              and "sender_action" not in _json.loads(c.request.body)
-                              and _json.loads(c.request.body).get("status") != "read"]
+                              if c.request.url.split("?")[0].endswith("/messages")]
         yield rsps
 
 

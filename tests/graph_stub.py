@@ -26,8 +26,6 @@ class GraphStub(StubServer):
 
             def do_POST(self):
                 body = self.read_json()
-                if "sender_action" in body or body.get("status") == "read":
-                    return self.reply({"success": True})
                 time.sleep(stub.send_delay)
                 with stub.lock:
                     n = next(stub._ids)

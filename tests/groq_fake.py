@@ -34,3 +34,9 @@ def fake_groq(app, monkeypatch):
         mock.post(URL, json__model=SCORING_MODEL).mock(return_value=completion(
             '{"lead_score": 90, "sentiment": 0.6}', prompt=50, completion_tokens=10, model=SCORING_MODEL))
         yield mock.post(URL)
+
+
+def tool_results(call) -> list[dict]:
+    """The tool results our code sent the model in one faked request, in order."""
+    messages = json.loads(call.request.content)["messages"]
+    return [json.loads(m["content"]) for m in messages if m["role"] == "tool"]

@@ -1,4 +1,4 @@
-"""Webhook bodies shaped like Meta's (../shared/notes/meta-protocol.md), and signing."""
+"""Webhook bodies shaped like Meta's Messenger, Instagram and WhatsApp deliveries, and signing."""
 from __future__ import annotations
 
 import hashlib

@@ -1,5 +1,5 @@
 """Razorpay faked at the HTTP boundary (the official SDK talks to it through `requests`),
-plus signed webhook deliveries shaped like Razorpay's (../shared/notes/razorpay-groq.md R3-R4)."""
+plus signed webhook deliveries shaped like Razorpay's (its Payment Links and Webhooks API docs)."""
 from __future__ import annotations
 
 import hashlib

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from app.ai.guardrails import amounts_minor
 from app.extensions import db
-from app.models import Message, Product, Tenant
+from app.models import Message, Order, Product, Tenant
 from app.services import playground, replies
-from tests.groq_fake import completion, fake_groq
+from tests.groq_fake import completion, fake_groq, tool_results
 
 RESULTS: dict[str, bool] = {}
 
@@ -189,8 +189,9 @@ def test_every_reply_records_agent_and_tools(demo_app):
 
 # ---------------------------------------------------------------------------------------------
 # The same kind of cases against the Groq agent, the LLM faked at HTTP with scripted tool calls
-# and answers (malformed calls and 429s included). The checks are the same: right products and
-# prices from the tools, nothing invented, order intent captured.
+# and answers (malformed calls and 429s included). The model's words are scripted here, so the
+# checks are on what our code did: the catalog's facts reached the model as tool results, the
+# guardrails stopped what the catalog doesn't say, orders were placed (or refused) in the database.
 
 GROQ_RESULTS: dict[str, bool] = {}
 
@@ -214,6 +215,16 @@ def _completion(content=None, calls=()):
     return completion(content, tool_calls=calls)
 
 
+def orders_of(app, reply: Message) -> list[tuple[str, int, list[tuple[str, int]]]]:
+    """The orders of the reply's conversation: number, total and (sku, quantity) lines."""
+    with app.app_context():
+        rows = db.session.scalars(select(Order).where(Order.conversation_id == reply.conversation_id)
+                                  .order_by(Order.id)).all()
+        out = [(o.number, o.total_minor, [(i.sku, i.quantity) for i in o.items]) for o in rows]
+        db.session.remove()
+    return out
+
+
 def groq_record(case, ok):
     GROQ_RESULTS[case] = ok
     assert ok, case
@@ -224,7 +235,9 @@ def test_groq_price(demo_app, groq_script):
     groq_script.side_effect = [_completion(calls=[("product_details", {"product_id": ids["RZ-KUR-001"]})]),
                                _completion("The Indigo Block-Print Cotton Kurta is ₹799.00.")]
     r = Chat(demo_app, "g-price").say("How much is the indigo kurta?")
-    groq_record("price", "₹799.00" in r.text and r.payload["agent"] == "groq" and no_invented_prices(demo_app, r))
+    [card] = tool_results(groq_script.calls[1])
+    groq_record("price", card["name"] == "Indigo Block-Print Cotton Kurta" and card["price"] == "₹799.00"
+                and r.payload["agent"] == "groq" and no_invented_prices(demo_app, r))
 
 
 def test_groq_comparison_with_a_malformed_call_first(demo_app, groq_script):
@@ -239,7 +252,10 @@ def test_groq_comparison_with_a_malformed_call_first(demo_app, groq_script):
         _completion("Maroon Banarasi: ₹3,499.00. Sage Mulmul: ₹1,899.00."),
     ]
     r = Chat(demo_app, "g-compare").say("maroon saree vs sage saree?")
-    groq_record("comparison", "₹3,499.00" in r.text and "₹1,899.00" in r.text and no_invented_prices(demo_app, r))
+    cards = tool_results(groq_script.calls[3])[-2:]
+    groq_record("comparison", [c.get("price") for c in cards] == ["₹3,499.00", "₹1,899.00"]
+                and [c["tool"] for c in r.payload["tools"]][-2:] == ["product_details"] * 2
+                and no_invented_prices(demo_app, r))
 
 
 def test_groq_buy_with_quantity_after_a_429(demo_app, groq_script):
@@ -253,7 +269,10 @@ def test_groq_buy_with_quantity_after_a_429(demo_app, groq_script):
     ]
     r = Chat(demo_app, "g-buy").say("I'll take 2 of the indigo kurtas")
     intent = r.payload.get("order_intent") or {}
-    groq_record("buy with quantity", intent.get("total_minor") == 159800 and "₹1,598.00" in r.text)
+    [placed] = tool_results(groq_script.calls[2])
+    groq_record("buy with quantity", intent.get("total_minor") == 159800
+                and placed["status"] == "created" and placed["total"] == "₹1,598.00"
+                and orders_of(demo_app, r) == [(placed["number"], 159800, [("RZ-KUR-001", 2)])])
 
 
 def test_groq_out_of_stock_order_is_refused_by_the_tool(demo_app, groq_script):
@@ -263,7 +282,9 @@ def test_groq_out_of_stock_order_is_refused_by_the_tool(demo_app, groq_script):
         _completion("Sorry, the Ivory Mul Cotton Short Kurti is out of stock."),
     ]
     r = Chat(demo_app, "g-oos").say("I want the ivory kurti")
-    groq_record("out of stock", "out of stock" in r.text and not r.payload.get("order_intent"))
+    [refused] = tool_results(groq_script.calls[1])
+    groq_record("out of stock", "error" in refused and not r.payload.get("order_intent")
+                and orders_of(demo_app, r) == [])
 
 
 def test_groq_other_tenants_product_is_not_found(demo_app, groq_script):
@@ -272,11 +293,8 @@ def test_groq_other_tenants_product_is_not_found(demo_app, groq_script):
         _completion(calls=[("product_details", {"product_id": ids["OTHER"]})]),
         _completion("Sorry, we don't carry that."),
     ]
-    r = Chat(demo_app, "g-other").say("Do you have the Sandalwood Soy Jar Candle?")
-    import json as _json
-
-    tool_result = _json.loads(_json.loads(groq_script.calls[1].request.content)["messages"][-1]["content"])
-    groq_record("other tenant's product", tool_result == {"error": "not found"} and "Sandalwood" not in r.text)
+    Chat(demo_app, "g-other").say("Do you have the Sandalwood Soy Jar Candle?")
+    groq_record("other tenant's product", tool_results(groq_script.calls[1]) == [{"error": "not found"}])
 
 
 def test_groq_prompt_injection_and_invented_discount_are_stopped(demo_app, groq_script):

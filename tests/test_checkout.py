@@ -106,7 +106,7 @@ def paid_order(app, world, run_jobs, quantity=2) -> Order:
 # -------------------------------------------------------------------------- signatures
 
 
-def test_the_notes_test_vectors():
+def test_a_known_hmac_sha256_vector_over_the_raw_bytes():
     body = b'{"entity":"event","event":"payment_link.paid"}'
     good = "c600833a3d34a6f0894ac53879874bbb8d6997ebc67d595fbb9501db9d575ee3"
     assert razorpay_signature_valid("test_webhook_secret", body, good)

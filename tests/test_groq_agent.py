@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Conversation, Message
-from tests.groq_fake import completion, fake_groq
+from app.models import Conversation, Message, Order
+from tests.groq_fake import completion, fake_groq, tool_results
 
 @pytest.fixture
 def groq_on(app, monkeypatch):
@@ -87,7 +87,10 @@ def test_rate_limit_is_retried(app, world, groq_on):
             "message": "Rate limit reached", "type": "tokens", "code": "rate_limit_exceeded"}}),
         completion("Hello! How can I help?"),
     ]
-    assert ask(app, world, "hi").text == "Hello! How can I help?"
+    reply = ask(app, world, "hi")
+    assert groq_on.call_count == 2  # the same request again, after the 429
+    assert groq_on.calls[0].request.content == groq_on.calls[1].request.content
+    assert reply.payload["agent"] == "groq" and "fallback" not in reply.payload
 
 
 def test_invented_price_is_regenerated_then_recorded(app, world, groq_on):
@@ -97,8 +100,12 @@ def test_invented_price_is_regenerated_then_recorded(app, world, groq_on):
         completion("Prod-A is ₹799.00."),
     ]
     reply = ask(app, world, "price of Prod-A")
-    assert reply.text == "Prod-A is ₹799.00."
-    assert reply.payload["guardrail"]["regenerated"] and "₹499" in reply.payload["guardrail"]["replaced"]
+    assert "₹499" not in reply.text and "₹499" in reply.payload["guardrail"]["replaced"]
+    assert reply.payload["guardrail"]["regenerated"]
+    told = json.loads(groq_on.calls[1].request.content)["messages"]  # the model is told why
+    assert told[-2] == {"role": "assistant", "content": "Prod-A is just ₹499 today!"}
+    assert told[-1]["role"] == "system" and "₹499.00 is not from the catalog" in told[-1]["content"]
+    assert tool_results(groq_on.calls[2])[-1]["price"] == "₹799.00"
 
 
 def test_repeated_violation_falls_back_to_a_safe_reply(app, world, groq_on):
@@ -122,7 +129,15 @@ def test_order_through_groq_uses_catalog_prices(app, world, groq_on):
         completion("Done! 3 × Prod-A, total ₹2,397.00."),
     ]
     reply = ask(app, world, "I'll take 3 Prod-A")
-    assert reply.payload["order_intent"]["total_minor"] == 3 * 79900 and "₹2,397.00" in reply.text
+    [placed] = tool_results(groq_on.calls[1])
+    assert placed["status"] == "created" and placed["total"] == "₹2,397.00"
+    assert reply.payload["order_intent"]["total_minor"] == 3 * 79900
+    with app.app_context():
+        order = db.session.scalar(select(Order).where(Order.conversation_id == reply.conversation_id))
+        assert (order.number, order.total_minor) == (placed["number"], 3 * 79900)
+        assert [(i.product_id, i.quantity, i.unit_price_minor) for i in order.items] == [
+            (world.a["product"], 3, 79900)]
+        db.session.remove()
 
 
 def test_conversation_view_shows_why_the_agent_said_it(app, world, groq_on, browser):
@@ -152,9 +167,12 @@ def test_lead_score_and_sentiment_follow_the_conversation(app, world):
 
 
 def test_knowledge_is_retrieved_into_the_prompt_and_edits_apply_at_once(app, world, groq_on):
-    from app.ai.knowledge import retrieve
     from app.models import KnowledgeDocument, Product
+    from app.services import tenant_content
     from app.services.knowledge import rebuild_chunks
+
+    def retrieve(tenant_id, question):
+        return tenant_content.get(tenant_id).knowledge.retrieve(question)
 
     with app.app_context():
         doc = KnowledgeDocument(tenant_id=world.a.tenant_id, title="Shipping",
@@ -272,17 +290,21 @@ def test_each_worker_thread_keeps_its_own_groq_client():
     assert theirs[0] is not mine and theirs[0].api_key == mine.api_key == "k"
 
 
-def test_the_per_thread_groq_clients_share_one_tls_context():
-    """Building a TLS context loads the CA bundle (~20 ms of CPU): once per process, not per thread."""
+def test_the_per_thread_groq_clients_load_the_ca_bundle_once(monkeypatch):
+    """Loading the CA bundle into a TLS context costs ~20 ms of CPU: once per process, not
+    once per thread's client."""
+    import ssl
     import threading
 
     from app.clients.groq_client import make_client
 
-    def context_of(client):
-        return client._client._transport._pool._ssl_context
-
-    contexts = [context_of(make_client("k", "https://api.groq.com"))]
-    thread = threading.Thread(target=lambda: contexts.append(context_of(make_client("k", "https://api.groq.com"))))
-    thread.start()
-    thread.join()
-    assert contexts[0] is contexts[1]
+    loads = []
+    load = ssl.SSLContext.load_verify_locations
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations",
+                        lambda ctx, *a, **kw: (loads.append(a or kw), load(ctx, *a, **kw))[1])
+    threads = [threading.Thread(target=make_client, args=(f"key-{i}", "https://api.groq.com"))
+               for i in range(3)]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    assert len(loads) <= 1  # none if this process already built its context

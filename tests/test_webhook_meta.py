@@ -43,7 +43,15 @@ def test_verification_handshake(app):
                       "&hub.verify_token=test_verify_token").status_code == 403
 
 
-def test_signature_vector_from_the_notes():
+def test_the_webhook_app_reads_the_admin_apps_settings_as_they_change(app, monkeypatch):
+    client = app.test_client()
+    url = "/webhooks/meta?hub.mode=subscribe&hub.challenge=7&hub.verify_token=rotated"
+    assert client.get(url).status_code == 403
+    monkeypatch.setitem(app.config, "META_VERIFY_TOKEN", "rotated")
+    assert client.get(url).status_code == 200
+
+
+def test_a_known_hmac_sha256_signature_is_accepted():
     from app.webhooks.signatures import meta_signature_valid
 
     body = b'{"object":"page","entry":[]}'

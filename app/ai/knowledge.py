@@ -42,8 +42,3 @@ class Knowledge:
                         key=lambda i: scores[i], reverse=True)
         return [self.chunks[i] for i in ranked[:k]]
 
-
-def retrieve(tenant_id: int, query: str, k: int = 3) -> list[str]:
-    from app.services import tenant_content
-
-    return tenant_content.get(tenant_id).knowledge.retrieve(query, k)

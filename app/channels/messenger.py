@@ -167,12 +167,6 @@ class MessengerAdapter:
     def send_path(self, channel) -> str:
         return f"{channel.external_id}/messages"
 
-    def sender_action(self, channel, recipient_id: str, action: str) -> None:
-        """typing_on / typing_off / mark_seen (best effort)."""
-        graph_for(channel).post(
-            self.send_path(channel), {"recipient": {"id": recipient_id}, "sender_action": action}
-        )
-
     def profile_name(self, channel, customer_id: str) -> str | None:
         data = graph_for(channel).get(customer_id, {"fields": "first_name,last_name"})
         name = " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p)

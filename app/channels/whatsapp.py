@@ -166,11 +166,5 @@ class WhatsAppAdapter:
         ids = [m.get("id") for m in result.get("messages") or []]
         return SendResult(external_id=ids[0] if ids else None)
 
-    def mark_read(self, channel, message_id: str) -> None:
-        graph_for(channel).post(
-            f"{channel.external_id}/messages",
-            {"messaging_product": "whatsapp", "status": "read", "message_id": message_id},
-        )
-
     def profile_name(self, channel, customer_id: str) -> str | None:
         return None  # WhatsApp sends the profile name in `contacts` with every message

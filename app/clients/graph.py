@@ -1,8 +1,8 @@
 """Graph API client for the Messenger/Instagram Send API and the WhatsApp Cloud API.
 
-Errors are classified once, here, into what the caller should do (protocol facts and codes:
-../shared/notes/meta-protocol.md §7): retry later, re-authorize the channel, stop writing to
-this person, or give up on this one message. No Flask and no database in this module.
+Errors are classified once, here, by the Graph API's error codes and subcodes into what the
+caller should do: retry later, re-authorize the channel, stop writing to this person, or give
+up on this one message. No Flask and no database in this module.
 """
 from __future__ import annotations
 

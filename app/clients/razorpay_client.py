@@ -1,11 +1,10 @@
 """Razorpay through its official SDK: payment links, their cancellation, refunds.
 
-The SDK's quirks are handled here, once (../shared/notes/razorpay-groq.md R6-R7): it has no
-default timeout (every call passes one), its resources take mutable default dicts (we always
-pass a fresh dict), it maps errors on `error.code` only and a non-JSON error page surfaces as
-a JSON decode error. Everything is turned into two exceptions the caller can act on:
-`TransientPaymentError` (retry with backoff) and `PaymentRefused` (don't retry; show why).
-No Flask and no database in this module.
+The SDK's quirks are handled here, once: it has no default timeout (every call passes one),
+its resources take mutable default dicts (we always pass a fresh dict), it maps errors on
+`error.code` only and a non-JSON error page surfaces as a JSON decode error. Everything is
+turned into two exceptions the caller can act on: `TransientPaymentError` (retry with backoff)
+and `PaymentRefused` (don't retry; show why). No Flask and no database in this module.
 """
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ from razorpay.errors import BadRequestError, GatewayError, ServerError
 log = logging.getLogger(__name__)
 
 TIMEOUT = (3.05, 15)
-REFERENCE_USED = "reference id already attempted"
 
 
 class PaymentError(Exception):

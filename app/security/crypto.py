@@ -2,7 +2,7 @@
 
 MultiFernet (authenticated, rotatable) over keys from TOKEN_ENCRYPTION_KEYS, which live outside
 the database and apart from SECRET_KEY. sqlalchemy-utils' default AesEngine is deterministic and
-unauthenticated, so we don't use it (../shared/notes/fab-rq-pitfalls.md §8).
+unauthenticated (CBC with an IV derived from the key), so we don't use it.
 """
 from __future__ import annotations
 

@@ -191,22 +191,22 @@ def _guard_ids() -> list[int] | None:
 
 
 def install_orm_guard() -> None:
-    """Add `tenant_id IN scope` to every ORM SELECT of a tenant model during a request."""
-    if getattr(install_orm_guard, "_installed", False):
-        return
-    install_orm_guard._installed = True
+    """Add `tenant_id IN scope` to every ORM SELECT of a tenant model during a request (once
+    per process; later calls add nothing)."""
+    if not event.contains(Session, "do_orm_execute", _add_tenant_criteria):
+        event.listen(Session, "do_orm_execute", _add_tenant_criteria)
 
-    @event.listens_for(Session, "do_orm_execute")
-    def _add_tenant_criteria(state):
-        if not state.is_select or state.execution_options.get("skip_tenant_guard"):
-            return
-        ids = _guard_ids()
-        if ids is None:
-            return
-        state.statement = state.statement.options(
-            with_loader_criteria(
-                TenantMixin,
-                lambda cls: cls.tenant_id.in_(ids),
-                include_aliases=True,
-            )
+
+def _add_tenant_criteria(state) -> None:
+    if not state.is_select or state.execution_options.get("skip_tenant_guard"):
+        return
+    ids = _guard_ids()
+    if ids is None:
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantMixin,
+            lambda cls: cls.tenant_id.in_(ids),
+            include_aliases=True,
         )
+    )

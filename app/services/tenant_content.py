@@ -5,9 +5,10 @@ rules, the names the guardrails accept and the knowledge to retrieve from. Re-re
 that for every message was eight queries and most of a reply's ORM work; it changes only
 when staff edit it. So each worker process keeps one read-only `Content` per tenant, and
 `tenant.content_stamp` says whether it is current: every flush that changes such a row gives
-the tenant a new random stamp in the same transaction (`_stamp_changes`), and a reply reads the
-stamp along with its conversation. An edit therefore reaches the very next reply, in every
-process, and nothing depends on clocks or on Redis.
+the tenant a new random stamp in the same transaction (`_stamp_changes`, installed by the app
+factory through `init_content_stamps`), and a reply reads the stamp along with its
+conversation. An edit therefore reaches the very next reply, in every process, and nothing
+depends on clocks or on Redis.
 
 What is deliberately not here: prices, stock and orders (the tools read those live, and
 reserving stock must not invalidate anything), and channels (their status and tokens change
@@ -160,7 +161,12 @@ def _changed(session: Session) -> set[int]:
     return tenants
 
 
-@event.listens_for(Session, "after_flush")
+def init_content_stamps() -> None:
+    """Stamp content edits on every session's flush (once per process; later calls add nothing)."""
+    if not event.contains(Session, "after_flush", _stamp_changes):
+        event.listen(Session, "after_flush", _stamp_changes)
+
+
 def _stamp_changes(session: Session, flush_context) -> None:
     """New stamp for every tenant whose content this flush changed, in the same transaction.
 

@@ -193,7 +193,7 @@ def keep_unprocessable(source: str, body: bytes, reason: str):
     from app.extensions import db
     from app.services.webhook_events import store_unprocessable
 
-    with current_app.extensions["closer_app"].app_context():
+    with current_app.admin.app_context():
         try:
             store_unprocessable(source, body, reason)
         except Exception:

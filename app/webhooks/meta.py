@@ -67,7 +67,7 @@ def receive():
         log.info("meta webhook: object %r acknowledged and ignored", obj[:60])
         return jsonify(status="ignored"), 200
     try:
-        intake(current_app).store(SOURCE, raw)
+        intake(current_app.admin).store(SOURCE, raw)
     except Exception:
         log.warning("meta webhook: could not store the delivery; asking Meta to retry")
         return jsonify(error="temporarily unavailable"), 503

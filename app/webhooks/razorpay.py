@@ -54,7 +54,7 @@ def receive():
     event_id = request.headers.get("X-Razorpay-Event-Id") or ""
     if not EVENT_ID.fullmatch(event_id):
         event_id = "sha256:" + hashlib.sha256(body).hexdigest()
-    admin_app = current_app.extensions["closer_app"]
+    admin_app = current_app.admin
     from app.extensions import db
     from app.jobs.queueing import queue_payment_event
     from app.services.payments.events import record_event
