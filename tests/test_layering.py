@@ -92,11 +92,7 @@ OUTSIDE_WORLD = "app.clients"
 FRONT = sorted(m for m in MODULES if m.startswith(("app.views", "app.webhooks")) or m == "app.payment_page")
 
 
-@pytest.mark.parametrize("module", [
-    pytest.param(m, marks=pytest.mark.xfail(
-        strict=True, reason="catches the Razorpay client's errors; the payment service does not "
-                            "expose them yet")) if m == "app.views.orders" else m
-    for m in FRONT])
+@pytest.mark.parametrize("module", FRONT)
 def test_views_and_handlers_reach_the_outside_world_through_services(module):
     assert not {d for d in _imports(module, module_level=False)
                 if d == OUTSIDE_WORLD or d.startswith(OUTSIDE_WORLD + ".")}

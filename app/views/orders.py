@@ -14,7 +14,6 @@ from flask_appbuilder.security.decorators import has_access, permission_name, pr
 from marshmallow.validate import Range
 from wtforms.validators import NumberRange
 
-from app.clients.razorpay_client import PaymentError, TransientPaymentError
 from app.extensions import db
 from app.models import MAX_QUANTITY, Order, OrderEvent, OrderItem, OrderStatus
 from app.security import tenancy
@@ -27,6 +26,7 @@ from app.security.permissions import (
 )
 from app.services import checkout, outbound
 from app.services.payments import fulfilment, links, refunds
+from app.services.payments.gateway import PaymentError, TransientPaymentError
 from app.services import orders as order_service
 from app.services.orders import OrderError
 from app.views.base import TenantModelApi, TenantModelView

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.clients.razorpay_client import PaymentRefused, client_for
+# The errors its calls raise are part of this service's interface: callers (the order views)
+# tell "try again later" (TransientPaymentError) from "Razorpay said no" without knowing the client.
+from app.clients.razorpay_client import (  # noqa: F401  (re-exported for callers)
+    PaymentError,
+    PaymentRefused,
+    TransientPaymentError,
+    client_for,
+)
 from app.models import Order
 from app.services.orders import OrderError
 
