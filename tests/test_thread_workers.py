@@ -1,5 +1,5 @@
 """Workers that run several jobs at once on threads (`flask worker -t N`), and the reply
-debounce counted from a message's arrival (`not_before`), on both queue kinds."""
+debounce counted from a message's arrival (`not_before`)."""
 from __future__ import annotations
 
 import os
@@ -98,7 +98,6 @@ def test_job_timeout_interrupts_a_job_on_a_worker_thread(app, world, post_meta, 
     assert ai_replies(app) == {}
 
 
-@needs_redis
 def test_not_before_queues_at_once_on_rq_and_the_job_waits(app):
     from rq.registry import ScheduledJobRegistry
 
@@ -127,7 +126,6 @@ def test_job_waits_until_not_before_then_runs(app, world):
     assert time.monotonic() - started < 0.2
 
 
-@needs_redis
 def test_debounce_counts_from_arrival_not_from_ingest(app, monkeypatch):
     """A message that reached the webhook 0.8 s ago waits ~0.2 s more, not another full window."""
     from app.jobs.inbound import queue_answers
@@ -138,32 +136,6 @@ def test_debounce_counts_from_arrival_not_from_ingest(app, monkeypatch):
         assert queue_answers([(987654, 1)], arrived) == 1
         job = app.extensions["job_queues"]["high"].fetch_job("inbound-987654")  # with deliveries
     assert abs(job.kwargs["not_before"] - (arrived.timestamp() + 1.0)) < 0.01
-
-
-def test_inline_queue_holds_a_not_before_job_on_a_timer(app, world):
-    if REDIS_URL is not None:
-        pytest.skip("the in-process queue only runs without Redis")
-    from app.jobs import enqueue
-    from app.models import KnowledgeDocument
-
-    doc_id = world.a.ids["document"]
-
-    def chunked():
-        with app.app_context():
-            done = db.session.get(KnowledgeDocument, doc_id).chunked_at
-            db.session.remove()
-            return done
-
-    with app.app_context():
-        db.session.get(KnowledgeDocument, doc_id).chunked_at = None
-        db.session.commit()
-        started = time.monotonic()
-        enqueue("app.jobs.knowledge.chunk_document", doc_id, tenant_id=world.a.tenant_id,
-                not_before=time.time() + 0.4)
-    assert chunked() is None  # not yet: the one inline thread is not asleep, a timer is
-    while chunked() is None and time.monotonic() - started < 10:
-        time.sleep(0.02)
-    assert chunked() is not None and time.monotonic() - started >= 0.39
 
 
 @needs_redis
