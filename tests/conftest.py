@@ -41,6 +41,19 @@ def pytest_sessionstart(session):
         pytest.exit("CI=true needs DATABASE_URL (PostgreSQL) and REDIS_URL", returncode=3)
 
 
+def wait_for(condition, timeout: float, what: str) -> None:
+    """Wait until `condition()` holds (a worker process got there), failing after `timeout`
+    seconds: for what runs outside the test's reach; jobs it can reach it drains (`run_jobs`)."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        pause.wait(0.05)
+
+
 def make_config(**overrides):
     cfg = TestConfig()
     cfg.SQLALCHEMY_DATABASE_URI = DATABASE_URL

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Direction, Message, utcnow
 from tests import meta_payloads as mp
 from tests.test_workers import ai_replies  # AI replies per conversation
-from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.conftest import DATABASE_URL, REDIS_URL, wait_for
 from tests.graph_stub import GraphStub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +62,10 @@ def test_an_idle_threaded_pool_stops_soon_after_sigterm(app):
 
     with GraphStub() as stub:
         proc = threaded_worker(stub, "-n", "2", "-t", "8")
-        time.sleep(6)  # forked, threads waiting on Redis
+        from rq import Worker
+
+        redis = app.extensions["redis"]
+        wait_for(lambda: Worker.count(connection=redis) >= 16, 60, "the threads to wait on Redis")
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         try:

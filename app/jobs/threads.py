@@ -143,7 +143,7 @@ class SchedulerThread(threading.Thread):
 
 def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool = False,
                 with_scheduler: bool = True, logging_level: str = "INFO",
-                stop: threading.Event | None = None) -> None:
+                stop: threading.Event | None = None, worker_class: type[ThreadWorker] = ThreadWorker) -> None:
     """Run `threads` workers in this process until stopped (a signal, or `stop` set) or, in
     burst mode, until the queues are empty; a worker thread that dies is replaced, and so is
     the scheduler's. `queue_names` is in priority order: a worker takes a job from a later
@@ -154,7 +154,7 @@ def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool
 
     def start_one() -> None:
         names = queues_for_next(queue_names, [w.queue_names() for w in workers.values()], threads)
-        worker = ThreadWorker(names, connection=connection, serializer=JSONSerializer)
+        worker = worker_class(names, connection=connection, serializer=JSONSerializer)
         thread = threading.Thread(target=worker.work, name=f"rq-{worker.name[:8]}", daemon=True,
                                   kwargs={"burst": burst, "logging_level": logging_level})
         workers[thread] = worker
