@@ -175,3 +175,53 @@ def test_background_queue_gets_one_thread_in_eight():
     assert all(names[:2] == QUEUE_NAMES[:2] for names in running)  # replies: every thread
     assert queues_for_next(QUEUE_NAMES, [], 1) == QUEUE_NAMES  # a lone thread does everything
     assert queues_for_next(QUEUE_NAMES, [QUEUE_NAMES], 1) == QUEUE_NAMES[:-1]
+
+
+@needs_redis
+def test_a_job_held_by_a_killed_worker_process_is_taken_up_again(app, world, post_meta):
+    """SIGKILL the process of a threaded pool that holds a reply mid-flight: the pool starts
+    another, and RQ's abandoned-job handling (the registry clean-up its workers run now and
+    then, run here at once) gives the job back to the running workers, which answer once."""
+    import signal
+
+    from rq import Worker
+    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+    assert post_meta(mp.messenger(PAGE, mp.text("psid-gone", PAGE, "m_gone", "hello?"))).status_code == 200
+    queue = app.extensions["job_queues"]["high"]
+    redis = app.extensions["redis"]
+    with GraphStub(get_delay=30) as stub:  # the profile lookup hangs: the job is mid-flight
+        proc = threaded_worker(stub, "-n", "2", "-t", "2", job_timeout=6)
+        try:
+            wait_for(lambda: stub.gets, 60, "the job to start")
+            held = StartedJobRegistry(queue=queue).get_job_ids()
+            assert len(held) == 1, held
+            job = Job.fetch(held[0], connection=redis, serializer=queue.serializer)
+            holder = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name,
+                                        connection=redis)
+            os.kill(holder.pid, signal.SIGKILL)
+            stub.get_delay = 0
+            children = lambda: subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                              text=True).stdout.split()
+            wait_for(lambda: len(children()) == 2 and str(holder.pid) not in children(), 30,
+                     "the pool to replace the killed process")
+            assert stub.sends == [] and ai_replies(app) == {}
+            StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 3600)
+            scheduled = ScheduledJobRegistry(queue=queue)
+            assert scheduled.get_job_ids() == [job.id]  # retried (RQ's Retry) after its backoff:
+            scheduled.remove(job.id)  # not waiting the backoff out here
+            queue.enqueue_job(Job.fetch(job.id, connection=redis, serializer=queue.serializer))
+            wait_for(lambda: stub.sends, 60, "the reply")  # once the dead holder's lock expired
+            with app.app_context():
+                wait_for(lambda: db.session.scalar(select(Message.handled_at).filter_by(
+                    external_id="m_gone")) is not None, 30, "the message to be answered")
+                db.session.remove()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.communicate(timeout=30)
+            finally:
+                os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+    assert [s["recipient"]["id"] for s in stub.sends] == ["psid-gone"]
+    assert list(ai_replies(app).values()) == [1]

@@ -42,8 +42,9 @@ HEARTBEAT_SECONDS = 15
 SCHEDULER_CHECK_SECONDS = 30
 # The RQ release whose worker and scheduler internals the classes below were checked against:
 # ThreadWorker overrides `dequeue_job_and_maintain_ttl`, `heartbeat`, `set_state` and
-# `_install_signal_handlers` and sets `_stop_requested`; SchedulerThread runs RQScheduler's
-# loop. tests/test_rq_version.py fails on any other release until they are checked again.
+# `_install_signal_handlers` and sets `_stop_requested`; SchedulerThread drives an RQScheduler
+# through its methods. tests/test_job_system.py fails on any other release until they are
+# checked again.
 RQ_CHECKED = "2.12.0"
 
 
