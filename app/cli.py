@@ -114,9 +114,9 @@ def worker(processes, threads, burst, with_scheduler, fork):
     from app.jobs import QUEUE_NAMES
     from app.jobs.context import set_worker_app
 
-    redis = current_app.extensions.get("redis")
-    if redis is None:
+    if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: the embedded default runs jobs in-process")
+    redis = current_app.extensions["redis"]
     if threads > 1 and fork:
         raise click.BadParameter("a work horse per job and threads don't mix", param_hint="--fork")
     set_worker_app(_app_for_threads(threads) if threads > 1 else current_app._get_current_object())

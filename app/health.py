@@ -16,9 +16,9 @@ def health():
     except Exception as exc:  # report, don't raise: a health check must answer
         db.session.rollback()
         checks["database"] = f"error: {type(exc).__name__}"
-    redis = current_app.extensions.get("redis")
-    if redis is None:
-        checks["queue"] = "inline"
+    redis = current_app.extensions["redis"]
+    if not current_app.config.get("REDIS_URL"):
+        checks["queue"] = "inline"  # the embedded default's in-memory queue
     else:
         try:
             redis.ping()

@@ -30,7 +30,7 @@ IS_POSTGRES = DATABASE_URL.startswith("postgresql")
 
 
 def pytest_report_header(config):
-    return [f"closer: database={DATABASE_URL.split('@')[-1]} redis={REDIS_URL or 'none (inline jobs)'}"]
+    return [f"closer: database={DATABASE_URL.split('@')[-1]} redis={REDIS_URL or 'in-memory (fakeredis)'}"]
 
 
 def pytest_sessionstart(session):
@@ -39,6 +39,19 @@ def pytest_sessionstart(session):
         return
     if not IS_POSTGRES or not REDIS_URL:
         pytest.exit("CI=true needs DATABASE_URL (PostgreSQL) and REDIS_URL", returncode=3)
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    """Wait until `condition()` holds (a worker process got there), failing after `timeout`
+    seconds: for what runs outside the test's reach; jobs it can reach it drains (`run_jobs`)."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        pause.wait(0.05)
 
 
 def make_config(**overrides):
@@ -100,18 +113,12 @@ def _clean(app):
     from app.extensions import db
 
     yield
-    # Work a test left running (a delivery still being queued, an answer on the in-process
-    # queue) finishes here, not in the next test's database.
-    from app.jobs import InlineQueue
-
+    # A delivery a test left being queued is queued here, not in the next test's database;
+    # jobs a test left queued go with the flush.
     app.extensions["delivery_intake"].drain()
-    if isinstance(app.extensions["job_queue"], InlineQueue):
-        app.extensions["job_queue"].join()
     with app.app_context():
         truncate_all(db)
-    redis = app.extensions.get("redis")
-    if redis is not None:
-        redis.flushdb()
+    app.extensions["redis"].flushdb()
 
 
 @pytest.fixture
@@ -214,19 +221,34 @@ def api(app):
 
 @pytest.fixture
 def run_jobs(app):
-    """Run every queued job to completion: a real RQ worker on Redis, else the inline queue."""
-    from app.jobs import InlineQueue
+    """Run queued jobs until none is ready: RQ burst workers, on Redis or on the in-memory one.
 
-    def run():
-        queue = app.extensions["job_queue"]
-        if isinstance(queue, InlineQueue):
-            queue.join()
-            return
-        from rq import SimpleWorker
+    Delayed jobs (`enqueue(delay=)`, retries' backoff) that are due by then run too, and with
+    `ahead=` those due within that many seconds, as if the time had passed: a test never waits
+    for a timer. Each round can queue more (a retry, a follow-up); jobs that reschedule
+    themselves further out than `ahead` (the minute's sweep) stay scheduled."""
+    import time
 
+    from rq import SimpleWorker
+    from rq.registry import ScheduledJobRegistry
+
+    def run(ahead: float = 0) -> None:
+        queues = list(app.extensions["job_queues"].values())
         with app.app_context():
-            SimpleWorker(list(app.extensions["job_queues"].values()), connection=queue.connection,
-                         serializer=queue.serializer).work(burst=True, with_scheduler=False)
+            for _ in range(20):
+                SimpleWorker(queues, connection=app.extensions["redis"], serializer=queues[0].serializer
+                             ).work(burst=True, with_scheduler=False, logging_level="WARNING")
+                moved = 0
+                for queue in queues:
+                    scheduled = ScheduledJobRegistry(queue=queue)
+                    for job_id in scheduled.get_jobs_to_schedule(time.time() + ahead):
+                        job = queue.fetch_job(job_id)
+                        scheduled.remove(job_id)
+                        if job is not None:
+                            queue.enqueue_job(job)
+                            moved += 1
+                if not moved:
+                    return
 
     return run
 

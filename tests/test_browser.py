@@ -1,5 +1,6 @@
 """A person in a real browser (Debian's chromium through Playwright): sign in, switch tenant,
-and chat in the Playground, with a real worker process answering when Redis is configured.
+and chat in the Playground, with a real worker process answering when Redis is configured
+(the embedded default's worker threads otherwise).
 The page must load nothing from outside 127.0.0.1."""
 from __future__ import annotations
 
@@ -32,16 +33,22 @@ def server(app, world):
     app.config["PUBLIC_BASE_URL"] = base  # payment links point at this server
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
-    worker = None
+    worker = in_process = None
     if REDIS_URL:  # answers come from a real worker process, as in production
         env = {**os.environ, "CLOSER_ENV": "testing", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
                "PUBLIC_BASE_URL": base}
         worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "worker"], cwd=ROOT,
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:  # the embedded default's worker threads, as `make run` starts them
+        from app.jobs.threads import InProcessWorkers
+
+        in_process = InProcessWorkers(app)
     yield base
     if worker:
         worker.terminate()
         worker.wait(timeout=20)
+    if in_process:
+        in_process.stop()
     srv.shutdown()
     app.config["PUBLIC_BASE_URL"] = public
 

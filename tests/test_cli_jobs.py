@@ -1,4 +1,4 @@
-"""CLI commands and the job queue: a real RQ worker on Redis, the in-process queue without it."""
+"""CLI commands and the job queue: a real RQ worker process on Redis, RQ on the in-memory Redis without it."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from app.extensions import db
-from app.jobs import InlineQueue
 from app.models import KnowledgeChunk, KnowledgeDocument, Tenant, TenantMembership
 from tests.conftest import DATABASE_URL, REDIS_URL
 
@@ -66,11 +65,14 @@ def _chunks(app, doc_id):
 
 
 @pytest.mark.skipif(REDIS_URL is not None, reason="the embedded path runs without Redis")
-def test_inline_queue_runs_jobs_without_redis(app, world, api):
+def test_without_redis_jobs_queue_on_rq_in_memory(app, world, api, run_jobs):
+    import fakeredis
+
     queue = app.extensions["job_queue"]
-    assert isinstance(queue, InlineQueue)
+    assert isinstance(queue.connection, fakeredis.FakeRedis)
     doc_id = _add_document(api, world)
-    queue.join()
+    assert queue.count == 1 and _chunks(app, doc_id) == ([], None)  # queued, not yet run
+    run_jobs()
     rows, chunked = _chunks(app, doc_id)
     assert chunked is not None and "returns within 7 days" in rows[0]
 
@@ -101,7 +103,6 @@ def test_real_worker_process_runs_queued_job(app, world, api):
     assert len(_chunks(app, doc_id)[0]) == 1
 
 
-@pytest.mark.skipif(REDIS_URL is None, reason="needs Redis (REDIS_URL)")
 def test_enqueue_sets_retry_timeout_and_dedupes_job_ids(app):
     from app.jobs import enqueue
 
@@ -118,7 +119,7 @@ def test_enqueue_sets_retry_timeout_and_dedupes_job_ids(app):
 
 
 def test_worker_refuses_without_redis(app, monkeypatch):
-    monkeypatch.setitem(app.extensions, "redis", None)
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code != 0 and "REDIS_URL" in result.output
 

@@ -168,7 +168,7 @@ def test_deliver_is_idempotent(app, world, conv_a, graph):
 
 
 def test_transient_failure_in_reply_job_hands_over_to_retrying_send_job(app, world, post_meta, run_jobs):
-    from app.jobs import InlineQueue
+    from rq.registry import ScheduledJobRegistry
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.add(responses.POST, SEND_URL, status=503, json={"error": {"message": "down", "code": 2}})
@@ -176,12 +176,8 @@ def test_transient_failure_in_reply_job_hands_over_to_retrying_send_job(app, wor
         run_jobs()
     conv = conversation_id(app, "psid-retry")
     assert last_out(app, conv)[0] == MessageStatus.QUEUED
-    queue = app.extensions["job_queue"]
-    if not isinstance(queue, InlineQueue):
-        from rq.registry import ScheduledJobRegistry
-
-        scheduled = ScheduledJobRegistry(queue=queue).get_job_ids()
-        assert any(j.startswith("send-") for j in scheduled)
+    scheduled = ScheduledJobRegistry(queue=app.extensions["job_queue"]).get_job_ids()
+    assert any(j.startswith("send-") for j in scheduled)  # the send job's retry, after its backoff
 
 
 def test_send_job_gives_up_after_last_retry(app, world, conv_a):
@@ -234,16 +230,12 @@ def test_stop_keyword_rule_opts_out_with_confirmation(app, world, post_meta, run
 
 def test_queue_down_during_webhook_then_sweep(app, world, post_meta, run_jobs, graph, monkeypatch):
     """Redis down: the webhook still stores and says 200; the sweep enqueues later."""
-    import app.jobs as jobs
-
     def broken(*a, **k):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(jobs.InlineQueue, "enqueue", broken)
     queue = app.extensions["job_queue"]
-    if not isinstance(queue, jobs.InlineQueue):
-        monkeypatch.setattr(type(queue), "enqueue", broken)
-        monkeypatch.setattr(type(queue), "enqueue_in", broken)
+    monkeypatch.setattr(type(queue), "enqueue", broken)
+    monkeypatch.setattr(type(queue), "enqueue_in", broken)
     resp = post_meta(mp.messenger(PAGE, mp.text("psid-down", PAGE, "m_d1", "hello?")), process=False)
     assert resp.status_code == 200  # stored durably, though nothing could be queued
     monkeypatch.undo()

@@ -1,4 +1,4 @@
-"""Two queues on Redis: replies on the default queue, model ratings on a low-priority one that
+"""Two queues: replies on the default queue, model ratings on a low-priority one that
 workers drain only when the default queue is empty."""
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.groq_fake import completion, fake_groq
 from tests.test_groq_agent import ask
 
-pytestmark = pytest.mark.skipif(REDIS_URL is None, reason="needs Redis (REDIS_URL)")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.skipif(REDIS_URL is None, reason="needs Redis (REDIS_URL) for a worker process")
 def test_worker_takes_default_jobs_before_earlier_low_priority_ones(app):
     with app.app_context():
         low = [enqueue("app.jobs.scoring.rate_conversation", 900 + i, tenant_id=1, queue=LOW_QUEUE)

@@ -1,5 +1,5 @@
 """Workers that run several jobs at once on threads (`flask worker -t N`), and the reply
-debounce counted from a message's arrival (`not_before`), on both queue kinds."""
+debounce counted from a message's arrival (`not_before`)."""
 from __future__ import annotations
 
 import os
@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Direction, Message, utcnow
 from tests import meta_payloads as mp
 from tests.test_workers import ai_replies  # AI replies per conversation
-from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.conftest import DATABASE_URL, REDIS_URL, wait_for
 from tests.graph_stub import GraphStub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +62,10 @@ def test_an_idle_threaded_pool_stops_soon_after_sigterm(app):
 
     with GraphStub() as stub:
         proc = threaded_worker(stub, "-n", "2", "-t", "8")
-        time.sleep(6)  # forked, threads waiting on Redis
+        from rq import Worker
+
+        redis = app.extensions["redis"]
+        wait_for(lambda: Worker.count(connection=redis) >= 16, 60, "the threads to wait on Redis")
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         try:
@@ -98,7 +101,6 @@ def test_job_timeout_interrupts_a_job_on_a_worker_thread(app, world, post_meta, 
     assert ai_replies(app) == {}
 
 
-@needs_redis
 def test_not_before_queues_at_once_on_rq_and_the_job_waits(app):
     from rq.registry import ScheduledJobRegistry
 
@@ -127,7 +129,6 @@ def test_job_waits_until_not_before_then_runs(app, world):
     assert time.monotonic() - started < 0.2
 
 
-@needs_redis
 def test_debounce_counts_from_arrival_not_from_ingest(app, monkeypatch):
     """A message that reached the webhook 0.8 s ago waits ~0.2 s more, not another full window."""
     from app.jobs.inbound import queue_answers
@@ -138,32 +139,6 @@ def test_debounce_counts_from_arrival_not_from_ingest(app, monkeypatch):
         assert queue_answers([(987654, 1)], arrived) == 1
         job = app.extensions["job_queues"]["high"].fetch_job("inbound-987654")  # with deliveries
     assert abs(job.kwargs["not_before"] - (arrived.timestamp() + 1.0)) < 0.01
-
-
-def test_inline_queue_holds_a_not_before_job_on_a_timer(app, world):
-    if REDIS_URL is not None:
-        pytest.skip("the in-process queue only runs without Redis")
-    from app.jobs import enqueue
-    from app.models import KnowledgeDocument
-
-    doc_id = world.a.ids["document"]
-
-    def chunked():
-        with app.app_context():
-            done = db.session.get(KnowledgeDocument, doc_id).chunked_at
-            db.session.remove()
-            return done
-
-    with app.app_context():
-        db.session.get(KnowledgeDocument, doc_id).chunked_at = None
-        db.session.commit()
-        started = time.monotonic()
-        enqueue("app.jobs.knowledge.chunk_document", doc_id, tenant_id=world.a.tenant_id,
-                not_before=time.time() + 0.4)
-    assert chunked() is None  # not yet: the one inline thread is not asleep, a timer is
-    while chunked() is None and time.monotonic() - started < 10:
-        time.sleep(0.02)
-    assert chunked() is not None and time.monotonic() - started >= 0.39
 
 
 @needs_redis
@@ -200,3 +175,53 @@ def test_background_queue_gets_one_thread_in_eight():
     assert all(names[:2] == QUEUE_NAMES[:2] for names in running)  # replies: every thread
     assert queues_for_next(QUEUE_NAMES, [], 1) == QUEUE_NAMES  # a lone thread does everything
     assert queues_for_next(QUEUE_NAMES, [QUEUE_NAMES], 1) == QUEUE_NAMES[:-1]
+
+
+@needs_redis
+def test_a_job_held_by_a_killed_worker_process_is_taken_up_again(app, world, post_meta):
+    """SIGKILL the process of a threaded pool that holds a reply mid-flight: the pool starts
+    another, and RQ's abandoned-job handling (the registry clean-up its workers run now and
+    then, run here at once) gives the job back to the running workers, which answer once."""
+    import signal
+
+    from rq import Worker
+    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+    assert post_meta(mp.messenger(PAGE, mp.text("psid-gone", PAGE, "m_gone", "hello?"))).status_code == 200
+    queue = app.extensions["job_queues"]["high"]
+    redis = app.extensions["redis"]
+    with GraphStub(get_delay=30) as stub:  # the profile lookup hangs: the job is mid-flight
+        proc = threaded_worker(stub, "-n", "2", "-t", "2", job_timeout=6)
+        try:
+            wait_for(lambda: stub.gets, 60, "the job to start")
+            held = StartedJobRegistry(queue=queue).get_job_ids()
+            assert len(held) == 1, held
+            job = Job.fetch(held[0], connection=redis, serializer=queue.serializer)
+            holder = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name,
+                                        connection=redis)
+            os.kill(holder.pid, signal.SIGKILL)
+            stub.get_delay = 0
+            children = lambda: subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                              text=True).stdout.split()
+            wait_for(lambda: len(children()) == 2 and str(holder.pid) not in children(), 30,
+                     "the pool to replace the killed process")
+            assert stub.sends == [] and ai_replies(app) == {}
+            StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 3600)
+            scheduled = ScheduledJobRegistry(queue=queue)
+            assert scheduled.get_job_ids() == [job.id]  # retried (RQ's Retry) after its backoff:
+            scheduled.remove(job.id)  # not waiting the backoff out here
+            queue.enqueue_job(Job.fetch(job.id, connection=redis, serializer=queue.serializer))
+            wait_for(lambda: stub.sends, 60, "the reply")  # once the dead holder's lock expired
+            with app.app_context():
+                wait_for(lambda: db.session.scalar(select(Message.handled_at).filter_by(
+                    external_id="m_gone")) is not None, 30, "the message to be answered")
+                db.session.remove()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.communicate(timeout=30)
+            finally:
+                os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+    assert [s["recipient"]["id"] for s in stub.sends] == ["psid-gone"]
+    assert list(ai_replies(app).values()) == [1]

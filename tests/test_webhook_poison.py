@@ -237,7 +237,7 @@ def test_failures_are_counted_and_park_the_delivery(app, world):
         db.session.remove()
 
 
-def test_rows_that_keep_failing_never_starve_newer_ones(app, world):
+def test_rows_that_keep_failing_never_starve_newer_ones(app, world, run_jobs):
     """More stuck rows than one sweep takes: the least-tried (the new ones) go first."""
     from datetime import timedelta
 
@@ -254,17 +254,7 @@ def test_rows_that_keep_failing_never_starve_newer_ones(app, world):
         db.session.commit()
         sweep()
         db.session.remove()
-    from app.jobs import InlineQueue
-
-    queue = app.extensions["job_queue"]
-    if isinstance(queue, InlineQueue):
-        queue.join()
-    else:
-        from rq import SimpleWorker
-
-        with app.app_context():
-            SimpleWorker(list(app.extensions["job_queues"].values()), connection=queue.connection,
-                         serializer=queue.serializer).work(burst=True, with_scheduler=False)
+    run_jobs()
     with app.app_context():
         assert db.session.get(WebhookEvent, newest).status == "processed"
         assert db.session.scalar(select(Message.text).where(Message.external_id == "m_new")) == "fresh"

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Direction, Message, Sender
 from tests import meta_payloads as mp
-from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.conftest import DATABASE_URL, REDIS_URL, wait_for
 from tests.graph_stub import GraphStub
 
 pytestmark = pytest.mark.skipif(REDIS_URL is None, reason="needs Redis (REDIS_URL)")
@@ -65,10 +65,7 @@ def test_worker_killed_mid_job_then_rerun_answers_once(app, world, post_meta):
     queue = app.extensions["job_queues"]["high"]  # answers go where deliveries go
     with GraphStub(get_delay=30) as stub:  # the profile lookup hangs: the job is mid-flight
         proc = worker(stub, burst=False, job_timeout=6)
-        deadline = time.time() + 60
-        while not stub.gets and time.time() < deadline:
-            time.sleep(0.1)
-        assert stub.gets, "the job never started"
+        wait_for(lambda: stub.gets, 60, "the job to start")
         # the work horse runs in its own session (RQ calls setsid): kill it and the worker
         children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
         for pid in children:
@@ -88,7 +85,9 @@ def test_worker_killed_mid_job_then_rerun_answers_once(app, world, post_meta):
         scheduled.remove(job)
         queue.enqueue_job(job)
     assert queue.count >= 1
-    time.sleep(6)  # the dead worker's conversation lock expires with its job timeout
+    # the dead worker's conversation lock expires with its job timeout
+    redis = app.extensions["redis"]
+    wait_for(lambda: not any(redis.scan_iter("closer:lock:conversation:*")), 15, "the lock to expire")
     with GraphStub() as stub:
         proc = worker(stub)
         out, _ = proc.communicate(timeout=120)

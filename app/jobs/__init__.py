@@ -1,4 +1,4 @@
-"""Enqueueing jobs: RQ on Redis in production, an in-process queue in the embedded default.
+"""Enqueueing jobs: RQ, on Redis in production and on an in-memory Redis in the embedded default.
 
 Jobs are named by dotted path and take ids plus an explicit `tenant_id` (never a user, never a
 token), so the JSON serializer is enough and Redis write access can't smuggle in pickles.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import importlib
 import logging
-import queue
 import re
 import threading
-import time
+from datetime import timedelta
 
 from flask import Flask, current_app
+from rq import Retry
+from rq.exceptions import DuplicateJobError
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ LOW_QUEUE = "low"  # work that can wait (model ratings); drained only when QUEUE
 QUEUE_NAMES = [HIGH_QUEUE, QUEUE_NAME, LOW_QUEUE]
 RETRY_INTERVALS = [10, 30, 60]
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_fake_server = None
+_fake_lock = threading.Lock()
 
 
 def resolve(path: str):
@@ -34,65 +37,38 @@ def resolve(path: str):
     return getattr(importlib.import_module(module), name)
 
 
-class InlineQueue:
-    """A one-thread in-process queue so `make run` needs no Redis. Not durable: dev only."""
+def in_process_redis():
+    """The process's in-memory Redis stand-in (one fakeredis server, shared by every app,
+    worker thread and test of the process), for running without REDIS_URL."""
+    global _fake_server
+    import fakeredis
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self._queue: queue.Queue = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def enqueue(self, path: str, args: tuple, kwargs: dict, job_id: str | None = None,
-                delay: float | None = None) -> str:
-        if delay:
-            timer = threading.Timer(delay, self.enqueue, (path, args, kwargs, job_id))
-            timer.daemon = True
-            timer.start()
-            return job_id or "inline"
-        self._queue.put((path, args, kwargs))
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="closer-jobs", daemon=True)
-                self._thread.start()
-        return job_id or "inline"
-
-    def _run(self) -> None:
-        while True:
-            path, args, kwargs = self._queue.get()
-            try:
-                with self.app.app_context():
-                    resolve(path)(*args, **kwargs)
-            except Exception:  # the job's own logging says what; keep the loop alive
-                log.exception("inline job %s%r failed", path, args)
-            finally:
-                self._queue.task_done()
-
-    def join(self) -> None:
-        """Wait until every queued job ran (tests, shutdown)."""
-        self._queue.join()
-
-    def ping(self) -> bool:
-        return True
+    with _fake_lock:
+        if _fake_server is None:
+            _fake_server = fakeredis.FakeServer()
+    return fakeredis.FakeRedis(server=_fake_server)
 
 
 def init_queue(app: Flask) -> None:
+    """RQ queues on REDIS_URL, or on the process's in-memory stand-in without it (the
+    embedded default: `app.jobs.threads.InProcessWorkers` runs them on threads of the web
+    process; tests drain them with a burst worker). Same semantics either way."""
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
     if app.config.get("REDIS_URL"):
         from redis import Redis
-        from rq import Queue
-        from rq.serializers import JSONSerializer
 
         connection = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2,
                                     max_connections=app.config.get("REDIS_MAX_CONNECTIONS", 500))
-        app.extensions["redis"] = connection
-        app.extensions["job_queues"] = {name: Queue(
-            name, connection=connection, serializer=JSONSerializer,
-            default_timeout=app.config["JOB_TIMEOUT"],
-        ) for name in QUEUE_NAMES}
-        app.extensions["job_queue"] = app.extensions["job_queues"][QUEUE_NAME]
     else:
-        app.extensions["redis"] = None
-        app.extensions["job_queue"] = InlineQueue(app)
+        connection = in_process_redis()
+    app.extensions["redis"] = connection
+    app.extensions["job_queues"] = {name: Queue(
+        name, connection=connection, serializer=JSONSerializer,
+        default_timeout=app.config["JOB_TIMEOUT"],
+    ) for name in QUEUE_NAMES}
+    app.extensions["job_queue"] = app.extensions["job_queues"][QUEUE_NAME]
 
 
 def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None = None,
@@ -101,13 +77,12 @@ def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None =
     """Queue `path(*args, tenant_id=...)`, after `delay` seconds if given.
 
     `queue` is one of QUEUE_NAMES: workers take a LOW_QUEUE job only when the default queue
-    is empty, so background work never delays a reply. The in-process queue has one order.
+    is empty, so background work never delays a reply.
 
     `not_before` (epoch seconds, for `@job` functions, meant for sub-second to few-second
-    waits such as the reply debounce) keeps the job from starting its work earlier. On RQ the
-    job is queued at once and waits out the rest itself: RQ's scheduler counts in whole
-    seconds (integer scores, polled once a second), which would add up to a second to every
-    reply. The in-process queue holds it on a timer instead (its one thread must not sleep).
+    waits such as the reply debounce) keeps the job from starting its work earlier. The job
+    is queued at once and waits out the rest itself: RQ's scheduler counts in whole seconds
+    (integer scores, polled once a second), which would add up to a second to every reply.
     With `job_id`, a second enqueue of the same id while the first exists is a no-op.
     """
     if job_id is not None and not _JOB_ID.match(job_id):
@@ -115,18 +90,7 @@ def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None =
     kwargs = {"tenant_id": tenant_id} if tenant_id is not None else {}
     if not_before is not None:
         kwargs["not_before"] = not_before
-    q = current_app.extensions["job_queue"]
-    if not isinstance(q, InlineQueue):
-        q = current_app.extensions["job_queues"][queue]
-    if isinstance(q, InlineQueue):
-        if not_before is not None:
-            delay = max(delay or 0, not_before - time.time()) or None
-        return q.enqueue(path, args, kwargs, job_id, delay)
-    from datetime import timedelta
-
-    from rq import Retry
-    from rq.exceptions import DuplicateJobError
-
+    q = current_app.extensions["job_queues"][queue]
     options = dict(
         job_id=job_id, unique=job_id is not None,
         retry=Retry(max=current_app.config["JOB_RETRIES"], interval=RETRY_INTERVALS) if retry else None,
@@ -145,9 +109,7 @@ def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None =
 
 
 def _existing_job(job_id: str):
-    """RQ's job of this id, or None (and always None on the in-process queue, which keeps no ids)."""
-    if isinstance(current_app.extensions["job_queue"], InlineQueue):
-        return None
+    """RQ's job of this id, or None."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
     from rq.serializers import JSONSerializer

@@ -24,13 +24,10 @@ def answer_here(items: list[tuple[int, int]], received_at: datetime | None = Non
     CPU than ingesting the message did). The reply is the same: `replies.answer` takes the
     conversation's lock and lets the newest fragment's job answer a burst, whichever job that
     is. If answering raises, the message goes to an answer job with its retries; if the
-    worker dies, the sweep finds the message unanswered. On the in-process queue, whose one
-    thread must not sleep through the window, and for several messages, the answers are
-    queued as before.
+    worker dies, the sweep finds the message unanswered. Several messages get an answer job
+    each.
     """
-    from app.jobs import InlineQueue
-
-    if len(items) != 1 or isinstance(current_app.extensions["job_queue"], InlineQueue):
+    if len(items) != 1:
         queue_answers(items, received_at, conversations)
         return
     message_id, tenant_id = items[0]

@@ -13,8 +13,10 @@ worker, but its SimpleWorker runs in any thread given two adjustments, made here
 
 Each job still runs in its own app context and so its own database session (Flask-SQLAlchemy
 scopes sessions per app context, and contexts are per thread); the worker command sizes the
-engine's pool to the threads. RQ's scheduler (delayed jobs, retries) is started as its own
-process from the main thread, never from a worker thread.
+engine's pool to the threads. RQ's scheduler (delayed jobs, retries) runs on a thread of its
+own beside them (`SchedulerThread`).
+
+The same threads run the embedded default's jobs (`InProcessWorkers`).
 """
 from __future__ import annotations
 
@@ -31,8 +33,6 @@ from rq.timeouts import TimerDeathPenalty
 from rq.utils import now
 from rq.worker_pool import WorkerPool
 
-from app.jobs import HIGH_QUEUE
-
 log = logging.getLogger(__name__)
 
 IDLE_WAKEUP = 5  # seconds an idle worker blocks on Redis before it checks for a stop request
@@ -40,6 +40,12 @@ IDLE_WAKEUP = 5  # seconds an idle worker blocks on Redis before it checks for a
 # between jobs; RQ renews it three times per job, two round trips each.
 HEARTBEAT_SECONDS = 15
 SCHEDULER_CHECK_SECONDS = 30
+# The RQ release whose worker and scheduler internals the classes below were checked against:
+# ThreadWorker overrides `dequeue_job_and_maintain_ttl`, `heartbeat`, `set_state` and
+# `_install_signal_handlers` and sets `_stop_requested`; SchedulerThread drives an RQScheduler
+# through its methods. tests/test_job_system.py fails on any other release until they are
+# checked again.
+RQ_CHECKED = "2.12.0"
 
 
 class ThreadWorker(SimpleWorker):
@@ -64,13 +70,12 @@ class ThreadWorker(SimpleWorker):
             if result is not None or self._stop_requested:
                 return result
 
-    # --- per-job bookkeeping: RQ's own made 25 round trips to Redis per job, and cost a worker
-    # thread 4.5 ms of CPU per job, more than ingesting a message; these make it 9.
+    # --- worker bookkeeping between jobs: RQ renews the worker's heartbeat and state before
+    # and after every dequeue and job, two round trips each; these skip the repeats.
 
     def heartbeat(self, timeout=None, pipeline=None):
-        """Skip a worker heartbeat that renews one sent moments ago (RQ sends one before and
-        after every dequeue and after every job). A heartbeat with a timeout of its own, or
-        inside a job's bookkeeping pipeline, always goes out."""
+        """Skip a worker heartbeat that renews one sent moments ago. A heartbeat with a
+        timeout of its own, or inside a job's bookkeeping pipeline, always goes out."""
         if (timeout is None and pipeline is None and self.last_heartbeat is not None
                 and (now() - self.last_heartbeat).total_seconds() < HEARTBEAT_SECONDS):
             return
@@ -79,44 +84,9 @@ class ThreadWorker(SimpleWorker):
     def set_state(self, state, pipeline=None):
         """Don't write the state the worker is already in (idle after a job, idle again at
         the next dequeue)."""
-        if pipeline is None and state == getattr(self, "_state", None):
+        if pipeline is None and state == self.get_state():
             return
         super().set_state(state, pipeline)
-
-    @staticmethod
-    def _lean(job, queue) -> bool:
-        """Jobs whose success needs none of RQ's general clean-up: high-queue jobs keep no
-        result (`app.jobs.enqueue`), and nothing is ever enqueued to depend on them, repeat,
-        or belong to a group."""
-        return (queue.name == HIGH_QUEUE and job.result_ttl == 0 and job.repeats_left is None
-                and not job.group_id)
-
-    def handle_execution_ended(self, job, queue, heartbeat_ttl):
-        """A lean job is deleted (or retried, or failed) in the next step, within moments:
-        no point refreshing its heartbeat first."""
-        if self._lean(job, queue):
-            job.ended_at = now()
-            return
-        super().handle_execution_ended(job, queue, heartbeat_ttl)
-
-    def handle_job_success(self, job, queue, started_job_registry):
-        """For a lean job, what RQ's success handling amounts to, in one pipeline: worker
-        statistics, the execution record out of the started registry, and the job deleted.
-
-        RQ's general path (`job.cleanup(0)` -> `job.delete()`) first asks Redis the job's
-        status three times and reads its executions twice, since it can't know what we do:
-        this job just finished, and its one execution is the one this worker ran."""
-        if not self._lean(job, queue):
-            return super().handle_job_success(job, queue, started_job_registry)
-        with self.connection.pipeline() as pipeline:
-            self.increment_successful_job_count(pipeline=pipeline)
-            self.increment_total_working_time(job.ended_at - job.started_at, pipeline)
-            self.cleanup_execution(job, pipeline=pipeline)  # started registry, execution record
-            pipeline.delete(job.key, job.dependents_key, job.dependencies_key,
-                            job.execution_registry.key)
-            pipeline.execute()
-        self.log.info("Successfully completed job %s in %ss on worker %s", job.id,
-                      job.ended_at - job.started_at, self.name)
 
     def _install_signal_handlers(self) -> None:
         """The main thread owns the signals (see `run_threads`)."""
@@ -139,21 +109,70 @@ def queues_for_next(queue_names: list[str], running: list[list[str]], threads: i
     return queue_names if background < max(1, threads // 8) else queue_names[:-1]
 
 
+class SchedulerThread(threading.Thread):
+    """RQ's scheduler (delayed jobs, retries) on a thread of a worker process.
+
+    RQ starts its scheduler as a forked process; a thread instead shares the process's
+    connection, which the embedded default needs (its Redis lives in the process's memory),
+    and dies with the process. Only one scheduler in the whole deployment moves a queue's due
+    jobs (RQ's per-queue lock); the others try to take the lock over every
+    SCHEDULER_CHECK_SECONDS, so a dead holder is replaced once its lock expires."""
+
+    def __init__(self, queue_names: list[str], connection, stop: threading.Event) -> None:
+        super().__init__(name="rq-scheduler", daemon=True)
+        self.scheduler = RQScheduler(queue_names, connection=connection, serializer=JSONSerializer)
+        self.queue_names = set(queue_names)
+        self.stop = stop
+
+    def run(self) -> None:
+        scheduler = self.scheduler
+        scheduler.register_birth()
+        tried = None
+        try:
+            while not self.stop.is_set():
+                if scheduler.acquired_locks != self.queue_names and (
+                        tried is None or time.monotonic() - tried > SCHEDULER_CHECK_SECONDS):
+                    tried = time.monotonic()
+                    scheduler.acquire_locks()
+                if scheduler.acquired_locks:
+                    scheduler.heartbeat()
+                    scheduler.enqueue_scheduled_jobs()
+                self.stop.wait(scheduler.interval)
+        finally:
+            scheduler.stop()  # releases its locks: another process's scheduler takes over
+
+
 def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool = False,
-                with_scheduler: bool = True, logging_level: str = "INFO") -> None:
-    """Run `threads` workers in this process until stopped (or, in burst mode, until the
-    queues are empty); a worker thread that dies is replaced. `queue_names` is in priority
-    order: a worker takes a job from a later queue only when every earlier one is empty."""
+                with_scheduler: bool = True, logging_level: str = "INFO",
+                stop: threading.Event | None = None, worker_class: type[ThreadWorker] = ThreadWorker) -> None:
+    """Run `threads` workers in this process until stopped (a signal, or `stop` set) or, in
+    burst mode, until the queues are empty; a worker thread that dies is replaced, and so is
+    the scheduler's. `queue_names` is in priority order: a worker takes a job from a later
+    queue only when every earlier one is empty."""
+    stop = stop or threading.Event()
     state = {"stopping": None}  # when the first stop signal came
     workers: dict[threading.Thread, ThreadWorker] = {}
 
     def start_one() -> None:
         names = queues_for_next(queue_names, [w.queue_names() for w in workers.values()], threads)
-        worker = ThreadWorker(names, connection=connection, serializer=JSONSerializer)
+        worker = worker_class(names, connection=connection, serializer=JSONSerializer)
         thread = threading.Thread(target=worker.work, name=f"rq-{worker.name[:8]}", daemon=True,
                                   kwargs={"burst": burst, "logging_level": logging_level})
         workers[thread] = worker
         thread.start()
+
+    def start_scheduler() -> SchedulerThread:
+        thread = SchedulerThread(queue_names, connection, stop)
+        thread.start()
+        return thread
+
+    def warm_stop() -> None:
+        if state["stopping"] is None:
+            state["stopping"] = time.monotonic()
+            log.info("warm shutdown: %d workers finish their current job", len(workers))
+            stop.set()
+            for worker in workers.values():
+                worker.request_warm_stop()
 
     def on_signal(signum, frame):
         if state["stopping"] is not None:
@@ -161,23 +180,18 @@ def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool
                 return  # the pool's SIGINT and the terminal's Ctrl+C arrive together: one request
             log.warning("second signal: cold shutdown")
             raise SystemExit(1)
-        state["stopping"] = time.monotonic()
-        log.info("warm shutdown: %d workers finish their current job", len(workers))
-        for worker in workers.values():
-            worker.request_warm_stop()
+        warm_stop()
 
-    scheduler = None
-    if with_scheduler and not burst:
-        scheduler = RQScheduler(queue_names, connection=connection, serializer=JSONSerializer)
-        scheduler.acquire_locks(auto_start=True)  # starts its process if no one else runs it
+    scheduler = start_scheduler() if with_scheduler and not burst else None
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
     for _ in range(threads):
         start_one()
-    checked = time.monotonic()
     try:
         while workers:
+            if stop.is_set():
+                warm_stop()
             for thread in list(workers):
                 thread.join(timeout=0.2)
                 if not thread.is_alive():
@@ -185,14 +199,37 @@ def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool
                     if not burst and state["stopping"] is None:
                         log.warning("worker thread %s ended; starting another", thread.name)
                         start_one()
-            if scheduler is not None and time.monotonic() - checked > SCHEDULER_CHECK_SECONDS:
-                checked = time.monotonic()
-                if scheduler._process is None or not scheduler._process.is_alive():
-                    scheduler.acquire_locks(auto_start=True)  # the one that ran it may be gone
+            if scheduler is not None and not scheduler.is_alive() and not stop.is_set():
+                log.warning("the scheduler thread ended; starting another")
+                scheduler = start_scheduler()
     finally:
-        if scheduler is not None and scheduler._process is not None and scheduler._process.is_alive():
-            scheduler._process.terminate()
-            scheduler._process.join(timeout=5)
+        stop.set()
+        if scheduler is not None:
+            scheduler.join(timeout=5)
+
+
+EMBEDDED_THREADS = 4  # the debounce and the model's answer wait on a thread each
+
+
+class InProcessWorkers:
+    """The app's jobs run on threads of this process, for the embedded default (no
+    REDIS_URL: its Redis is in this process's memory, where no worker process could reach it)."""
+
+    def __init__(self, app) -> None:
+        from app.jobs import QUEUE_NAMES
+        from app.jobs.context import set_worker_app
+
+        set_worker_app(app)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=run_threads, name="closer-jobs", daemon=True, args=(
+            QUEUE_NAMES, app.extensions["redis"], EMBEDDED_THREADS),
+            kwargs={"stop": self._stop, "logging_level": app.config["WORKER_LOG_LEVEL"]})
+        self._thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Stop after the current jobs (idle threads notice within IDLE_WAKEUP seconds)."""
+        self._stop.set()
+        self._thread.join(timeout)
 
 
 class ThreadedWorkerPool(WorkerPool):
