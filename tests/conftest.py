@@ -282,6 +282,18 @@ def graph():
 
 
 @pytest.fixture
+def razorpay(app, graph):
+    """Razorpay keys configured and Razorpay itself faked (sharing the Graph API's mock)."""
+    from tests import razorpay_fake as rz
+
+    app.config.update(RAZORPAY_KEY_ID="rzp_test_key", RAZORPAY_KEY_SECRET="rzp_test_secret")
+    try:
+        yield rz.FakeRazorpay(graph)
+    finally:
+        app.config.update(RAZORPAY_KEY_ID=None, RAZORPAY_KEY_SECRET=None)
+
+
+@pytest.fixture
 def post_meta(app):
     """POST a signed Meta webhook delivery, as Meta would.
 

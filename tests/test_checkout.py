@@ -36,16 +36,6 @@ S = OrderStatus
 HELD = 1  # the world's own pending order holds one unit of each tenant's product
 
 
-@pytest.fixture
-def razorpay(app, graph):
-    """Razorpay keys configured and Razorpay itself faked (sharing the Graph API's mock)."""
-    app.config.update(RAZORPAY_KEY_ID="rzp_test_key", RAZORPAY_KEY_SECRET="rzp_test_secret")
-    try:
-        yield rz.FakeRazorpay(graph)
-    finally:
-        app.config.update(RAZORPAY_KEY_ID=None, RAZORPAY_KEY_SECRET=None)
-
-
 def post_event(app, payload: dict, event_id: str, *, signature: str | None = None, raw: bytes | None = None):
     body = raw if raw is not None else json.dumps(payload, separators=(",", ":")).encode()
     return app.test_client().post("/webhooks/razorpay", data=body, headers={

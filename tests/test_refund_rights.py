@@ -19,16 +19,6 @@ from tests.test_checkout import order_row, paid_order, place, post_event
 S = OrderStatus
 
 
-@pytest.fixture
-def razorpay(app, graph):
-    """Razorpay keys configured and Razorpay itself faked (sharing the Graph API's mock)."""
-    app.config.update(RAZORPAY_KEY_ID="rzp_test_key", RAZORPAY_KEY_SECRET="rzp_test_secret")
-    try:
-        yield rz.FakeRazorpay(graph)
-    finally:
-        app.config.update(RAZORPAY_KEY_ID=None, RAZORPAY_KEY_SECRET=None)
-
-
 def refund_calls(graph) -> list[str]:
     """Every request that reached Razorpay's refund endpoint, refused or not."""
     return [c.request.url for c in graph.calls if re.search(r"/v1/payments/[^/]+/refund", c.request.url)]
