@@ -5,6 +5,7 @@ Only the outside world (Graph API, Razorpay, Groq) is ever faked, at the HTTP bo
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -119,6 +120,20 @@ def _clean(app):
     with app.app_context():
         truncate_all(db)
     app.extensions["redis"].flushdb()
+
+
+@contextlib.contextmanager
+def seeded_demo(app):
+    """The demo stores for a whole module (evaluation suites), emptied afterwards."""
+    from app.extensions import db
+    from app.services import demo
+
+    with app.app_context():
+        demo.seed()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        truncate_all(db)
 
 
 @pytest.fixture

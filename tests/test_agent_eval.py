@@ -14,6 +14,7 @@ from app.ai.guardrails import amounts_minor
 from app.extensions import db
 from app.models import Message, Order, Product, Tenant
 from app.services import playground, replies
+from tests.conftest import seeded_demo
 from tests.groq_fake import completion, fake_groq, tool_results
 
 RESULTS: dict[str, bool] = {}
@@ -21,16 +22,8 @@ RESULTS: dict[str, bool] = {}
 
 @pytest.fixture(scope="module")
 def demo_app(app):
-    from app.services import demo
-
-    with app.app_context():
-        demo.seed()
-        db.session.remove()
-    yield app
-    from tests.conftest import truncate_all
-
-    with app.app_context():
-        truncate_all(db)
+    with seeded_demo(app):
+        yield app
     total = len(RESULTS)
     print(f"\noffline agent evaluation: {sum(RESULTS.values())}/{total} cases passed")
 

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import Campaign, Message, Order, OrderStatus, Product, Tenant
 from app.money import format_money
 from app.services import playground
+from tests.conftest import seeded_demo
 from tests.groq_fake import completion, fake_groq
 from tests.test_agent_eval import Chat
 
@@ -29,16 +30,8 @@ OUR_PRICES_ANSWER = "Our prices are already the best we can offer"
 
 @pytest.fixture(scope="module")
 def demo_app(app):
-    from app.services import demo
-
-    with app.app_context():
-        demo.seed()
-        db.session.remove()
-    yield app
-    from tests.conftest import truncate_all
-
-    with app.app_context():
-        truncate_all(db)
+    with seeded_demo(app):
+        yield app
     print(f"\ncomparison and memory evaluation: {sum(RESULTS.values())}/{len(RESULTS)} cases passed")
 
 

@@ -25,6 +25,12 @@ if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
     pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
+def launch(playwright):
+    """Debian's chromium, kept off the network it would otherwise try to reach at start."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        "--disable-background-networking", "--disable-component-update", "--no-first-run"])
+
+
 @pytest.fixture
 def server(app, world):
     srv = make_server("127.0.0.1", 0, app, threaded=True)
@@ -58,8 +64,7 @@ def page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--disable-background-networking", "--disable-component-update", "--no-first-run"])
+        browser = launch(p)
         context = browser.new_context()
         outside = []
 

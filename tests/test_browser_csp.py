@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_browser import CHROMIUM, login, server  # noqa: F401  (server is a fixture)
+from tests.test_browser import launch, login, server  # noqa: F401  (server is a fixture)
 
 REPORT_VIOLATIONS = """
 document.addEventListener('securitypolicyviolation', e => console.error(
@@ -23,8 +23,7 @@ def watched_page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--disable-background-networking", "--disable-component-update", "--no-first-run"])
+        browser = launch(p)
         context = browser.new_context()
         context.add_init_script(REPORT_VIOLATIONS)
         problems = []
