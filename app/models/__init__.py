@@ -679,3 +679,8 @@ TENANT_MODELS = [
     for cls in Model.registry._class_registry.values()
     if isinstance(cls, type) and issubclass(cls, TenantMixin)
 ]
+
+
+# ---------------------------------------------------------------------------- later domains
+# Tables of newer domains live in submodules named by domain; importing them here puts them on
+# the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
