@@ -113,6 +113,7 @@ STAFF_MENU_ITEMS = [
     "Campaigns",
 ]
 OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
+    "Integrations",
     "Channels",
     "Templates",
     "Automation Rules",
