@@ -1,17 +1,33 @@
 """Connecting channels: how a channel was connected, and Meta's data-deletion requests."""
 from __future__ import annotations
 
+import enum
+from datetime import datetime, timezone
+
 from flask_appbuilder import Model
 from sqlalchemy import Column, DateTime, Integer, String, Text
 
-from app.models import str_enum, utcnow
-
+# Nothing from app.models here: app.models imports this module at its end, and an import back
+# would be a cycle.
 __all__ = ["ChannelConnection", "DeletionStatus", "DataDeletionRequest"]
 
-# Channel.connected_via
-ChannelConnection = str_enum("ChannelConnection", "facebook_login", "instagram_login",
-                             "whatsapp", "manual")
-DeletionStatus = str_enum("DeletionStatus", "pending", "done")
+
+class ChannelConnection(enum.StrEnum):
+    """How a channel was connected (Channel.connected_via)."""
+
+    FACEBOOK_LOGIN = "facebook_login"
+    INSTAGRAM_LOGIN = "instagram_login"
+    WHATSAPP = "whatsapp"
+    MANUAL = "manual"
+
+
+class DeletionStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class DataDeletionRequest(Model):
@@ -31,5 +47,5 @@ class DataDeletionRequest(Model):
     customers = Column(Integer, nullable=False, default=0)
     tenants = Column(Integer, nullable=False, default=0)
     detail = Column(Text)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=_utcnow)
     completed_at = Column(DateTime(timezone=True))
