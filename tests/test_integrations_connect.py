@@ -387,3 +387,39 @@ def test_no_token_in_job_arguments(world, browser, meta, app, run_jobs):
         blob = repr((job.args, job.kwargs, job.func_name))
         for secret in (PAGE_TOKEN, "wa-permanent-token", meta.long_token):
             assert secret not in blob
+
+
+def test_channel_api_answers_health_and_never_the_token(world, browser, meta, app, api):
+    one_page(meta)
+    owner = browser("owner_a")
+    callback(owner, code="good-code", state=start(owner)["query"]["state"])
+    resp = api("owner_a").get("/api/v1/channels/?q=(page_size:100)")
+    assert resp.status_code == 200
+    body = resp.get_data(as_text=True)
+    assert PAGE_TOKEN not in body and "secret-token-A" not in body and "secret-token-B" not in body
+    rows = {r["external_id"]: r for r in resp.json["result"]}
+    assert rows["1040001"]["subscribed"] is True and rows["1040001"]["token_valid"] is True
+    assert rows["1040001"]["connected_via"] == "facebook_login"
+    assert "page-B" not in rows
+
+
+def test_instagram_login_deliveries_may_be_signed_with_instagrams_secret(world, app, post_meta):
+    from tests import meta_payloads as mp
+
+    with app.app_context():
+        db.session.add(Channel(tenant_id=world.a.tenant_id, platform=Platform.INSTAGRAM,
+                               external_id="17841400000000001", name="@shop_ig", access_token="ig-tok",
+                               connected_via="instagram_login"))
+        db.session.commit()
+    payload = mp.messenger("17841400000000001", mp.text("igsid-9", "17841400000000001", "ig_m9", "hi"),
+                           obj="instagram")
+    signature = mp.sign(mp.encode(payload), "instagram-app-secret")
+    assert post_meta(payload, signature=signature).status_code == 403  # not configured: refused
+    app.config["INSTAGRAM_APP_SECRET"] = "instagram-app-secret"
+    try:
+        resp = post_meta(payload, signature=signature)
+        forged = post_meta(payload, signature=mp.sign(mp.encode(payload), "someone-else"))
+    finally:
+        app.config["INSTAGRAM_APP_SECRET"] = None
+    assert resp.status_code == 200 and resp.stored == 1
+    assert forged.status_code == 403
