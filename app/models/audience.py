@@ -10,7 +10,7 @@ from flask_appbuilder import Model
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 
-from app.models import Channel, Customer, Message, TenantMixin, Template, enum_column, str_enum, utcnow
+from app.models.base import TenantMixin, enum_column, str_enum, utcnow
 
 BroadcastStatus = str_enum("BroadcastStatus", "sending", "done", "cancelled")
 RecipientStatus = str_enum("RecipientStatus", "pending", "queued", "skipped")
@@ -34,11 +34,11 @@ class Broadcast(TenantMixin, Model):
     id = Column(Integer, primary_key=True)
     name = Column(String(120), nullable=False)
     segment_id = Column(Integer, ForeignKey("segment.id", ondelete="SET NULL"), index=True)
-    segment = relationship(Segment)
+    segment = relationship("Segment")
     channel_id = Column(Integer, ForeignKey("channel.id", ondelete="CASCADE"), nullable=False, index=True)
-    channel = relationship(Channel)
+    channel = relationship("Channel")
     template_id = Column(Integer, ForeignKey("template.id", ondelete="SET NULL"), index=True)
-    template = relationship(Template)
+    template = relationship("Template")
     variables = Column(JSON, nullable=False, default=list)  # one text per {{n}}, may hold {name}
     per_second = Column(Integer, nullable=False, default=20)
     status = enum_column(BroadcastStatus, "broadcast_status", default=BroadcastStatus.SENDING)
@@ -59,9 +59,9 @@ class BroadcastRecipient(TenantMixin, Model):
     id = Column(Integer, primary_key=True)
     broadcast_id = Column(Integer, ForeignKey("broadcast.id", ondelete="CASCADE"), nullable=False, index=True)
     customer_id = Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), nullable=False, index=True)
-    customer = relationship(Customer)
+    customer = relationship("Customer")
     message_id = Column(Integer, ForeignKey("message.id", ondelete="SET NULL"))
-    message = relationship(Message)
+    message = relationship("Message")
     status = enum_column(RecipientStatus, "recipient_status", default=RecipientStatus.PENDING)
     reason = Column(Text)
 

@@ -187,15 +187,20 @@ def send_batch(broadcast_id: int, tenant_id: int) -> int:
         .order_by(BroadcastRecipient.id).limit(broadcast.per_second)).all()
     made: list[int] = []
     for recipient in pending:
-        customer = recipient.customer
+        # The opt-out is read in the same statement that claims the recipient: a STOP that
+        # committed a moment ago is seen, whatever this session loaded earlier.
+        opted_out = select(Customer.id).where(Customer.id == recipient.customer_id,
+                                              Customer.opted_out.is_(True)).exists()
         claimed = db.session.execute(update(BroadcastRecipient).where(
-            BroadcastRecipient.id == recipient.id,
-            BroadcastRecipient.status == RecipientStatus.PENDING).values(
-            status=RecipientStatus.SKIPPED if customer.opted_out else RecipientStatus.QUEUED,
-            reason="opted out of automated messages" if customer.opted_out else None)).rowcount
-        if not claimed or customer.opted_out:
+            BroadcastRecipient.id == recipient.id, BroadcastRecipient.status == RecipientStatus.PENDING,
+            ~opted_out).values(status=RecipientStatus.QUEUED)).rowcount
+        if not claimed:
+            db.session.execute(update(BroadcastRecipient).where(
+                BroadcastRecipient.id == recipient.id, BroadcastRecipient.status == RecipientStatus.PENDING
+            ).values(status=RecipientStatus.SKIPPED, reason="opted out of automated messages"))
             db.session.commit()
             continue
+        customer = recipient.customer
         values = _values(broadcast, customer, business)
         msg = outbound.queue_message(
             _conversation(broadcast, customer), templates.render(template.body, values),

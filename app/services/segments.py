@@ -22,6 +22,7 @@ from app.models import Campaign, Conversation, Customer, Platform, Segment, utcn
 MAX_TAG = 40
 MAX_DAYS = 3650
 PAGE_SIZE = 100
+MAX_INT = 2**31 - 1  # ids and amounts are 32-bit integer columns
 
 
 class SegmentError(ValueError):
@@ -47,7 +48,7 @@ class Filters:
         return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in self.to_dict().items()) or "all customers"
 
 
-def _whole(raw, name: str, *, low: int = 0, high: int | None = None) -> int | None:
+def _whole(raw, name: str, *, low: int = 0, high: int = MAX_INT) -> int | None:
     """A non-negative whole number from a form string, a JSON int or a whole float; else an error."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
@@ -59,8 +60,8 @@ def _whole(raw, name: str, *, low: int = 0, high: int | None = None) -> int | No
         raw = int(raw.strip())
     if not isinstance(raw, int):
         raise SegmentError(f"{name} must be a whole number")
-    if raw < low or (high is not None and raw > high):
-        raise SegmentError(f"{name} must be between {low} and {high}" if high else f"{name} must be at least {low}")
+    if raw < low or raw > high:
+        raise SegmentError(f"{name} must be between {low} and {high}")
     return raw
 
 
