@@ -2,7 +2,7 @@
 templates per language, and Meta's data-deletion requests
 
 Revision ID: e5c0a7d3b912
-Revises: c3d9a1f7e205
+Revises: d4a1b2c3e5f6
 Create Date: 2026-12-02 07:05:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'e5c0a7d3b912'
-down_revision = 'c3d9a1f7e205'
+down_revision = 'd4a1b2c3e5f6'
 branch_labels = None
 depends_on = None
 
