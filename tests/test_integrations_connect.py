@@ -274,6 +274,7 @@ def test_instagram_login_connects_the_account_by_its_webhook_id(world, browser, 
     assert (ig.platform, ig.external_id, ig.connected_via, ig.access_token) == (
         Platform.INSTAGRAM, "17841400000000001", "instagram_login", meta.ig_long)
     assert ig.token_expires_at is not None and ig.subscribed is True
+    assert ig.connected_meta_user_id == "9990001"  # whom Instagram's deauthorize callback names
     # a Facebook state is no Instagram state
     fb_state = start(owner)["query"]["state"]
     assert "for something else" in callback(owner, "instagram", code="ig-code", state=fb_state).get_data(as_text=True)

@@ -250,3 +250,34 @@ def test_actions_need_csrf(world, app, browser):
     resp = owner.client.post(f"/integrations/{world.a['channel']}/disconnect", data={})
     assert resp.status_code == 400
     assert load(app, world.a["channel"]).status == ChannelStatus.ACTIVE
+
+
+def test_the_check_fetches_templates_approved_since(world, app, meta):
+    from app.models import Template, TemplateStatus
+    from app.services.integrations import health
+
+    meta.phones = {"106540352242922": {"display": "+91 98200 12345", "name": "Kurta House",
+                                       "waba": "102290129340398"}}
+    meta.subscriptions = {"102290129340398": {meta_fake.APP_ID}}
+    with app.app_context():
+        ch = Channel(tenant_id=world.a.tenant_id, platform=Platform.WHATSAPP, external_id="106540352242922",
+                     name="Kurta House", access_token=meta.wa_token, connected_via="whatsapp",
+                     waba_id="102290129340398")
+        db.session.add(ch)
+        db.session.add(Template(tenant_id=world.a.tenant_id, platform="whatsapp", name="old_promo",
+                                language="en", body="Sale", status=TemplateStatus.APPROVED, external_id="t9"))
+        db.session.commit()
+        channel_id = ch.id
+    meta.templates = [
+        {"id": "t1", "name": "back_in_stock", "language": "en", "status": "APPROVED", "category": "MARKETING",
+         "components": [{"type": "BODY", "text": "{{1}} is back"}]},
+        {"id": "t9", "name": "old_promo", "language": "en", "status": "PAUSED", "category": "MARKETING",
+         "components": [{"type": "BODY", "text": "Sale"}]},
+    ]
+    with app.app_context():
+        health.check(channel_id)
+        rows = {t.name: (t.status, t.variable_count) for t in db.session.scalars(
+            select(Template).where(Template.tenant_id == world.a.tenant_id, Template.platform == "whatsapp"))}
+    assert rows == {"back_in_stock": (TemplateStatus.APPROVED, 1), "old_promo": (TemplateStatus.REJECTED, 0)}
+    ch = load(app, channel_id)
+    assert (ch.token_valid, ch.subscribed) == (True, True)

@@ -22,6 +22,7 @@ from app.clients import meta_accounts as meta
 from app.clients.graph import ChannelAuthError, GraphError, TransientGraphError
 from app.extensions import db
 from app.models import Channel, ChannelConnection, ChannelStatus, Direction, Message, Platform, utcnow
+from app.services.integrations.whatsapp import sync_templates
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +166,19 @@ def check(channel_id: int) -> None:
         if channel.status == ChannelStatus.ERROR and (channel.last_error or "").startswith(REAUTH):
             channel.status, channel.last_error = ChannelStatus.ACTIVE, None
         _check_subscription(channel)
+        _sync_templates(channel)
     channel.token_checked_at = utcnow()
     db.session.commit()
+
+
+def _sync_templates(channel: Channel) -> None:
+    """A WhatsApp number's templates approved since the last check become usable."""
+    if channel.platform != Platform.WHATSAPP or not channel.waba_id:
+        return
+    try:
+        sync_templates(channel)
+    except GraphError as exc:
+        log.info("channel %s: templates not fetched (%s)", channel.id, exc.describe())
 
 
 def _check_token(channel: Channel) -> None:

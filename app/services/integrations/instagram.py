@@ -45,7 +45,7 @@ def finish(args, user_id: int, allowed_tenants: list[int]) -> tuple[int, Outcome
         raise ConnectError(CODE_REFUSED)
     app, config = instagram_app(), current_app.config
     try:
-        short, _ = meta.instagram_exchange_code(config["INSTAGRAM_TOKEN_BASE"], app, code,
+        short, app_user_id = meta.instagram_exchange_code(config["INSTAGRAM_TOKEN_BASE"], app, code,
                                                 callback_url(PROVIDER))
     except GraphError as exc:
         log.info("instagram connect: code refused: %s", exc.describe())
@@ -63,6 +63,8 @@ def finish(args, user_id: int, allowed_tenants: list[int]) -> tuple[int, Outcome
     mark_connected(channel, token=token, via=ChannelConnection.INSTAGRAM_LOGIN, user_id=user_id,
                    display_name=label)
     channel.page_id = None
+    # Instagram's deauthorize callback names the person by the id the code exchange returned.
+    channel.connected_meta_user_id = app_user_id or None
     channel.token_expires_at = utcnow() + timedelta(seconds=expires_in) if expires_in else None
     db.session.flush()
     outcome = Outcome(connected=[channel.name])
