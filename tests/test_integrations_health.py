@@ -158,7 +158,7 @@ def _inbound(app, channel_id, tenant_id, times):
         conv = db.session.scalar(select(Conversation).where(Conversation.channel_id == channel_id))
         db.session.add_all([Message(tenant_id=tenant_id, conversation_id=conv.id, channel_id=channel_id,
                                     direction=Direction.IN, sender=Sender.CUSTOMER, text="hi",
-                                    external_id=f"q-{channel_id}-{i}", created_at=at, handled_at=at)
+                                    external_id=f"q-{channel_id}-{at.timestamp()}-{i}", created_at=at, handled_at=at)
                             for i, at in enumerate(times)])
         db.session.commit()
 
@@ -281,3 +281,36 @@ def test_the_check_fetches_templates_approved_since(world, app, meta):
     assert rows == {"back_in_stock": (TemplateStatus.APPROVED, 1), "old_promo": (TemplateStatus.REJECTED, 0)}
     ch = load(app, channel_id)
     assert (ch.token_valid, ch.subscribed) == (True, True)
+
+
+def test_quiet_and_broken_channels_raise_the_navbar_alarm(world, app, browser, run_jobs):
+    from app.services.integrations import health
+
+    owner, staff = browser("owner_a"), browser("staff_a")
+    assert 'id="channel-alarm"' not in owner.get("/").get_data(as_text=True)
+    now = datetime.now(timezone.utc)
+    last = now - timedelta(hours=6)
+    _inbound(app, world.a["channel"], world.a.tenant_id,
+             [last - timedelta(minutes=15 * i) for i in range(7 * 24 * 4)])
+    with app.app_context():
+        db.session.get(Message, world.a["message"]).created_at = last - timedelta(minutes=5)
+        db.session.get(Channel, world.a["channel"]).last_webhook_at = last
+        db.session.commit()
+        from app.jobs.queueing import queue_channel_checks
+
+        queue_channel_checks()
+    run_jobs()  # the periodic check marks it quiet
+    assert load(app, world.a["channel"]).quiet_since is not None
+    html = owner.get("/").get_data(as_text=True)
+    assert 'id="channel-alarm"' in html and "1 channel needs attention" in html
+    assert 'id="channel-alarm"' not in staff.get("/").get_data(as_text=True)  # staff can't act on it
+    assert 'id="channel-alarm"' not in browser("owner_b").get("/").get_data(as_text=True)
+    with app.app_context():  # a message arrives: the next check lifts the alarm
+        _inbound(app, world.a["channel"], world.a.tenant_id, [utcnow()])
+        db.session.get(Channel, world.a["channel"]).last_webhook_at = utcnow()
+        db.session.commit()
+        assert health.refresh_quiet() == 0
+        # a channel Meta stopped sending for counts too
+        db.session.get(Channel, world.a["channel"]).subscribed = False
+        db.session.commit()
+        assert health.alarm_count(world.a.tenant_id) == 1 and health.alarm_count(world.b.tenant_id) == 0

@@ -7,7 +7,8 @@ from app.services.integrations import health, privacy
 
 @job
 def check_channels() -> dict:
-    return {"checked": health.check_due(), "deletions_requeued": privacy.requeue_stale()}
+    return {"checked": health.check_due(), "quiet": health.refresh_quiet(),
+            "deletions_requeued": privacy.requeue_stale()}
 
 
 @job

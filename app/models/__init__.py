@@ -287,6 +287,8 @@ class Channel(TenantMixin, Model):
     subscribed = Column(Boolean)
     last_send_error = Column(Text)
     last_send_error_at = Column(DateTime(timezone=True))
+    # Set by the periodic check while the channel is unusually quiet (the navbar's alarm).
+    quiet_since = Column(DateTime(timezone=True))
 
     def __str__(self) -> str:
         return f"{self.name} ({self.platform})"

@@ -6,7 +6,7 @@ Declarations and redirects only: every decision is in app.services.integrations.
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy import select
 
@@ -18,6 +18,14 @@ from app.services.integrations import ConnectError, channels, facebook, health, 
 from app.views.formatting import local_time
 
 PENDING_SESSION_KEY = "connect_pending"
+
+
+def channel_alarms() -> int:
+    """For the navbar: the active store's channels needing attention, for those who can act."""
+    tenant_id = tenancy.active_tenant_id()
+    if tenant_id is None or not current_app.appbuilder.sm.has_access(f"can_{CAN_READ}", RESOURCE_CHANNELS):
+        return 0
+    return health.alarm_count(tenant_id)
 
 
 class IntegrationsView(BaseView):

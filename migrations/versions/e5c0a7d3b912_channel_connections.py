@@ -27,6 +27,7 @@ CHANNEL_COLUMNS = [
     ('subscribed', sa.Boolean()),
     ('last_send_error', sa.Text()),
     ('last_send_error_at', sa.DateTime(timezone=True)),
+    ('quiet_since', sa.DateTime(timezone=True)),
 ]
 
 

@@ -123,6 +123,41 @@ def overview(tenant_id: int) -> list[Health]:
     return [assess(c, last.get(c.id), now) for c in channels]
 
 
+def refresh_quiet(now: datetime | None = None) -> int:
+    """Mark channels that have gone unusually quiet (and unmark those that have not), for the
+    alarm every page shows. Channels Meta delivered anything for within the hour are skipped
+    cheaply. Returns how many are quiet."""
+    now = now or utcnow()
+    rows = db.session.scalars(select(Channel).where(
+        Channel.status != ChannelStatus.DISABLED, Channel.platform != Platform.PLAYGROUND)).all()
+    quiet = 0
+    for channel in rows:
+        heard = _aware(channel.last_webhook_at)
+        state = None
+        if heard is None or now - heard >= MIN_SILENCE:
+            last_in = _aware(db.session.scalar(select(func.max(Message.created_at)).where(
+                Message.channel_id == channel.id, Message.tenant_id == channel.tenant_id,
+                Message.direction == Direction.IN)))
+            if last_in is not None:
+                state = assess(channel, last_in, now).state
+        if state == "quiet":
+            channel.quiet_since = channel.quiet_since or now
+            quiet += 1
+        else:
+            channel.quiet_since = None
+    db.session.commit()
+    return quiet
+
+
+def alarm_count(tenant_id: int) -> int:
+    """Channels of the tenant that need someone's attention: broken, unsubscribed or quiet."""
+    return db.session.scalar(select(func.count()).select_from(Channel).where(
+        Channel.tenant_id == tenant_id, Channel.status != ChannelStatus.DISABLED,
+        Channel.platform != Platform.PLAYGROUND,
+        or_(Channel.status == ChannelStatus.ERROR, Channel.token_valid.is_(False),
+            Channel.subscribed.is_(False), Channel.quiet_since.is_not(None)))) or 0
+
+
 # ------------------------------------------------------------------------------ the periodic check
 
 
