@@ -148,15 +148,11 @@ def save_campaign(tenant_id: int, *, name: str, target_platform: str, values: di
         Campaign.tenant_id == tenant_id, func.lower(Campaign.name) == name.lower()))
     if clash is not None and (campaign is None or clash != campaign.id):
         raise OnboardingError(f"There is already a campaign named {name}")
+    if new_product is not None:
+        products.append(_add_product(tenant_id, new_product))
     if campaign is None:
         campaign = Campaign(tenant_id=tenant_id, status=CampaignStatus.ACTIVE)
         db.session.add(campaign)
-    if new_product is not None:
-        try:
-            products.append(_add_product(tenant_id, new_product))
-        except OnboardingError:
-            db.session.rollback()
-            raise
     campaign.name = name
     campaign.target_platform = TargetPlatform(target_platform)
     for field in CAMPAIGN_FIELDS:
@@ -170,6 +166,7 @@ def save_campaign(tenant_id: int, *, name: str, target_platform: str, values: di
 
 
 def _add_product(tenant_id: int, new: NewProduct) -> Product:
+    """A new product of this tenant (checked before anything of the step is added)."""
     product_name = new.name.strip()
     if not product_name:
         raise OnboardingError("The new product needs a name")
