@@ -45,6 +45,6 @@ def zip_bytes(name: str, content: bytes) -> bytes:
     import zipfile
 
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(name, content)
     return buf.getvalue()

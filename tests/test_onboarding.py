@@ -256,6 +256,8 @@ def test_the_job_is_idempotent(world, browser, app, run_jobs):
     with app.app_context():
         item = last_upload(world.a.tenant_id)
         assert documents.process(world.a.tenant_id, item.id) == "done"
+        # a run thought dead that reaches the end after another finished adds nothing
+        documents._save(world.a.tenant_id, item.id, "We deliver in 3 days.")
         assert count(KnowledgeDocument, KnowledgeDocument.title == "faq.txt") == 1
 
 
@@ -285,6 +287,7 @@ def test_file_over_the_request_limit_gets_the_same_message(world, browser, app):
     ("broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage", "PDF is damaged"),
     ("broken.docx", b"PK\x03\x04 this is not really a zip", "damaged"),
     ("archive.docx", zip_bytes("notes.txt", b"hello"), "not a Word (DOCX) document"),
+    ("bomb.docx", zip_bytes("word/document.xml", b"0" * (65 * 1024 * 1024)), "unpacks to far more"),
     ("fake.pdf", b"just some text pretending", "its content is a text file"),
     ("renamed.txt", pdf_bytes("a pdf in disguise"), "its content is a PDF"),
     ("program.exe", b"MZ\x90\x00\x03\x00\x00\x00", "not a PDF, DOCX, text or Markdown"),

@@ -18,6 +18,8 @@ from pathlib import PurePath
 from app.models import DocumentKind
 
 DOCX_PART = "word/document.xml"
+# A DOCX unpacks to a few times its size; far more is a zip bomb, not a document.
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 NAMED_KINDS = {".pdf": DocumentKind.PDF, ".docx": DocumentKind.DOCX, ".txt": DocumentKind.TXT,
                ".md": DocumentKind.MD, ".markdown": DocumentKind.MD}
 LABELS = {DocumentKind.PDF: "a PDF", DocumentKind.DOCX: "a Word (DOCX) document",
@@ -57,11 +59,13 @@ def _named(filename: str) -> DocumentKind | None:
 def _zip_kind(data: bytes) -> DocumentKind:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
+            entries = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
         raise DocumentError("The file looks like a Word document but is damaged") from exc
-    if DOCX_PART not in names:
+    if DOCX_PART not in {entry.filename for entry in entries}:
         raise DocumentError("The file is a zip archive, not a Word (DOCX) document")
+    if sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
+        raise DocumentError("The Word document unpacks to far more than a document's size")
     return DocumentKind.DOCX
 
 

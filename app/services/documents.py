@@ -50,9 +50,12 @@ def upload(tenant_id: int, user_id: int | None, filename: str, data: bytes) -> D
     db.session.commit()
     try:
         queue_document(item.id, tenant_id)
-    except Exception:
+    except Exception as exc:
         log.exception("could not queue document upload %s", item.id)
-        _fail(item.id, tenant_id, "The document could not be processed right now: upload it again")
+        db.session.delete(item)
+        db.session.commit()
+        raise DocumentError("The document can't be processed right now: upload it again in a "
+                            "minute") from exc
     return item
 
 
@@ -120,22 +123,34 @@ def _progress_writer(tenant_id: int, upload_id: int):
 
 
 def _save(tenant_id: int, upload_id: int, text: str) -> None:
-    """The knowledge document, its chunks and the upload's `done`, in one transaction."""
+    """The knowledge document, its chunks and the upload's `done`, in one transaction.
+
+    The upload moves to done by compare-and-set: if a second run of the job (a retry racing a
+    run thought dead) got there first, this run's document is rolled back, never doubled.
+    """
     item = get(tenant_id, upload_id)
     doc = KnowledgeDocument(tenant_id=tenant_id, title=item.filename[:200], content=text)
     db.session.add(doc)
     db.session.flush()
-    item.document_id = doc.id
-    item.status = UploadStatus.DONE
-    item.progress = 100
-    item.error = None
-    item.data = None
+    finished = db.session.execute(
+        update(DocumentUpload)
+        .where(DocumentUpload.id == upload_id, DocumentUpload.tenant_id == tenant_id,
+               DocumentUpload.status == UploadStatus.PROCESSING)
+        .values(status=UploadStatus.DONE, progress=100, error=None, data=None,
+                document_id=doc.id, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not finished:
+        db.session.rollback()
+        return
     knowledge.rebuild_chunks(tenant_id=tenant_id, document_id=doc.id)  # commits it all
 
 
 def _fail(upload_id: int, tenant_id: int, reason: str) -> None:
+    """Mark the upload failed with the reason shown to the owner (never a finished one)."""
     db.session.rollback()
     db.session.execute(update(DocumentUpload).where(
-        DocumentUpload.id == upload_id, DocumentUpload.tenant_id == tenant_id).values(
+        DocumentUpload.id == upload_id, DocumentUpload.tenant_id == tenant_id,
+        DocumentUpload.status.in_([UploadStatus.QUEUED, UploadStatus.PROCESSING])).values(
         status=UploadStatus.FAILED, error=reason, progress=0, data=None, updated_at=utcnow()))
     db.session.commit()
