@@ -43,7 +43,7 @@ def test_signup_creates_tenant_owner_and_profile_then_opens_the_wizard(app):
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/onboarding/")
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "meera@handlooms.in"))
-        assert user.email == "meera@handlooms.in" and user.active
+        assert user.email == "meera@handlooms.in" and user.active and user.login_count == 1
         seat = db.session.scalar(select(TenantMembership).where(TenantMembership.user_id == user.id))
         assert seat.role == Role.OWNER
         tenant = db.session.get(Tenant, seat.tenant_id)

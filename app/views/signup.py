@@ -55,6 +55,7 @@ class SignupView(BaseView):
             except signup.SignupError as exc:
                 error = str(exc)
             else:
+                self.appbuilder.sm.update_user_auth_stat(user)  # as FAB's own login does
                 login_user(user)
                 session[SESSION_KEY] = tenant.id
                 flash(f"Welcome to Closer, {tenant.name}: let's set up your salesperson", "success")
