@@ -1,12 +1,26 @@
 """A visitor in a real browser (Debian's chromium through Playwright): the landing page, sign-up,
-and the whole onboarding wizard, a document read by a real worker while its progress bar moves.
+and the whole onboarding wizard. The document's job is run by the test once the page shows it
+queued, so the progress bar can only turn to done through the page's own polling.
 Any console error, page error or failed request fails the test."""
 from __future__ import annotations
 
-from tests.document_files import pdf_bytes
-from tests.test_browser import launch, server  # noqa: F401  (server is a fixture)
+import threading
 
 import pytest
+from werkzeug.serving import make_server
+
+from tests.document_files import pdf_bytes
+from tests.test_browser import launch
+
+
+@pytest.fixture
+def server(app):
+    """The app on a local port, with no worker: the test runs the jobs itself."""
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
 
 
 @pytest.fixture
@@ -37,7 +51,7 @@ def watched():
         browser.close()
 
 
-def test_landing_signup_and_onboarding_wizard(server, watched):  # noqa: F811
+def test_landing_signup_and_onboarding_wizard(server, watched, run_jobs):
     page = watched
     page.goto(server + "/")
     assert "AI salesperson" in page.inner_text("#landing")
@@ -63,7 +77,11 @@ def test_landing_signup_and_onboarding_wizard(server, watched):  # noqa: F811
         "buffer": pdf_bytes("Kanchipuram silk saree Rs 12000", "Cotton kurta Rs 799")}])
     page.click("#upload-document")
     page.wait_for_url(server + "/onboarding/documents")
-    page.wait_for_selector('#uploads tr.upload[data-status="done"]', timeout=60_000)
+    assert page.get_attribute("#uploads tr.upload", "data-status") == "queued"
+    with page.expect_response(lambda r: "/status" in r.url):  # the poller is running
+        pass
+    run_jobs()
+    page.wait_for_selector('#uploads tr.upload[data-status="done"]', timeout=30_000)
     row = page.locator("#uploads tr.upload").first
     assert "passages indexed" in row.inner_text()
     assert row.locator(".upload-bar").get_attribute("style").replace(" ", "") == "width:100%;"
