@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,7 @@ from app.models import (
     Tenant,
     utcnow,
 )
+from app.money import to_minor
 
 STEP_TITLES = {"profile": "Business profile", "documents": "Documents",
                "campaign": "First campaign", "channel": "Connect a channel"}
@@ -122,10 +124,10 @@ def wizard_campaign(tenant_id: int) -> Campaign | None:
 
 @dataclass(frozen=True)
 class NewProduct:
-    """A product typed into the campaign step (price in minor units)."""
+    """A product typed into the campaign step, its price as typed (major units, e.g. 799.50)."""
 
     name: str
-    price_minor: int
+    price: Decimal | None
     stock: int = 0
 
 
@@ -170,11 +172,13 @@ def _add_product(tenant_id: int, new: NewProduct) -> Product:
     product_name = new.name.strip()
     if not product_name:
         raise OnboardingError("The new product needs a name")
-    if new.price_minor < 0 or new.stock < 0:
+    if new.price is None:
+        raise OnboardingError("Give the new product a price")
+    if new.price < 0 or new.stock < 0:
         raise OnboardingError("Price and stock can't be negative")
     currency = db.session.scalar(select(Tenant.currency).where(Tenant.id == tenant_id))
     product = Product(tenant_id=tenant_id, sku=_free_sku(tenant_id, product_name), name=product_name,
-                      price_minor=new.price_minor, currency=currency, stock=new.stock)
+                      price_minor=to_minor(new.price, currency), currency=currency, stock=new.stock)
     db.session.add(product)
     return product
 

@@ -9,9 +9,7 @@ from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.extensions import db
-from app.models import ONBOARDING_STEPS, StepStatus, Tenant
-from app.money import to_minor
+from app.models import ONBOARDING_STEPS, StepStatus
 from app.security import tenancy
 from app.security.permissions import RESOURCE_ONBOARDING
 from app.services import documents, onboarding
@@ -120,7 +118,6 @@ class OnboardingView(BaseView):
         try:
             item = documents.upload(tenant_id, g.user.id, storage.filename, data)
         except DocumentError as exc:
-            db.session.rollback()
             flash(f"{storage.filename}: {exc}", "danger")
             return 400
         onboarding.mark(tenant_id, "documents", StepStatus.DONE)
@@ -151,7 +148,7 @@ class OnboardingView(BaseView):
                 onboarding.save_campaign(
                     tenant_id, name=form.name.data, target_platform=form.target_platform.data,
                     values={k: form[k].data for k in onboarding.CAMPAIGN_FIELDS},
-                    product_ids=form.products.data or [], new_product=self._new_product(form, tenant_id))
+                    product_ids=form.products.data or [], new_product=self._new_product(form))
             except onboarding.OnboardingError as exc:
                 flash(str(exc), "danger")
             else:
@@ -161,14 +158,11 @@ class OnboardingView(BaseView):
         return self._page("campaign", tenant_id, form=form), status
 
     @staticmethod
-    def _new_product(form, tenant_id: int) -> onboarding.NewProduct | None:
+    def _new_product(form) -> onboarding.NewProduct | None:
         name = (form.new_product_name.data or "").strip()
         if not name:
             return None
-        if form.new_product_price.data is None:
-            raise onboarding.OnboardingError("Give the new product a price")
-        currency = db.session.get(Tenant, tenant_id).currency
-        return onboarding.NewProduct(name=name, price_minor=to_minor(form.new_product_price.data, currency),
+        return onboarding.NewProduct(name=name, price=form.new_product_price.data,
                                      stock=form.new_product_stock.data or 0)
 
     @expose("/channel", methods=["GET", "POST"])
