@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import deferred, relationship
 
-from app.models import Campaign, KnowledgeDocument, TenantMixin, enum_column, str_enum, utcnow
+from app.models.base import TenantMixin, enum_column, str_enum, utcnow
 
 StepStatus = str_enum("StepStatus", "pending", "done", "skipped")
 DocumentKind = str_enum("DocumentKind", "pdf", "docx", "txt", "md")
@@ -42,7 +42,7 @@ class OnboardingProgress(TenantMixin, Model):
     channel = enum_column(StepStatus, "onboarding_channel", default=StepStatus.PENDING)
     # The campaign the wizard made, so coming back to the step edits it instead of adding one.
     campaign_id = Column(Integer, ForeignKey("campaign.id", ondelete="SET NULL"), index=True)
-    first_campaign = relationship(Campaign)
+    first_campaign = relationship("Campaign")
     completed_at = Column(DateTime(timezone=True))
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -70,7 +70,7 @@ class DocumentUpload(TenantMixin, Model):
     # The file itself, kept only until the extraction job has read it (never loaded in lists).
     data = deferred(Column(LargeBinary))
     document_id = Column(Integer, ForeignKey("knowledge_document.id", ondelete="SET NULL"), index=True)
-    document = relationship(KnowledgeDocument)
+    document = relationship("KnowledgeDocument")
     uploaded_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
