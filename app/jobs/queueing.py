@@ -108,6 +108,12 @@ def queue_chunking(document_id: int, tenant_id: int) -> None:
     enqueue("app.jobs.knowledge.chunk_document", document_id, tenant_id=tenant_id)
 
 
+def queue_document(upload_id: int, tenant_id: int) -> None:
+    """Read an uploaded onboarding document into knowledge (one job per upload)."""
+    enqueue("app.jobs.documents.extract_document", upload_id, tenant_id=tenant_id,
+            job_id=f"document-{upload_id}")
+
+
 # ------------------------------------------------------------------------------ audiences
 
 

@@ -638,6 +638,14 @@ def tenant_models() -> list[type]:
 # ---------------------------------------------------------------------------- later domains
 # Tables of newer domains live in submodules named by domain; importing them here puts them on
 # the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
+from app.models.onboarding import (  # noqa: E402,F401
+    ONBOARDING_STEPS,
+    DocumentKind,
+    DocumentUpload,
+    OnboardingProgress,
+    StepStatus,
+    UploadStatus,
+)
 from app.models.audience import (  # noqa: E402,F401
     Broadcast,
     BroadcastRecipient,

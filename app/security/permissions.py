@@ -37,6 +37,7 @@ RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
 RESOURCE_TENANT_SETTINGS = "TenantSettings"
 RESOURCE_TENANTS = "Tenants"  # create tenants (agency admins)
+RESOURCE_ONBOARDING = "Onboarding"  # the set-up wizard a new business starts in
 RESOURCE_SEGMENTS = "Segments"
 RESOURCE_BROADCASTS = "Broadcasts"  # messages to many customers at once: the owner's decision
 RESOURCE_DELIVERIES = "WebhookDeliveries"  # platform Admins only: deliveries belong to no tenant
@@ -70,6 +71,7 @@ OWNER_RESOURCES = STAFF_RESOURCES + [
     RESOURCE_KNOWLEDGE,
     RESOURCE_TEAM,
     RESOURCE_TENANT_SETTINGS,
+    RESOURCE_ONBOARDING,
 ]
 AGENCY_RESOURCES = OWNER_RESOURCES + [RESOURCE_TENANTS]
 
@@ -128,6 +130,7 @@ OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
     "Team",
     "Add Team Member",
     "Store Settings",
+    "Get Started",
 ]
 AGENCY_MENU_ITEMS = OWNER_MENU_ITEMS + ["Tenants"]
 
