@@ -1,7 +1,7 @@
 """Money is an integer of minor units plus an ISO currency; this is where it becomes text."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision
 
@@ -11,12 +11,6 @@ LOCALE = "en_IN"
 def to_major(amount_minor: int, currency: str = "INR") -> Decimal:
     digits = get_currency_precision(currency)
     return Decimal(amount_minor or 0).scaleb(-digits)
-
-
-def to_minor(amount_major: Decimal, currency: str = "INR") -> int:
-    """Decimal major units typed by a person (799.50) as integer minor units (79950)."""
-    digits = get_currency_precision(currency)
-    return int(Decimal(amount_major).scaleb(digits).to_integral_value())
 
 
 def format_money(amount_minor: int | None, currency: str = "INR") -> str:
@@ -29,8 +23,6 @@ def format_money(amount_minor: int | None, currency: str = "INR") -> str:
 def to_minor(amount_major, currency: str = "INR") -> int:
     """A typed amount in major units ("1,500.50", 1500) as minor units; ValueError if it is not
     a non-negative amount with at most the currency's decimals."""
-    from decimal import InvalidOperation
-
     text = str(amount_major).strip().replace(",", "")
     try:
         value = Decimal(text)

@@ -1,7 +1,7 @@
 """onboarding wizard and document uploads: step progress per tenant, files awaiting extraction
 
 Revision ID: a5e7c2d9f410
-Revises: d4a1b2c3e5f6
+Revises: e5c0a7d3b912
 Create Date: 2026-12-02 06:53:50.701850
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'a5e7c2d9f410'
-down_revision = 'd4a1b2c3e5f6'
+down_revision = 'e5c0a7d3b912'
 branch_labels = None
 depends_on = None
 
