@@ -37,6 +37,8 @@ RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
 RESOURCE_TENANT_SETTINGS = "TenantSettings"
 RESOURCE_TENANTS = "Tenants"  # create tenants (agency admins)
+RESOURCE_ANALYTICS = "Analytics"  # the analytics page and its CSV export
+RESOURCE_AGENCY_OVERVIEW = "AgencyOverview"  # every tenant of the user's agencies side by side
 RESOURCE_DELIVERIES = "WebhookDeliveries"  # platform Admins only: deliveries belong to no tenant
 
 # Menu categories and items that need menu_access
@@ -57,6 +59,7 @@ STAFF_RESOURCES = [
     RESOURCE_MESSAGES,
     RESOURCE_ORDERS,
     RESOURCE_ORDER_ITEMS,
+    RESOURCE_ANALYTICS,
 ]
 OWNER_RESOURCES = STAFF_RESOURCES + [
     RESOURCE_CHANNELS,
@@ -67,7 +70,7 @@ OWNER_RESOURCES = STAFF_RESOURCES + [
     RESOURCE_TEAM,
     RESOURCE_TENANT_SETTINGS,
 ]
-AGENCY_RESOURCES = OWNER_RESOURCES + [RESOURCE_TENANTS]
+AGENCY_RESOURCES = OWNER_RESOURCES + [RESOURCE_TENANTS, RESOURCE_AGENCY_OVERVIEW]
 
 STAFF_MENUS = [MENU_INBOX, MENU_CATALOG, MENU_SALES, MENU_MARKETING]
 OWNER_MENUS = STAFF_MENUS + [MENU_SETTINGS]
@@ -111,6 +114,7 @@ STAFF_MENU_ITEMS = [
     "Categories",
     "Orders",
     "Campaigns",
+    "Analytics",
 ]
 OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
     "Channels",
@@ -122,7 +126,7 @@ OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
     "Add Team Member",
     "Store Settings",
 ]
-AGENCY_MENU_ITEMS = OWNER_MENU_ITEMS + ["Tenants"]
+AGENCY_MENU_ITEMS = OWNER_MENU_ITEMS + ["Tenants", "Agency Overview"]
 
 
 def fab_roles() -> dict[str, list[list[str]]]:
