@@ -687,11 +687,14 @@ class AutomationRule(TenantMixin, Model):
         return self.name
 
 
-TENANT_MODELS = [
-    cls
-    for cls in Model.registry._class_registry.values()
-    if isinstance(cls, type) and issubclass(cls, TenantMixin)
-]
+def tenant_models() -> list[type]:
+    """Every tenant-owned table's class, the submodules' included (read when asked, not at
+    import, so a domain module imported later is not missed)."""
+    return [
+        cls
+        for cls in Model.registry._class_registry.values()
+        if isinstance(cls, type) and issubclass(cls, TenantMixin)
+    ]
 
 
 # ---------------------------------------------------------------------------- later domains
