@@ -37,6 +37,7 @@ RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
 RESOURCE_TENANT_SETTINGS = "TenantSettings"
 RESOURCE_TENANTS = "Tenants"  # create tenants (agency admins)
+RESOURCE_ANALYTICS = "Analytics"  # the tenant's figures (dashboard, analytics page, API)
 RESOURCE_DELIVERIES = "WebhookDeliveries"  # platform Admins only: deliveries belong to no tenant
 
 # Menu categories and items that need menu_access
@@ -57,6 +58,7 @@ STAFF_RESOURCES = [
     RESOURCE_MESSAGES,
     RESOURCE_ORDERS,
     RESOURCE_ORDER_ITEMS,
+    RESOURCE_ANALYTICS,
 ]
 OWNER_RESOURCES = STAFF_RESOURCES + [
     RESOURCE_CHANNELS,

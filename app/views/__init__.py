@@ -13,6 +13,7 @@ from app.security.permissions import (
 
 
 def register_views(appbuilder) -> None:
+    from app.views.analytics_api import AnalyticsApi
     from app.views.automation import (
         AutomationRuleApi,
         AutomationRuleView,
@@ -63,6 +64,6 @@ def register_views(appbuilder) -> None:
     for api in (
         ConversationApi, MessageApi, CustomerApi, ProductApi, CategoryApi, OrderApi,
         OrderItemApi, CampaignApi, TemplateApi, AutomationRuleApi, ChannelApi,
-        BusinessProfileApi, KnowledgeDocumentApi,
+        BusinessProfileApi, KnowledgeDocumentApi, AnalyticsApi,
     ):
         ab.add_api(api)
