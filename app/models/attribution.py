@@ -37,6 +37,7 @@ class Referral(TenantMixin, Model):
     )
     # The message that carried it (none for a bare referral event).
     message_id = Column(Integer, ForeignKey("message.id", ondelete="SET NULL"), index=True)
+    message = relationship(Message)
     platform = enum_column(Platform, "referral_platform")
     source = Column(String(32))       # ADS, SHORTLINK, CUSTOMER_CHAT_PLUGIN... / WhatsApp "ad", "post"
     type = Column(String(32))         # OPEN_THREAD...
