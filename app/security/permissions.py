@@ -37,7 +37,7 @@ RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
 RESOURCE_TENANT_SETTINGS = "TenantSettings"
 RESOURCE_TENANTS = "Tenants"  # create tenants (agency admins)
-RESOURCE_ANALYTICS = "Analytics"  # the analytics page and its CSV export
+RESOURCE_ANALYTICS = "Analytics"  # the tenant's figures (dashboard, analytics page, API)
 RESOURCE_AGENCY_OVERVIEW = "AgencyOverview"  # every tenant of the user's agencies side by side
 RESOURCE_DELIVERIES = "WebhookDeliveries"  # platform Admins only: deliveries belong to no tenant
 

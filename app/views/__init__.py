@@ -15,6 +15,7 @@ from app.security.permissions import (
 def register_views(appbuilder) -> None:
     from app.views.agency import AgencyOverviewView
     from app.views.analytics import AnalyticsView
+    from app.views.analytics_api import AnalyticsApi
     from app.views.assets import PlotlyAssetView
     from app.views.automation import (
         AutomationRuleApi,
@@ -69,6 +70,6 @@ def register_views(appbuilder) -> None:
     for api in (
         ConversationApi, MessageApi, CustomerApi, ProductApi, CategoryApi, OrderApi,
         OrderItemApi, CampaignApi, TemplateApi, AutomationRuleApi, ChannelApi,
-        BusinessProfileApi, KnowledgeDocumentApi,
+        BusinessProfileApi, KnowledgeDocumentApi, AnalyticsApi,
     ):
         ab.add_api(api)
