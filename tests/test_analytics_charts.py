@@ -66,8 +66,8 @@ def test_top_products_keeps_the_best_ten_largest_on_top():
 
 
 def test_platform_pie_leaves_out_platforms_without_conversations():
-    rows = [{"key": "whatsapp", "label": "WhatsApp", "conversations": 6},
-            {"key": "instagram", "label": "Instagram", "conversations": 0},
+    rows = [{"key": "whatsapp", "label": "whatsapp", "conversations": 6},
+            {"key": "instagram", "label": "instagram", "conversations": 0},
             {"key": "messenger", "label": "Messenger", "conversations": 2}]
     trace, = data(charts.platform_distribution(rows))
     assert trace["type"] == "pie"

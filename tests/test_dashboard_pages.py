@@ -247,3 +247,17 @@ def test_plotly_js_is_served_locally_with_long_cache(app, world, browser):
     assert len(resp.get_data()) > 1_000_000
     resp.close()
     assert app.test_client().get("/assets/plotly-0.0.1.min.js").status_code == 404
+
+
+def test_names_in_figures_cannot_break_out_of_the_page(app, world, browser):
+    from app.extensions import db
+    from app.models import Campaign
+
+    evil = "</script><img src=x onerror=alert(1)>&"
+    paid_now(app, world.a)
+    with app.app_context():
+        db.session.get(Campaign, world.a["campaign"]).name = evil
+        db.session.commit()
+    html = browser("owner_a").get("/analytics/").get_data(as_text=True)
+    assert "<img src=x" not in html
+    assert list(figures(html)["chart-campaigns"]["data"][0]["x"]) == [evil]

@@ -18,10 +18,16 @@ from app.money import LOCALE
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 HOURS = [f"{h:02d}:00" for h in range(24)]
+PLATFORM_LABELS = {"messenger": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp",
+                   "playground": "Playground"}
 COLORS = {"revenue": "#2e7d32", "received": "#1f77b4", "sent": "#ff7f0e",
           "conversations": "#6a51a3", "paid": "#2e7d32"}
 LAYOUT = {"margin": {"l": 56, "r": 16, "t": 40, "b": 40}, "height": 320,
           "legend": {"orientation": "h", "y": -0.2}, "template": "plotly_white"}
+
+
+def platform_label(key: str) -> str:
+    return PLATFORM_LABELS.get(str(key), str(key))
 
 
 def _major(amount_minor, currency: str) -> float:
@@ -105,7 +111,7 @@ def platform_distribution(rows: Iterable[Mapping]) -> go.Figure:
     """Share of conversations per platform."""
     rows = [r for r in rows if r["conversations"]]
     return _figure("Conversations by platform", [go.Pie(
-        labels=[r["label"] for r in rows], values=[r["conversations"] for r in rows],
+        labels=[platform_label(r["label"]) for r in rows], values=[r["conversations"] for r in rows],
         hole=0.4, sort=False, textinfo="label+percent",
     )])
 
@@ -120,7 +126,7 @@ def weekly_heatmap(rows: Iterable[Mapping], title: str) -> go.Figure:
     return _figure(title, [go.Heatmap(
         z=grid, x=HOURS, y=WEEKDAYS, colorscale="Blues", hoverongaps=False,
         hovertemplate="%{y} %{x}<br>%{z}<extra></extra>",
-    )], yaxis={"autorange": "reversed"}, height=300)
+    )], yaxis={"autorange": "reversed"}, xaxis={"tickvals": HOURS[::3]}, height=300)
 
 
 def funnel(stages: Mapping) -> go.Figure:

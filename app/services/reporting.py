@@ -109,11 +109,12 @@ class Headline:
     value: float | int | None
     previous: float | int | None
     higher_is_better: bool
+    has_base: bool = True  # the previous period had any activity to compare with
 
     @property
     def change(self) -> float | None:
         """Relative change for amounts, difference in points for rates; None without a base."""
-        if self.value is None or self.previous is None:
+        if not self.has_base or self.value is None or self.previous is None:
             return None
         if self.kind == "rate":
             return self.value - self.previous
@@ -130,8 +131,17 @@ class Headline:
         return "good" if (change > 0) == self.higher_is_better else "bad"
 
 
+def active(summary: dict) -> bool:
+    """Anything happened: a message either way, a conversation or an order."""
+    return bool(summary.get("messages_received") or summary.get("messages_sent")
+                or summary.get("conversations") or summary.get("orders_placed"))
+
+
 def headlines(current: dict, previous: dict) -> list[Headline]:
-    return [Headline(key, label, kind, current.get(key), previous.get(key), better)
+    """The headline figures; a previous period with no activity at all is no base for a
+    change (a conversion rate of 0% there is "no data", not a real 0%)."""
+    base = active(previous)
+    return [Headline(key, label, kind, current.get(key), previous.get(key), better, base)
             for key, label, kind, better in HEADLINES]
 
 
@@ -148,9 +158,7 @@ class Dashboard:
     @property
     def empty(self) -> bool:
         """Nothing happened in the period: no messages, no conversations, no orders."""
-        s = self.summary
-        return not (s.get("messages_received") or s.get("messages_sent") or s.get("conversations")
-                    or s.get("orders_placed"))
+        return not active(self.summary)
 
 
 def dashboard(tenant: Tenant, days: int = DEFAULT_DAYS) -> Dashboard:

@@ -1,6 +1,7 @@
 """How the dashboard's and analytics page's figures read: money, rates, durations, changes."""
 from __future__ import annotations
 
+from app.analytics.charts import platform_label
 from app.money import format_money
 
 
@@ -58,3 +59,4 @@ class Formats:
     count = staticmethod(count)
     figure = staticmethod(figure)
     change = staticmethod(change)
+    platform = staticmethod(platform_label)
