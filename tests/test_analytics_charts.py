@@ -105,3 +105,10 @@ def test_no_figure_uses_webgl():
             charts.funnel({}), charts.buckets([], "x")]
     for fig in figs:
         assert not any(t["type"].endswith("gl") for t in data(fig))
+
+
+def test_count_axes_tick_by_whole_units_when_counts_are_small():
+    small = charts.conversations_over_time(DAYS).to_dict()["layout"]["yaxis"]
+    assert small["dtick"] == 1 and small["tickformat"] == ",d"
+    big = charts.buckets([{"bucket": "a", "count": 400}], "x").to_dict()["layout"]["yaxis"]
+    assert "dtick" not in big

@@ -39,6 +39,15 @@ def _money_axis(currency: str) -> dict:
             "rangemode": "tozero"}
 
 
+def _count_axis(*series) -> dict:
+    """Counts are whole: with few of them, a tick per unit instead of 0.2 steps."""
+    top = max((v or 0 for values in series for v in values), default=0)
+    axis = {"rangemode": "tozero", "tickformat": ",d"}
+    if top <= 5:
+        axis["dtick"] = 1
+    return axis
+
+
 def _figure(title: str, traces: list, **layout) -> go.Figure:
     fig = go.Figure(data=traces)
     fig.update_layout(title={"text": title, "x": 0}, **{**LAYOUT, **layout})
@@ -60,24 +69,27 @@ def messages_over_time(rows: Iterable[Mapping]) -> go.Figure:
     """Messages received from customers and sent to them, per day."""
     rows = list(rows)
     days = [r["day"].isoformat() for r in rows]
+    received = [r["messages_received"] for r in rows]
+    sent = [r["messages_sent"] for r in rows]
     return _figure("Messages", [
-        go.Scatter(x=days, y=[r["messages_received"] for r in rows], mode="lines",
-                   name="Received", line={"color": COLORS["received"]}),
-        go.Scatter(x=days, y=[r["messages_sent"] for r in rows], mode="lines",
-                   name="Sent", line={"color": COLORS["sent"]}),
-    ], yaxis={"rangemode": "tozero"})
+        go.Scatter(x=days, y=received, mode="lines", name="Received",
+                   line={"color": COLORS["received"]}),
+        go.Scatter(x=days, y=sent, mode="lines", name="Sent", line={"color": COLORS["sent"]}),
+    ], yaxis=_count_axis(received, sent))
 
 
 def conversations_over_time(rows: Iterable[Mapping]) -> go.Figure:
     """Conversations started and conversions (orders paid), per day."""
     rows = list(rows)
     days = [r["day"].isoformat() for r in rows]
+    conversations = [r["conversations"] for r in rows]
+    paid = [r["orders_paid"] for r in rows]
     return _figure("Conversations and conversions", [
-        go.Scatter(x=days, y=[r["conversations"] for r in rows], mode="lines+markers",
-                   name="Conversations", line={"color": COLORS["conversations"]}),
-        go.Scatter(x=days, y=[r["orders_paid"] for r in rows], mode="lines+markers",
-                   name="Orders paid", line={"color": COLORS["paid"]}),
-    ], yaxis={"rangemode": "tozero"})
+        go.Scatter(x=days, y=conversations, mode="lines+markers", name="Conversations",
+                   line={"color": COLORS["conversations"]}),
+        go.Scatter(x=days, y=paid, mode="lines+markers", name="Orders paid",
+                   line={"color": COLORS["paid"]}),
+    ], yaxis=_count_axis(conversations, paid))
 
 
 def campaign_comparison(rows: Iterable[Mapping], currency: str) -> go.Figure:
@@ -142,7 +154,7 @@ def funnel(stages: Mapping) -> go.Figure:
 def buckets(rows: Iterable[Mapping], title: str, color: str = "#1f77b4") -> go.Figure:
     """A distribution given as ordered buckets (first-response time, sentiment, lead score)."""
     rows = list(rows)
+    counts = [r["count"] for r in rows]
     return _figure(title, [go.Bar(
-        x=[str(r["bucket"]) for r in rows], y=[r["count"] for r in rows],
-        marker={"color": color}, name=title,
-    )], yaxis={"rangemode": "tozero"})
+        x=[str(r["bucket"]) for r in rows], y=counts, marker={"color": color}, name=title,
+    )], yaxis=_count_axis(counts))
