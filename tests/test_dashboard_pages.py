@@ -261,3 +261,15 @@ def test_names_in_figures_cannot_break_out_of_the_page(app, world, browser):
     html = browser("owner_a").get("/analytics/").get_data(as_text=True)
     assert "<img src=x" not in html
     assert list(figures(html)["chart-campaigns"]["data"][0]["x"]) == [evil]
+
+
+def test_platform_and_campaign_filters_narrow_the_figures(app, world, browser):
+    paid_now(app, world.a)  # tenant A's order came through its Messenger channel and Camp-A
+
+    def revenue(query):
+        rows = read_csv(browser("owner_a").get(f"/analytics/export.csv?{query}"))
+        return {r["metric"]: r["value"] for r in rows if r["section"] == "summary"}["revenue_minor"]
+
+    assert revenue("platform=messenger") == "79900"
+    assert revenue("platform=whatsapp") == "0"
+    assert revenue(f"campaign_id={world.a['campaign']}") == "79900"
