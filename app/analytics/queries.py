@@ -97,30 +97,22 @@ def median_seconds(values: list[float]) -> float | None:
 def summary(f: Filters) -> dict:
     zone, currency, _ = tenant_facts(f.tenant_id)
     lo, hi = utc_bounds(f.start, f.end, zone)
-    rows = cohort(f, lo, hi)
-    replied = [r for r in rows if r.first_reply is not None]
-    out = {
+    c = cohort(f, lo, hi)
+    return {
         "start": f.start.isoformat(), "end": f.end.isoformat(), "currency": currency,
         **message_counts(f, lo, hi),
-        "conversations": len(rows),
-        "response_rate": ratio(sum(r.replied_again for r in replied), len(replied)),
-        "median_first_response_seconds": median_seconds(
-            [r.first_response_seconds for r in replied]),
+        "conversations": c.conversations,
+        "response_rate": ratio(c.engaged, c.replied),
+        "median_first_response_seconds": median_seconds(c.response_seconds),
         **order_figures(f, lo, hi),
-        "conversion_rate": ratio(sum(r.paid for r in rows), len(rows)),
+        "conversion_rate": ratio(c.paid, c.conversations),
     }
-    return out
 
 
 def funnel(f: Filters) -> dict:
     zone, _, _ = tenant_facts(f.tenant_id)
-    rows = cohort(f, *utc_bounds(f.start, f.end, zone))
-    return {
-        "conversations": len(rows),
-        "engaged": sum(r.replied_again for r in rows),
-        "ordered": sum(r.ordered for r in rows),
-        "paid": sum(r.paid for r in rows),
-    }
+    c = cohort(f, *utc_bounds(f.start, f.end, zone))
+    return {"conversations": c.conversations, "engaged": c.engaged, "ordered": c.ordered, "paid": c.paid}
 
 
 def _quarters(stmt) -> list[tuple[int, ...]]:
@@ -217,12 +209,11 @@ def _bucketed(values, bounds, none_label: str | None = None) -> list[dict]:
 def distributions(f: Filters) -> dict:
     """Lead score, sentiment and first-response time over the conversations started in range."""
     zone, _, _ = tenant_facts(f.tenant_id)
-    rows = cohort(f, *utc_bounds(f.start, f.end, zone))
+    c = cohort(f, *utc_bounds(f.start, f.end, zone))
     return {
-        "lead_score": _bucketed([r.lead_score for r in rows], LEAD_BUCKETS),
-        "sentiment": _bucketed([r.sentiment for r in rows], SENTIMENT_BUCKETS, none_label="unknown"),
-        "first_response": _bucketed(
-            [r.first_response_seconds for r in rows if r.first_reply is not None], RESPONSE_BUCKETS),
+        "lead_score": _bucketed(c.lead_scores, LEAD_BUCKETS),
+        "sentiment": _bucketed(c.sentiments, SENTIMENT_BUCKETS, none_label="unknown"),
+        "first_response": _bucketed(c.response_seconds, RESPONSE_BUCKETS),
     }
 
 
