@@ -216,6 +216,7 @@ def explain_summary(app, f) -> None:
         finally:
             event.remove(engine, "before_cursor_execute", grab)
         with engine.connect() as conn:
+            conn.exec_driver_sql("SET jit = off")  # as the analytics functions run them
             for i, (statement, parameters) in enumerate(captured, 1):
                 plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS OFF, TIMING OFF) " + statement,
                                             parameters).scalars().all()

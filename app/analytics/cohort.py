@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import g, has_request_context
 from sqlalchemy import and_, exists, func, select
 
 from app.analytics.filters import C, M, O, Filters, conversation_where
+from app.analytics.memo import per_request
 from app.extensions import db
 from app.models import PAID_STATUSES
 
@@ -85,9 +85,11 @@ def cohort_query(f: Filters, lo: datetime, hi: datetime):
         m3.c.conversation_id == step2.c.id, m3.c.tenant_id == tenant, m3.c.direction == "in",
         m3.c.created_at > step2.c.first_reply,
     )
-    ordered = exists().where(O.c.tenant_id == tenant, O.c.conversation_id == step2.c.id)
-    paid = exists().where(O.c.tenant_id == tenant, O.c.conversation_id == step2.c.id,
-                          O.c.status.in_(PAID))
+    # An order is placed in a conversation that already exists, so none of the cohort's can
+    # predate `lo`: the bound keeps the lookup to the range's orders, not the tenant's all.
+    since = (O.c.tenant_id == tenant, O.c.created_at >= lo, O.c.conversation_id == step2.c.id)
+    ordered = exists().where(*since)
+    paid = exists().where(*since, O.c.status.in_(PAID))
     return select(
         step2.c.lead_score, step2.c.sentiment,
         seconds_between(step2.c.first_reply, step2.c.first_in).label("response_seconds"),
@@ -100,19 +102,19 @@ def cohort(f: Filters, lo: datetime, hi: datetime) -> Cohort:
     """The cohort, computed once per request (a page asks the summary, the funnel and the
     distributions of the same filters: they share one query). Outside a request (jobs,
     scripts, tests that change rows between calls) every call reads afresh."""
-    key = (f, lo, hi)
-    memo = g.setdefault("analytics_cohorts", {}) if has_request_context() else {}
-    if key not in memo:
-        c = Cohort()
-        for lead, mood, seconds, again, ordered, paid in db.session.execute(cohort_query(f, lo, hi)):
-            c.conversations += 1
-            c.lead_scores.append(lead or 0)
-            c.sentiments.append(mood)
-            if seconds is not None:
-                c.replied += 1
-                c.response_seconds.append(max(float(seconds), 0.0))
-            c.engaged += bool(again)
-            c.ordered += bool(ordered)
-            c.paid += bool(paid)
-        memo[key] = c
-    return memo[key]
+    return per_request(("cohort", f, lo, hi), lambda: _compute(f, lo, hi))
+
+
+def _compute(f: Filters, lo: datetime, hi: datetime) -> Cohort:
+    c = Cohort()
+    for lead, mood, seconds, again, ordered, paid in db.session.execute(cohort_query(f, lo, hi)):
+        c.conversations += 1
+        c.lead_scores.append(lead or 0)
+        c.sentiments.append(mood)
+        if seconds is not None:
+            c.replied += 1
+            c.response_seconds.append(max(float(seconds), 0.0))
+        c.engaged += bool(again)
+        c.ordered += bool(ordered)
+        c.paid += bool(paid)
+    return c

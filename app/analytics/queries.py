@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import case, func, select
 
 from app.analytics import buckets
+from app.analytics.memo import per_request
 from app.analytics.cohort import PAID, REPLY_SENDERS, SENT, cohort
 from app.analytics.filters import (
     M,
@@ -43,17 +44,37 @@ def ratio(part: int | float, whole: int | float) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+def message_quarters(f: Filters, lo, hi) -> list[tuple[int, int, int, int, int]]:
+    """(quarter-hour, received, sent, sent by the AI, sent by staff) over the range: the one
+    scan of the tenant's messages that the summary, the time series and the inbound heatmap
+    of a page share."""
+    def compute():
+        q = buckets.quarter_hour(M.c.created_at).label("q")
+        sent = (M.c.direction == "out") & M.c.status.in_(SENT)
+        return [tuple(int(v or 0) for v in row) for row in db.session.execute(
+            select(q, _sum_if(M.c.direction == "in"), _sum_if(sent), _sum_if(sent & (M.c.sender == "ai")),
+                   _sum_if(sent & (M.c.sender == "agent")))
+            .where(*message_where(f), M.c.created_at >= lo, M.c.created_at < hi).group_by(q))]
+    return per_request(("messages", f, lo, hi), compute)
+
+
+def paid_quarters(f: Filters, lo, hi) -> list[tuple[int, int, int]]:
+    """(quarter-hour, orders paid, revenue) of orders still paid, by payment time."""
+    def compute():
+        q = buckets.quarter_hour(O.c.paid_at).label("q")
+        return [tuple(int(v or 0) for v in row) for row in db.session.execute(
+            select(q, func.count(), func.coalesce(func.sum(O.c.total_minor), 0))
+            .where(*order_where(f), O.c.status.in_(PAID), O.c.paid_at >= lo, O.c.paid_at < hi)
+            .group_by(q))]
+    return per_request(("paid", f, lo, hi), compute)
+
+
 def message_counts(f: Filters, lo, hi) -> dict:
-    row = db.session.execute(
-        select(
-            _sum_if(M.c.direction == "in").label("received"),
-            _sum_if((M.c.direction == "out") & M.c.status.in_(SENT)).label("sent"),
-            _sum_if((M.c.direction == "out") & M.c.status.in_(SENT) & (M.c.sender == "ai")).label("ai"),
-            _sum_if((M.c.direction == "out") & M.c.status.in_(SENT) & (M.c.sender == "agent")).label("staff"),
-        ).where(*message_where(f), M.c.created_at >= lo, M.c.created_at < hi)
-    ).one()
-    return {"messages_received": int(row.received), "messages_sent": int(row.sent),
-            "messages_sent_ai": int(row.ai), "messages_sent_staff": int(row.staff)}
+    received = sent = ai = staff = 0
+    for _, r, s_, a, st in message_quarters(f, lo, hi):
+        received, sent, ai, staff = received + r, sent + s_, ai + a, staff + st
+    return {"messages_received": received, "messages_sent": sent,
+            "messages_sent_ai": ai, "messages_sent_staff": staff}
 
 
 def order_figures(f: Filters, lo, hi) -> dict:
@@ -115,10 +136,6 @@ def funnel(f: Filters) -> dict:
     return {"conversations": c.conversations, "engaged": c.engaged, "ordered": c.ordered, "paid": c.paid}
 
 
-def _quarters(stmt) -> list[tuple[int, ...]]:
-    return [tuple(r) for r in db.session.execute(stmt).all()]
-
-
 def timeseries(f: Filters) -> list[dict]:
     zone, _, _ = tenant_facts(f.tenant_id)
     lo, hi = utc_bounds(f.start, f.end, zone)
@@ -129,32 +146,24 @@ def timeseries(f: Filters) -> list[dict]:
                      "orders_paid": 0, "revenue_minor": 0}
         day += timedelta(days=1)
 
-    def add(key, bucket, value):
-        row = days.get(buckets.local_day(bucket, zone))
-        if row is not None:
-            row[key] += int(value or 0)
+    day_of = buckets.DayFinder(f.start, f.end, zone)
 
-    q = buckets.quarter_hour(M.c.created_at).label("q")
-    for bucket, received, sent in _quarters(
-        select(q, _sum_if(M.c.direction == "in"), _sum_if((M.c.direction == "out") & M.c.status.in_(SENT)))
-        .where(*message_where(f), M.c.created_at >= lo, M.c.created_at < hi).group_by(q)
-    ):
-        add("messages_received", bucket, received)
-        add("messages_sent", bucket, sent)
+    def add(bucket, **values):
+        row = days.get(day_of(bucket))
+        if row is not None:
+            for key, value in values.items():
+                row[key] += value
+
+    for bucket, received, sent, _, _ in message_quarters(f, lo, hi):
+        add(bucket, messages_received=received, messages_sent=sent)
     q = buckets.quarter_hour(C.c.created_at).label("q")
-    for bucket, count in _quarters(
+    for bucket, count in db.session.execute(
         select(q, func.count()).where(*conversation_where(f), C.c.created_at >= lo, C.c.created_at < hi)
         .group_by(q)
     ):
-        add("conversations", bucket, count)
-    q = buckets.quarter_hour(O.c.paid_at).label("q")
-    for bucket, count, revenue in _quarters(
-        select(q, func.count(), func.coalesce(func.sum(O.c.total_minor), 0))
-        .where(*order_where(f), O.c.paid_at >= lo, O.c.paid_at < hi, O.c.status.in_(PAID))
-        .group_by(q)
-    ):
-        add("orders_paid", bucket, count)
-        add("revenue_minor", bucket, revenue)
+        add(bucket, conversations=int(count))
+    for bucket, count, revenue in paid_quarters(f, lo, hi):
+        add(bucket, orders_paid=count, revenue_minor=revenue)
     return list(days.values())
 
 
@@ -168,19 +177,13 @@ def heatmap(f: Filters, kind: str) -> list[dict]:
     zone, _, _ = tenant_facts(f.tenant_id)
     lo, hi = utc_bounds(f.start, f.end, zone)
     if kind == "inbound":
-        q = buckets.quarter_hour(M.c.created_at).label("q")
-        stmt = (select(q, func.count())
-                .where(*message_where(f), M.c.direction == "in", M.c.created_at >= lo, M.c.created_at < hi)
-                .group_by(q))
+        counts = [(bucket, received) for bucket, received, *_ in message_quarters(f, lo, hi) if received]
     else:
-        q = buckets.quarter_hour(O.c.paid_at).label("q")
-        stmt = (select(q, func.count())
-                .where(*order_where(f), O.c.status.in_(PAID), O.c.paid_at >= lo, O.c.paid_at < hi)
-                .group_by(q))
+        counts = [(bucket, paid) for bucket, paid, _ in paid_quarters(f, lo, hi)]
     cells = Counter()
-    for bucket, count in _quarters(stmt):
+    for bucket, count in counts:
         moment = buckets.local(bucket, zone)
-        cells[(moment.weekday(), moment.hour)] += int(count)
+        cells[(moment.weekday(), moment.hour)] += count
     return [{"weekday": wd, "hour": h, "count": cells[(wd, h)]} for wd in range(7) for h in range(24)]
 
 
