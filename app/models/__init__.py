@@ -413,7 +413,7 @@ class Message(TenantMixin, Model):
         # At most one automated reply per inbound message, however often its job runs.
         UniqueConstraint("reply_to_id"),
         Index("ix_message_pending", "handled_at", "direction"),
-        Index("ix_message_conversation_created", "conversation_id", "created_at"),
+        # ix_message_conversation_created: app.models.attribution (it carries columns for analytics)
     )
     id = Column(Integer, primary_key=True)
     conversation_id = Column(
