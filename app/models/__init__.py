@@ -377,6 +377,9 @@ class Conversation(TenantMixin, Model):
     __tablename__ = "conversation"
     __table_args__ = (
         CheckConstraint("lead_score >= 0 AND lead_score <= 100", name="lead_score_range"),
+        # Newest first per tenant (dashboard's recent conversations, the inbox's default order)
+        # is a short backward index scan instead of sorting all of a tenant's conversations.
+        Index("ix_conversation_tenant_last_message", "tenant_id", "last_message_at", "id"),
     )
     id = Column(Integer, primary_key=True)
     channel_id = Column(Integer, ForeignKey("channel.id", ondelete="CASCADE"), nullable=False, index=True)
