@@ -17,6 +17,7 @@ def register_views(appbuilder) -> None:
     from app.views.analytics import AnalyticsView
     from app.views.analytics_api import AnalyticsApi
     from app.views.assets import PlotlyAssetView
+    from app.views.audience import BroadcastsView, SegmentApi, SegmentsView
     from app.views.automation import (
         AutomationRuleApi,
         AutomationRuleView,
@@ -50,6 +51,7 @@ def register_views(appbuilder) -> None:
     ab.add_view(ConversationView, "Conversations", icon="fa-comments", category=MENU_INBOX)
     ab.add_view(CustomerView, "Customers", icon="fa-address-book", category=MENU_INBOX)
     ab.add_view(PlaygroundView, "Playground", icon="fa-flask", category=MENU_INBOX)
+    ab.add_view(SegmentsView, "Segments", icon="fa-filter", category=MENU_INBOX)
     ab.add_view(ProductView, "Products", icon="fa-cube", category=MENU_CATALOG)
     ab.add_view(CategoryView, "Categories", icon="fa-tags", category=MENU_CATALOG)
     ab.add_view(OrderView, "Orders", icon="fa-shopping-cart", category=MENU_SALES)
@@ -57,6 +59,7 @@ def register_views(appbuilder) -> None:
     ab.add_view(CampaignView, "Campaigns", icon="fa-bullhorn", category=MENU_MARKETING)
     ab.add_view(TemplateView, "Templates", icon="fa-file-text-o", category=MENU_MARKETING)
     ab.add_view(AutomationRuleView, "Automation Rules", icon="fa-magic", category=MENU_MARKETING)
+    ab.add_view(BroadcastsView, "Broadcasts", icon="fa-paper-plane", category=MENU_MARKETING)
     ab.add_view(ChannelView, "Channels", icon="fa-plug", category=MENU_SETTINGS)
     ab.add_view(BusinessProfileView, "Business Profile", icon="fa-briefcase", category=MENU_SETTINGS)
     ab.add_view(KnowledgeDocumentView, "Knowledge", icon="fa-book", category=MENU_SETTINGS)
@@ -70,6 +73,6 @@ def register_views(appbuilder) -> None:
     for api in (
         ConversationApi, MessageApi, CustomerApi, ProductApi, CategoryApi, OrderApi,
         OrderItemApi, CampaignApi, TemplateApi, AutomationRuleApi, ChannelApi,
-        BusinessProfileApi, KnowledgeDocumentApi, AnalyticsApi,
+        BusinessProfileApi, KnowledgeDocumentApi, SegmentApi, AnalyticsApi,
     ):
         ab.add_api(api)
