@@ -13,6 +13,10 @@ from app.security.permissions import (
 
 
 def register_views(appbuilder) -> None:
+    from app.views.agency import AgencyOverviewView
+    from app.views.analytics import AnalyticsView
+    from app.views.analytics_api import AnalyticsApi
+    from app.views.assets import PlotlyAssetView
     from app.views.audience import BroadcastsView, SegmentApi, SegmentsView
     from app.views.automation import (
         AutomationRuleApi,
@@ -47,6 +51,7 @@ def register_views(appbuilder) -> None:
     ab.add_view_no_menu(OrderEventView)
     ab.add_view_no_menu(TenantSwitchView)
     ab.add_view_no_menu(SignupView)
+    ab.add_view_no_menu(PlotlyAssetView)
     ab.add_view(ConversationView, "Conversations", icon="fa-comments", category=MENU_INBOX)
     ab.add_view(CustomerView, "Customers", icon="fa-address-book", category=MENU_INBOX)
     ab.add_view(PlaygroundView, "Playground", icon="fa-flask", category=MENU_INBOX)
@@ -54,6 +59,7 @@ def register_views(appbuilder) -> None:
     ab.add_view(ProductView, "Products", icon="fa-cube", category=MENU_CATALOG)
     ab.add_view(CategoryView, "Categories", icon="fa-tags", category=MENU_CATALOG)
     ab.add_view(OrderView, "Orders", icon="fa-shopping-cart", category=MENU_SALES)
+    ab.add_view(AnalyticsView, "Analytics", icon="fa-line-chart", category=MENU_SALES)
     ab.add_view(CampaignView, "Campaigns", icon="fa-bullhorn", category=MENU_MARKETING)
     ab.add_view(TemplateView, "Templates", icon="fa-file-text-o", category=MENU_MARKETING)
     ab.add_view(AutomationRuleView, "Automation Rules", icon="fa-magic", category=MENU_MARKETING)
@@ -67,11 +73,12 @@ def register_views(appbuilder) -> None:
     ab.add_view(TenantSettingsView, "Store Settings", icon="fa-cog", category=MENU_SETTINGS)
     ab.add_view(OnboardingView, "Get Started", icon="fa-rocket", category=MENU_SETTINGS)
     ab.add_view(TenantsView, "Tenants", icon="fa-building", category=MENU_AGENCY)
+    ab.add_view(AgencyOverviewView, "Agency Overview", icon="fa-th-list", category=MENU_AGENCY)
     ab.add_view(WebhookDeliveryView, "Webhook Deliveries", icon="fa-inbox", category=MENU_OPERATIONS)
 
     for api in (
         ConversationApi, MessageApi, CustomerApi, ProductApi, CategoryApi, OrderApi,
         OrderItemApi, CampaignApi, TemplateApi, AutomationRuleApi, ChannelApi,
-        BusinessProfileApi, KnowledgeDocumentApi, SegmentApi,
+        BusinessProfileApi, KnowledgeDocumentApi, SegmentApi, AnalyticsApi,
     ):
         ab.add_api(api)
