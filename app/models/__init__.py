@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
     select,
 )
@@ -126,6 +127,11 @@ class Tenant(Model):
     # Changes whenever the content replies read changes (app.services.tenant_content).
     content_stamp = Column(String(32), nullable=False, default=lambda: secrets.token_hex(8),
                            server_default="initial")
+    # How long the agent stays quiet in a chat after a person wrote in it (app.services.takeover).
+    human_pause_minutes = Column(Integer, nullable=False, default=30, server_default="30")
+    # Whether the agent opens a conversation by saying it is automated (app.services.disclosure).
+    ai_disclosure = Column(Boolean, nullable=False, default=False, server_default=false())
+    ai_disclosure_text = Column(Text)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -389,6 +395,13 @@ class Conversation(TenantMixin, Model):
     sentiment = Column(Float)
     last_inbound_at = Column(DateTime(timezone=True))
     last_message_at = Column(DateTime(timezone=True))
+    # A person spoke here (inbox reply, or an echo from another app): the agent waits until then.
+    paused_until = Column(DateTime(timezone=True))
+    taken_over_at = Column(DateTime(timezone=True))
+    # Bumped each time a person takes over: the reply job's compare-and-set reads it.
+    takeover_seq = Column(Integer, nullable=False, default=0, server_default="0")
+    last_staff_at = Column(DateTime(timezone=True))  # a person's last message (inbox or echo)
+    agent_last_seen_at = Column(DateTime(timezone=True))  # staff last opened it: unread counts
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -684,3 +697,4 @@ TENANT_MODELS = [
 # ---------------------------------------------------------------------------- later domains
 # Tables of newer domains live in submodules named by domain; importing them here puts them on
 # the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
+from app.models.inbox import CannedReply, ConversationNote  # noqa: E402,F401

@@ -22,7 +22,9 @@ ADMIN_CSP = {
     "default-src": "'self'",
     "script-src": "'self'",  # + this request's nonce
     "style-src": ["'self'", "'unsafe-inline'"],
-    "img-src": ["'self'", "data:"],
+    # Customers' photos in the inbox come straight from Meta's CDNs (Messenger, Instagram).
+    "img-src": ["'self'", "data:", "https://*.fbcdn.net", "https://*.fbsbx.com",
+                "https://*.cdninstagram.com"],
     "font-src": ["'self'", "data:"],
     "connect-src": "'self'",
     "object-src": "'none'",

@@ -27,6 +27,7 @@ from app.clients.graph import (
 )
 from app.extensions import db
 from app.jobs.queueing import SEND_RETRY_DELAY_SECONDS, queue_send
+from app.services import takeover
 from app.models import (
     Channel,
     ChannelStatus,
@@ -104,6 +105,9 @@ def deliver(message_id: int, tenant_id: int) -> str:
         return str(msg.status)
     if customer.opted_out and msg.sender in (Sender.AI,):
         _fail(msg, "The customer opted out of automated messages")
+        return str(msg.status)
+    if takeover.overtaken(msg):
+        _fail(msg, "Not sent: a person took over the conversation before it went out")
         return str(msg.status)
     now = utcnow()
     reason, tag = window_refusal(conv, msg, now)

@@ -25,6 +25,7 @@ def register_views(appbuilder) -> None:
     from app.views.customers import CustomerApi, CustomerView
     from app.views.deliveries import WebhookDeliveryView
     from app.views.inbox import ConversationApi, ConversationView, MessageApi, MessageView
+    from app.views.inbox_page import CannedReplyView, ConversationNoteView, InboxView
     from app.views.orders import OrderApi, OrderEventView, OrderItemApi, OrderItemView, OrderView
     from app.views.playground import PlaygroundView
     from app.views.settings import (
@@ -42,7 +43,10 @@ def register_views(appbuilder) -> None:
     ab.add_view_no_menu(OrderItemView)
     ab.add_view_no_menu(OrderEventView)
     ab.add_view_no_menu(TenantSwitchView)
+    ab.add_view_no_menu(ConversationNoteView)
+    ab.add_view(InboxView, "Inbox", icon="fa-inbox", category=MENU_INBOX)
     ab.add_view(ConversationView, "Conversations", icon="fa-comments", category=MENU_INBOX)
+    ab.add_view(CannedReplyView, "Canned Replies", icon="fa-bolt", category=MENU_INBOX)
     ab.add_view(CustomerView, "Customers", icon="fa-address-book", category=MENU_INBOX)
     ab.add_view(PlaygroundView, "Playground", icon="fa-flask", category=MENU_INBOX)
     ab.add_view(ProductView, "Products", icon="fa-cube", category=MENU_CATALOG)

@@ -5,6 +5,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from app.models import BusinessProfile, KnowledgeDocument, Tenant
 from app.security import tenancy
 from app.services import knowledge
+from app.services.disclosure import DEFAULT_TEXT
 from app.views.validators import TENANT_VALIDATORS
 from app.security.permissions import (
     RESOURCE_KNOWLEDGE,
@@ -15,6 +16,8 @@ from app.security.permissions import (
 from app.views.base import TenantModelApi, TenantModelView
 from flask_appbuilder import ModelView
 
+INBOX_SETTINGS = ["human_pause_minutes", "ai_disclosure", "ai_disclosure_text"]
+DEFAULT_DISCLOSURE = DEFAULT_TEXT.format(business="<business name>")
 PROFILE_COLUMNS = ["business_name", "owner_name", "industry", "description", "website", "phone",
                    "goals", "audience", "tone", "policies"]
 
@@ -58,8 +61,18 @@ class TenantSettingsView(ModelView):
     include_route_methods = {"list", "show", "edit"}
     validators_columns = TENANT_VALIDATORS
     list_columns = ["name", "slug", "currency", "timezone"]
-    show_columns = ["name", "slug", "agency", "currency", "timezone", "created_at"]
-    edit_columns = ["name", "currency", "timezone"]
+    show_columns = ["name", "slug", "agency", "currency", "timezone", *INBOX_SETTINGS, "created_at"]
+    edit_columns = ["name", "currency", "timezone", *INBOX_SETTINGS]
+    label_columns = {"human_pause_minutes": "AI pause after a person replies (minutes)",
+                     "ai_disclosure": "AI says it is automated",
+                     "ai_disclosure_text": "Disclosure wording"}
+    description_columns = {
+        "human_pause_minutes": "When someone replies from the inbox or the Page / Instagram / "
+                               "WhatsApp Business app, the AI stays quiet in that chat this long",
+        "ai_disclosure": "The AI's first message in a conversation says it is automated and "
+                         "how to reach a person",
+        "ai_disclosure_text": "Optional; empty uses: " + DEFAULT_DISCLOSURE,
+    }
     search_columns = ["name"]
 
 
