@@ -22,9 +22,7 @@ ADMIN_CSP = {
     "default-src": "'self'",
     "script-src": "'self'",  # + this request's nonce
     "style-src": ["'self'", "'unsafe-inline'"],
-    # Customers' photos in the inbox come straight from Meta's CDNs (Messenger, Instagram).
-    "img-src": ["'self'", "data:", "https://*.fbcdn.net", "https://*.fbsbx.com",
-                "https://*.cdninstagram.com"],
+    "img-src": ["'self'", "data:"],
     "font-src": ["'self'", "data:"],
     "connect-src": "'self'",
     "object-src": "'none'",
