@@ -6,7 +6,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import backref, relationship
 
-from app.models import Conversation, TenantMixin, utcnow
+from app.models.base import TenantMixin, utcnow
 
 
 class ConversationNote(TenantMixin, Model):
@@ -16,7 +16,7 @@ class ConversationNote(TenantMixin, Model):
     id = Column(Integer, primary_key=True)
     conversation_id = Column(Integer, ForeignKey("conversation.id", ondelete="CASCADE"),
                              nullable=False, index=True)
-    conversation = relationship(Conversation, backref=backref(
+    conversation = relationship("Conversation", backref=backref(
         "notes", cascade="all, delete-orphan", passive_deletes=True, order_by="ConversationNote.id"))
     author_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
     author = relationship(User)
