@@ -99,9 +99,11 @@ def test_an_inbox_reply_pauses_the_ai_for_the_tenants_time_then_resume(world, ap
 
     assert staff.post(f"/inbox/c/{conv.id}/resume", token_from=f"/inbox/c/{conv.id}").status_code == 302
     assert conv_of(app, "psid-p").paused_until is None
+    run_jobs()  # resumed: the AI answers what waited for the person
+    assert len(graph.sends()) == 3 and "799" in graph.sends()[-1]["message"]["text"]
     say(post_meta, "psid-p", "m_p3", "how much is Prod-A?")
     run_jobs()
-    assert len(graph.sends()) == 3 and "799" in graph.sends()[-1]["message"]["text"]
+    assert len(graph.sends()) == 4 and "799" in graph.sends()[-1]["message"]["text"]
 
 
 def test_take_over_and_hand_back(world, app, browser, graph, post_meta, run_jobs):
@@ -115,11 +117,18 @@ def test_take_over_and_hand_back(world, app, browser, graph, post_meta, run_jobs
     say(post_meta, "psid-t", "m_t2", "anyone?")
     run_jobs()
     assert len(graph.sends()) == 1
-    owner.post(f"/inbox/c/{conv.id}/handback", token_from=f"/inbox/c/{conv.id}")
-    assert conv_of(app, "psid-t").mode == ConversationMode.AI
-    say(post_meta, "psid-t", "m_t3", "how much is Prod-A?")
+    owner.post(f"/inbox/c/{conv.id}/reply", data={"text": "Here, what do you need?"},
+               token_from=f"/inbox/c/{conv.id}")
     run_jobs()
     assert len(graph.sends()) == 2
+    owner.post(f"/inbox/c/{conv.id}/handback", token_from=f"/inbox/c/{conv.id}")
+    handed = conv_of(app, "psid-t")
+    assert handed.mode == ConversationMode.AI and handed.paused_until is None
+    run_jobs()
+    assert len(graph.sends()) == 2  # the person answered "anyone?": nothing waits for the AI
+    say(post_meta, "psid-t", "m_t3", "how much is Prod-A?")
+    run_jobs()
+    assert len(graph.sends()) == 3
 
 
 # ------------------------------------------------------------------ echoes per platform

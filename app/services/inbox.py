@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
     Conversation,
     ConversationStatus,
+    Direction,
     Message,
     Platform,
     Sender,
@@ -27,6 +28,7 @@ from app.models import (
     utcnow,
 )
 from app.models.inbox import ConversationNote
+from app.jobs.queueing import queue_answers
 from app.services import outbound, takeover
 
 MAX_REPLY = 2000
@@ -155,12 +157,35 @@ def take_over(conv: Conversation) -> None:
 
 def hand_back(conv: Conversation) -> None:
     takeover.hand_back(conv)
-    db.session.commit()
+    _answer_waiting(conv)
 
 
 def resume(conv: Conversation) -> None:
     takeover.resume(conv)
+    _answer_waiting(conv)
+
+
+def _answer_waiting(conv: Conversation) -> None:
+    """Back with the AI: what the customer wrote after the last message sent to them waited
+    for a person (set aside, handled, while paused); the agent answers it now, as one burst.
+    Commits. Nothing waits when the chat is still with people."""
+    if takeover.steps_back(conv):
+        db.session.commit()
+        return
+    last_out = db.session.scalar(select(func.max(Message.created_at)).where(
+        Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id,
+        Message.direction == Direction.OUT))
+    stmt = select(Message).where(
+        Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id,
+        Message.direction == Direction.IN, Message.handled_at.is_not(None))
+    if last_out is not None:
+        stmt = stmt.where(Message.created_at > last_out)
+    waiting = list(db.session.scalars(stmt.order_by(Message.created_at, Message.id)))
+    for msg in waiting:
+        msg.handled_at = None
     db.session.commit()
+    if waiting:
+        queue_answers([(waiting[-1].id, conv.tenant_id)], conversations={waiting[-1].id: conv.id})
 
 
 def assign(conv: Conversation, user_id) -> None:
