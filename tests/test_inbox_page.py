@@ -238,7 +238,11 @@ def test_another_tenants_template_is_refused(world, app, browser, graph, run_job
     approved_template(app, world.a.tenant_id, name="mine", body="Hello")
     theirs = approved_template(app, world.b.tenant_id, name="theirs", body="Hello from B")
     staff = browser("staff_a")
-    staff.post(f"/inbox/c/{outside}/template", data={"template_id": theirs}, token_from=f"/inbox/c/{outside}")
+    resp = staff.post(f"/inbox/c/{outside}/template", data={"template_id": theirs}, token_from=f"/inbox/c/{outside}")
+    assert resp.status_code == 404 and "Hello from B" not in resp.get_data(as_text=True)
+    draft = approved_template(app, world.a.tenant_id, name="not_yet", body="Hi", status=TemplateStatus.PENDING)
+    resp = staff.post(f"/inbox/c/{outside}/template", data={"template_id": draft}, token_from=f"/inbox/c/{outside}")
+    assert resp.status_code == 302 and "not approved" in staff.get(f"/inbox/c/{outside}").get_data(as_text=True)
     run_jobs()
     assert stored(app, outside) == [] and graph.sends() == []
 

@@ -44,6 +44,10 @@ class InboxError(ValueError):
     """A staff action the rules refuse (message is shown to the user)."""
 
 
+class NotFound(InboxError):
+    """An id that names nothing of this tenant's (the view answers 404, revealing nothing)."""
+
+
 # ------------------------------------------------------------------------------ sending
 
 
@@ -116,9 +120,13 @@ def send_template(conv: Conversation, author_id: int, template_id, variables: li
         template_id = int(template_id)
     except (TypeError, ValueError):
         raise InboxError("Choose a template") from None
+    exists = db.session.scalar(select(Template.id).where(
+        Template.id == template_id, Template.tenant_id == conv.tenant_id))
+    if exists is None:
+        raise NotFound(f"template {template_id}")
     template = next((t for t in usable_templates(conv) if t.id == template_id), None)
     if template is None:
-        raise InboxError("That template is not an approved WhatsApp template of this business")
+        raise InboxError("That template is not approved for WhatsApp yet")
     values = [(v or "").strip() for v in variables or []]
     needed = variable_count(template.body)
     values = values[:needed] if len(values) >= needed else values

@@ -106,6 +106,9 @@ class InboxView(BaseView):
         conv = self._conversation(pk)
         try:
             action(conv)
+        except inbox.NotFound:
+            db.session.rollback()
+            abort(404)
         except inbox.InboxError as exc:
             db.session.rollback()
             flash(str(exc), "danger")
