@@ -103,7 +103,7 @@ def answer(message_id: int, tenant_id: int, conversation_id: int | None = None) 
                 return outcome
         if reply is None:
             return outcome
-        outbound.send_or_retry_later([reply.id], tenant_id)
+        outbound.send_or_retry_later([reply.id], tenant_id, fresh=True)
     if current_app.config.get("GROQ_API_KEY"):
         queue_rating(conversation_id, tenant_id)
     return "answered"
