@@ -321,3 +321,11 @@ def test_store_settings_edit_the_pause_and_disclosure(world, app, browser):
         tenant = db.session.get(Tenant, world.a.tenant_id)
         assert (tenant.human_pause_minutes, tenant.ai_disclosure) == (10, True)
         db.session.remove()
+    # the checkbox left off switches it off; a form without the pause keeps the stored one
+    form.pop("ai_disclosure")
+    form.pop("human_pause_minutes")
+    assert owner.post(path, data=form, token_from=path).status_code == 302
+    with app.app_context():
+        tenant = db.session.get(Tenant, world.a.tenant_id)
+        assert (tenant.human_pause_minutes, tenant.ai_disclosure) == (10, False)
+        db.session.remove()

@@ -1,5 +1,8 @@
 """Business settings an Owner keeps: store settings, business profile, knowledge."""
 from flask_appbuilder.models.sqla.filters import FilterInFunction
+from sqlalchemy import inspect
+from wtforms import BooleanField, IntegerField
+from wtforms.validators import NumberRange, Optional
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.models import BusinessProfile, KnowledgeDocument, Tenant
@@ -74,6 +77,21 @@ class TenantSettingsView(ModelView):
         "ai_disclosure_text": "Optional; empty uses: " + DEFAULT_DISCLOSURE,
     }
     search_columns = ["name"]
+
+
+    # Explicit fields: FAB would mark both required (NOT NULL), refusing a checkbox left off.
+    edit_form_extra_fields = {
+        "human_pause_minutes": IntegerField(
+            "AI pause after a person replies (minutes)", validators=[Optional(), NumberRange(
+                0, 10080, message="Between 0 and 10080 minutes (a week)")]),
+        "ai_disclosure": BooleanField("AI says it is automated"),
+    }
+
+    def pre_update(self, item):
+        """A form posted without the pause (an older page) keeps the stored one."""
+        if item.human_pause_minutes is None:
+            previous = inspect(item).attrs.human_pause_minutes.history.deleted
+            item.human_pause_minutes = previous[0] if previous else 30
 
 
 class BusinessProfileApi(TenantModelApi):

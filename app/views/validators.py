@@ -24,10 +24,4 @@ def currency_code(form, field) -> None:
     field.data = field.data.upper()
 
 
-def pause_minutes(form, field) -> None:
-    if field.data is None or not 0 <= field.data <= 10080:
-        raise ValidationError("Between 0 and 10080 minutes (a week)")
-
-
-TENANT_VALIDATORS = {"timezone": [timezone_name], "currency": [currency_code],
-                     "human_pause_minutes": [pause_minutes]}
+TENANT_VALIDATORS = {"timezone": [timezone_name], "currency": [currency_code]}
