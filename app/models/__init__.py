@@ -629,4 +629,11 @@ def tenant_models() -> list[type]:
 # ---------------------------------------------------------------------------- later domains
 # Tables of newer domains live in submodules named by domain; importing them here puts them on
 # the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
+from app.models.audience import (  # noqa: E402,F401
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    RecipientStatus,
+    Segment,
+)
 from app.models.inbox import CannedReply, ConversationNote  # noqa: E402,F401
