@@ -19,8 +19,10 @@ def upgrade():
     with op.batch_alter_table('tenant', schema=None) as batch_op:
         batch_op.add_column(sa.Column('human_pause_minutes', sa.Integer(), nullable=False,
                                       server_default='30'))
+        # A plain-string default: an SQL expression here would make SQLite's batch mode rebuild
+        # the tenant table, and dropping the old one cascades to every tenant row.
         batch_op.add_column(sa.Column('ai_disclosure', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+                                      server_default='0'))
         batch_op.add_column(sa.Column('ai_disclosure_text', sa.Text(), nullable=True))
     with op.batch_alter_table('conversation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('paused_until', sa.DateTime(timezone=True), nullable=True))
