@@ -1,7 +1,7 @@
 """inbox: the agent steps back when a person speaks, disclosure, notes and canned replies
 
 Revision ID: e4a7c2b9d310
-Revises: d4a1b2c3e5f6
+Revises: e5c0a7d3b912
 Create Date: 2026-12-02 07:10:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e4a7c2b9d310'
-down_revision = 'd4a1b2c3e5f6'
+down_revision = 'e5c0a7d3b912'
 branch_labels = None
 depends_on = None
 
