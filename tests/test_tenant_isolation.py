@@ -21,6 +21,7 @@ ROW_KEY = {
     m.Order: "order", m.OrderItem: "order_item", m.OrderEvent: "order_event", m.Template: "template",
     m.AutomationRule: "rule", m.KnowledgeDocument: "document", m.BusinessProfile: "profile",
     m.TenantMembership: "membership", m.Tenant: "tenant",
+    m.ConversationNote: "note", m.CannedReply: "canned_reply",
 }
 PERSONAS = ["owner_a", "staff_a"]
 MARKERS = ["Cat-{t}", "SKU-{t}", "Prod-{t}", "Camp-{t}", "Chan-{t}", "page-{t}", "Cust-{t}",
@@ -159,7 +160,7 @@ def _view_names():
         "CategoryView", "ProductView", "CampaignView", "CustomerView", "ConversationView",
         "MessageView", "OrderView", "OrderItemView", "OrderEventView", "ChannelView", "TemplateView",
         "AutomationRuleView", "BusinessProfileView", "KnowledgeDocumentView", "TeamView",
-        "TenantSettingsView", "TenantsView",
+        "TenantSettingsView", "TenantsView", "CannedReplyView", "ConversationNoteView",
     ]
 
 

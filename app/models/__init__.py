@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
     select,
 )
@@ -69,6 +70,11 @@ class Tenant(Model):
     # Changes whenever the content replies read changes (app.services.tenant_content).
     content_stamp = Column(String(32), nullable=False, default=lambda: secrets.token_hex(8),
                            server_default="initial")
+    # How long the agent stays quiet in a chat after a person wrote in it (app.services.takeover).
+    human_pause_minutes = Column(Integer, nullable=False, default=30, server_default="30")
+    # Whether the agent opens a conversation by saying it is automated (app.services.disclosure).
+    ai_disclosure = Column(Boolean, nullable=False, default=False, server_default=false())
+    ai_disclosure_text = Column(Text)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -347,6 +353,13 @@ class Conversation(TenantMixin, Model):
     referral_source = Column(String(32))
     ad_id = Column(String(64))
     referral_ref = Column(String(255))
+    # A person spoke here (inbox reply, or an echo from another app): the agent waits until then.
+    paused_until = Column(DateTime(timezone=True))
+    taken_over_at = Column(DateTime(timezone=True))
+    # Bumped each time a person takes over: the reply job's compare-and-set reads it.
+    takeover_seq = Column(Integer, nullable=False, default=0, server_default="0")
+    last_staff_at = Column(DateTime(timezone=True))  # a person's last message (inbox or echo)
+    agent_last_seen_at = Column(DateTime(timezone=True))  # staff last opened it: unread counts
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -687,5 +700,6 @@ from app.models.audience import (  # noqa: E402,F401
     RecipientStatus,
     Segment,
 )
+from app.models.inbox import CannedReply, ConversationNote  # noqa: E402,F401
 from app.models.integrations import *  # noqa: E402,F401,F403
 from app.models.attribution import *  # noqa: E402,F401,F403

@@ -27,6 +27,7 @@ RESOURCE_CAMPAIGNS = "Campaigns"
 RESOURCE_CUSTOMERS = "Customers"
 RESOURCE_CONVERSATIONS = "Conversations"
 RESOURCE_MESSAGES = "Messages"
+RESOURCE_CANNED_REPLIES = "CannedReplies"
 RESOURCE_ORDERS = "Orders"
 RESOURCE_ORDER_ITEMS = "OrderItems"
 RESOURCE_CHANNELS = "Channels"
@@ -63,6 +64,7 @@ STAFF_RESOURCES = [
     RESOURCE_ORDERS,
     RESOURCE_ORDER_ITEMS,
     RESOURCE_ANALYTICS,
+    RESOURCE_CANNED_REPLIES,
     RESOURCE_SEGMENTS,
 ]
 OWNER_RESOURCES = STAFF_RESOURCES + [
@@ -113,7 +115,9 @@ def _role(resources: list[str], menus: list[str], menu_items: list[str],
 
 # Menu item names (the `name` given to add_view), grouped by who sees them.
 STAFF_MENU_ITEMS = [
+    "Inbox",
     "Conversations",
+    "Canned Replies",
     "Playground",
     "Customers",
     "Products",

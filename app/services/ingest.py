@@ -17,7 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 
 from app.channels.base import EventKind, InboundEvent
 from app.extensions import db
-from app.services import attribution, tenant_content
+from app.services import attribution, takeover, tenant_content
 from app.models import (
     Channel,
     ChannelStatus,
@@ -284,6 +284,7 @@ def _on_echo(batch, channel, event: InboundEvent, result, now) -> None:
         external_id=event.message_id, status=MessageStatus.SENT, created_at=at, sent_at=at,
         handled_at=at, payload={"raw": event.raw, "app_id": event.app_id}))
     conv.last_message_at = max(_aware(conv.last_message_at) or at, at)
+    takeover.person_spoke(conv, at)  # a person wrote from the platform's own app: AI waits
     result.stored += 1
 
 

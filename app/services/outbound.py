@@ -27,6 +27,7 @@ from app.clients.graph import (
 )
 from app.extensions import db
 from app.jobs.queueing import SEND_RETRY_DELAY_SECONDS, queue_send
+from app.services import takeover
 from app.models import (
     Channel,
     ChannelStatus,
@@ -93,9 +94,11 @@ def _note_send_error(channel: Channel, exc: GraphError) -> None:
     channel.last_send_error, channel.last_send_error_at = exc.describe()[:1000], utcnow()
 
 
-def deliver(message_id: int, tenant_id: int) -> str:
+def deliver(message_id: int, tenant_id: int, *, fresh: bool = False) -> str:
     """Send one QUEUED outbound message; returns its new status. Idempotent: anything not
-    QUEUED is left alone. Raises TransientGraphError when the caller should retry later."""
+    QUEUED is left alone. Raises TransientGraphError when the caller should retry later.
+    `fresh`: the reply job's own message, just committed under a compare-and-set that ruled
+    out a takeover (so no second look at the conversation is needed before sending)."""
     msg = db.session.get(Message, message_id)  # the reply job's own row costs no query
     if msg is None or msg.tenant_id != tenant_id:
         return "missing"
@@ -109,6 +112,9 @@ def deliver(message_id: int, tenant_id: int) -> str:
         return str(msg.status)
     if customer.opted_out and msg.sender in (Sender.AI,):
         _fail(msg, "The customer opted out of automated messages")
+        return str(msg.status)
+    if not fresh and takeover.overtaken(msg):
+        _fail(msg, "Not sent: a person took over the conversation before it went out")
         return str(msg.status)
     now = utcnow()
     reason, tag = window_refusal(conv, msg, now)
@@ -138,13 +144,13 @@ def deliver(message_id: int, tenant_id: int) -> str:
     return str(msg.status)
 
 
-def send_or_retry_later(message_ids: list[int], tenant_id: int) -> None:
+def send_or_retry_later(message_ids: list[int], tenant_id: int, *, fresh: bool = False) -> None:
     """Deliver each message now (the caller holds its conversation's lock, so nothing
     overtakes it); one the platform can't take right now (a rate limit, a 5xx) goes to the
     send job, which retries it with backoff."""
     for message_id in message_ids:
         try:
-            deliver(message_id, tenant_id)
+            deliver(message_id, tenant_id, fresh=fresh)
         except TransientGraphError as exc:
             db.session.rollback()
             log.info("message %s: transient send failure (%s); retrying in a job", message_id, exc)

@@ -31,6 +31,7 @@ def register_views(appbuilder) -> None:
     from app.views.deliveries import WebhookDeliveryView
     from app.views.integrations import IntegrationsView
     from app.views.inbox import ConversationApi, ConversationView, MessageApi, MessageView
+    from app.views.inbox_page import CannedReplyView, ConversationNoteView, InboxView
     from app.views.orders import OrderApi, OrderEventView, OrderItemApi, OrderItemView, OrderView
     from app.views.onboarding import OnboardingView
     from app.views.playground import PlaygroundView
@@ -52,7 +53,10 @@ def register_views(appbuilder) -> None:
     ab.add_view_no_menu(TenantSwitchView)
     ab.add_view_no_menu(SignupView)
     ab.add_view_no_menu(PlotlyAssetView)
+    ab.add_view_no_menu(ConversationNoteView)
+    ab.add_view(InboxView, "Inbox", icon="fa-inbox", category=MENU_INBOX)
     ab.add_view(ConversationView, "Conversations", icon="fa-comments", category=MENU_INBOX)
+    ab.add_view(CannedReplyView, "Canned Replies", icon="fa-bolt", category=MENU_INBOX)
     ab.add_view(CustomerView, "Customers", icon="fa-address-book", category=MENU_INBOX)
     ab.add_view(PlaygroundView, "Playground", icon="fa-flask", category=MENU_INBOX)
     ab.add_view(SegmentsView, "Segments", icon="fa-filter", category=MENU_INBOX)
