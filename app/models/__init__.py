@@ -684,3 +684,4 @@ TENANT_MODELS = [
 # ---------------------------------------------------------------------------- later domains
 # Tables of newer domains live in submodules named by domain; importing them here puts them on
 # the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
+from app.models.promises import AiPromise, PromiseKind  # noqa: E402,F401

@@ -32,6 +32,8 @@ RESOURCE_ORDER_ITEMS = "OrderItems"
 RESOURCE_CHANNELS = "Channels"
 RESOURCE_TEMPLATES = "Templates"
 RESOURCE_AUTOMATION = "AutomationRules"
+RESOURCE_LEO = "Leo"  # ask the analytics assistant (panel, page and API)
+RESOURCE_PROMISES = "AiPromises"  # the log of what automated replies promised
 RESOURCE_PROFILE = "BusinessProfile"
 RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
@@ -53,6 +55,8 @@ STAFF_RESOURCES = [
     RESOURCE_CATEGORIES,
     RESOURCE_CAMPAIGNS,
     RESOURCE_CUSTOMERS,
+    RESOURCE_LEO,
+    RESOURCE_PROMISES,
     RESOURCE_CONVERSATIONS,
     RESOURCE_MESSAGES,
     RESOURCE_ORDERS,
@@ -106,6 +110,8 @@ def _role(resources: list[str], menus: list[str], menu_items: list[str],
 STAFF_MENU_ITEMS = [
     "Conversations",
     "Playground",
+    "AI Promises",
+    "Ask Leo",
     "Customers",
     "Products",
     "Categories",

@@ -32,7 +32,7 @@ from app.models import (
     utcnow,
 )
 from app.jobs.queueing import queue_rating
-from app.services import automation, outbound, tenant_content
+from app.services import automation, outbound, promises, tenant_content
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
@@ -164,6 +164,7 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     out.latency_ms = int((utcnow() - created).total_seconds() * 1000)
     out.prompt_tokens = reply.meta.get("prompt_tokens")
     out.completion_tokens = reply.meta.get("completion_tokens")
+    promises.record(conv, out, content)  # the promise log is written with the reply, or not at all
     try:
         db.session.commit()
     except IntegrityError:  # the reply to this message exists already (a re-run)
