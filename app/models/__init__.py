@@ -319,6 +319,10 @@ class Campaign(TenantMixin, Model):
     audience = Column(Text)
     starts_at = Column(DateTime(timezone=True))
     ends_at = Column(DateTime(timezone=True))
+    # Ads and links that credit this campaign: conversations that arrive through one of these
+    # Meta ad ids (comma-separated) or with this m.me / ig.me `ref` are attributed to it.
+    ad_ids = Column(String(500))
+    ref = Column(String(120))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -389,6 +393,10 @@ class Conversation(TenantMixin, Model):
     sentiment = Column(Float)
     last_inbound_at = Column(DateTime(timezone=True))
     last_message_at = Column(DateTime(timezone=True))
+    # First touch: the ad or link the customer came from (every later one is a Referral row).
+    referral_source = Column(String(32))
+    ad_id = Column(String(64))
+    referral_ref = Column(String(255))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -483,6 +491,11 @@ class Order(TenantMixin, Model):
     shipped_at = Column(DateTime(timezone=True))
     delivered_at = Column(DateTime(timezone=True))
     closed_at = Column(DateTime(timezone=True))  # cancelled, expired or refunded
+    # The turn that closed the sale: who wrote the last message we sent before the order was
+    # placed ("ai" or "agent", the Message.sender values), and which person when it was staff.
+    closed_by_sender = Column(String(16))
+    closed_by_user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    closed_by_user = relationship(User, foreign_keys=[closed_by_user_id])
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -674,14 +687,18 @@ class AutomationRule(TenantMixin, Model):
         return self.name
 
 
-TENANT_MODELS = [
-    cls
-    for cls in Model.registry._class_registry.values()
-    if isinstance(cls, type) and issubclass(cls, TenantMixin)
-]
+def tenant_models() -> list[type]:
+    """Every tenant-owned table's class, the submodules' included (read when asked, not at
+    import, so a domain module imported later is not missed)."""
+    return [
+        cls
+        for cls in Model.registry._class_registry.values()
+        if isinstance(cls, type) and issubclass(cls, TenantMixin)
+    ]
 
 
 # ---------------------------------------------------------------------------- later domains
 # Tables of newer domains live in submodules named by domain; importing them here puts them on
 # the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
+from app.models.attribution import *  # noqa: E402,F401,F403
 from app.models.promises import AiPromise, PromiseKind  # noqa: E402,F401
