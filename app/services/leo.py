@@ -50,19 +50,21 @@ def ask(tenant_id: int, question) -> dict:
             answer, meta = leo.answer(ctx, question)
         except groq.APIError as exc:  # after the SDK's retries: the offline answerer steps in
             log.warning("leo: groq unavailable (%s); answering offline", exc)
-            figures["fallback"] = f"{type(exc).__name__}"
-            ctx.calls.clear()
+            figures["fallback"] = type(exc).__name__
         else:
-            figures.update(source="groq", model=meta["model"], values=fig.values_for_calls(ctx.calls, ctx.currency))
-            if meta.get("outside"):
-                figures["outside"] = meta["outside"]
-            periods = [c["result"]["period"] for c in ctx.calls if isinstance(c.get("result"), dict)
-                       and "period" in c["result"]]
-            if periods:
-                figures["period"] = periods[0]
-        if not answer:  # the model said nothing: answer offline, from scratch
-            answer = None
-            figures.clear()
+            if answer:
+                figures.update(source="groq", model=meta["model"],
+                               values=fig.values_for_calls(ctx.calls, ctx.currency))
+                if meta.get("outside"):
+                    figures["outside"] = meta["outside"]
+                periods = [c["result"]["period"] for c in ctx.calls
+                           if isinstance(c.get("result"), dict) and "period" in c["result"]]
+                if periods:
+                    figures["period"] = periods[0]
+            else:  # the model said nothing: the offline answer, from scratch
+                answer = None
+                figures["fallback"] = "empty answer"
+        if answer is None:
             ctx.calls.clear()
     if answer is None:
         answer, found = OfflineLeo().answer(ctx, question)

@@ -20,6 +20,7 @@ from app.money import format_money
 
 NAME_SCORE = 90  # how closely a sentence must spell a product's name to credit the price to it
 MAX_EXAMPLES = 5
+KINDS = ("price", "discount", "delivery", "order_number")
 
 
 def record(conv: Conversation, message: Message, content) -> list[AiPromise]:
@@ -184,10 +185,9 @@ def summary(tenant_id: int, start: datetime, end: datetime) -> dict:
         func.sum(case((AiPromise.matches.is_(False), 1), else_=0)),
         func.sum(case((AiPromise.matches.is_(None), 1), else_=0)),
     ).where(*window).group_by(AiPromise.kind)).all()
-    by_kind = {str(k): {"count": n, "mismatches": int(bad or 0), "unchecked": int(unknown or 0)}
-               for k, n, bad, unknown in rows}
-    for kind in PromiseKind.__members__.values():
-        by_kind.setdefault(str(kind), {"count": 0, "mismatches": 0, "unchecked": 0})
+    found = {str(k): {"count": n, "mismatches": int(bad or 0), "unchecked": int(unknown or 0)}
+             for k, n, bad, unknown in rows}
+    by_kind = {kind: found.get(kind, {"count": 0, "mismatches": 0, "unchecked": 0}) for kind in KINDS}
     examples = db.session.scalars(select(AiPromise).where(*window, AiPromise.matches.is_(False))
                                   .order_by(AiPromise.created_at.desc(), AiPromise.id.desc())
                                   .limit(MAX_EXAMPLES)).all()
