@@ -160,9 +160,9 @@ def _check_delivery(row: AiPromise, claim, policies: str) -> None:
         row.matches = None
         row.checked_against = "no delivery time on record"
         return
-    fastest = min(hours)
+    fastest = min(hours)  # the quickest the business ever says it delivers
     row.matches = claim.within_hours >= fastest
-    row.checked_against = f"the policy's fastest delivery: {_hours(fastest)}"
+    row.checked_against = f"the policy: delivery in up to {_hours(fastest)}"
 
 
 def _check_order(row: AiPromise, claim, orders: list, conv: Conversation) -> None:
