@@ -195,7 +195,8 @@ def test_ai_promises_this_week(app, shop):
         ])
         db.session.commit()
     r = ask(app, shop, "What did the AI promise this week?")
-    assert r["answer"].startswith("This week the AI stated 1 price, 1 delivery.")
+    # with the world's own price promise (matching, made just now)
+    assert r["answer"].startswith("This week the AI stated 2 prices, 1 delivery.")
     assert "1 did not match your records: price ₹699.00 (on record: ₹799.00)" in r["answer"]
     assert r["figures"]["calls"][0]["result"]["mismatches"] == 1
 
