@@ -112,6 +112,7 @@ def shop(app, world):
         _paid(b, conv_b, "ORD-9001", prod_b, 1, late)
         db.session.commit()
         db.session.remove()
+    world.early = early
     return world
 
 
@@ -176,6 +177,17 @@ def test_improve_sales(app, shop):
     # the world's conversation placed an order it never paid
     assert "1 of 3 conversations that ordered never paid" in r["answer"]
     assert "Ordered but not paid" in values(r)
+
+
+def test_busiest_hours(app, shop):
+    import calendar
+
+    r = ask(app, shop, "When do customers message us most this week?")
+    local = shop.early.astimezone(IST)
+    busiest = f"{calendar.day_name[local.weekday()]} {local.hour:02d}:00-{(local.hour + 1) % 24:02d}:00"
+    assert r["answer"].startswith(f"This week customers write most on {busiest} (")
+    top = r["figures"]["calls"][0]["result"]["busiest"][0]
+    assert (top["weekday"], top["hour"]) == (local.weekday(), local.hour) and top["count"] >= 3
 
 
 def test_ai_promises_this_week(app, shop):

@@ -114,6 +114,9 @@ def values_for_calls(calls: list[dict], currency: str) -> list[dict]:
         elif name == "ai_promises":
             rows = [figure("AI promises", result.get("promises"), "count", currency),
                     figure("Promises that don't match your records", result.get("mismatches"), "count", currency)]
+        elif name == "heatmap":
+            rows = [figure(f"Weekday {c['weekday']} {c['hour']:02d}:00", c["count"], "count", currency)
+                    for c in result.get("busiest", [])[:3]]
         elif name == "timeseries":
             days = result.get("days", [])
             rows = [figure("Revenue", sum(d.get("revenue_minor", 0) for d in days), "money", currency),

@@ -7,6 +7,7 @@ in the answer.
 """
 from __future__ import annotations
 
+import calendar
 import re
 
 from rapidfuzz import fuzz
@@ -22,6 +23,7 @@ INTENTS = [
     ("campaigns", r"\bcampaigns?\b"),
     ("products", r"\bproducts?\b|\bitems?\b|\bsells?\b.*\bbest\b|\bbest[- ]?sell|\btop[- ]sell|\bwhat sells\b|\bpopular\b"),
     ("ads", r"\bads?\b|\badverts?\b|\badvertisements?\b"),
+    ("busiest", r"\bbusiest\b|\bpeak\b|\bwhat time\b|\bwhen do (customers|people|they)\b|\bwhich (day|hour)s?\b"),
     ("platforms", r"\bplatforms?\b|\bchannels?\b|\bwhich (app|platform)\b"),
     ("conversion", r"\bconver(sion|t|ting|ted)\b"),
     ("response", r"\brespon(se|d|ding)\b|\breply (time|speed)|\bhow (fast|quick)|\bfirst reply\b"),
@@ -172,6 +174,18 @@ class OfflineLeo:
     def _platforms(self, ctx, question, args, words, where):
         args = {k: v for k, v in args.items() if k != "platform"}
         return self._ranked(ctx, "platform", args, words, "", "platform")
+
+    def _busiest(self, ctx, question, args, words, where):
+        kind = "paid" if re.search(r"\b(pay|paid|buy|order)", question.lower()) else "inbound"
+        h = tools.call(ctx, "heatmap", {**args, "kind": kind})
+        noun = "customers pay" if kind == "paid" else "customers write"
+        if not h["busiest"]:
+            return f"No {'payments' if kind == 'paid' else 'messages'} {words}{where} yet.", []
+        cells = [f"{calendar.day_name[c['weekday']]} {c['hour']:02d}:00-{(c['hour'] + 1) % 24:02d}:00 ({c['count']})"
+                 for c in h["busiest"][:3]]
+        text = f"{_cap(words)}{where} {noun} most on " + ", ".join(cells) + " (your local time)."
+        return text, [{"label": f"{calendar.day_name[c['weekday']]} {c['hour']:02d}:00", "value": str(c["count"]),
+                       "raw": c} for c in h["busiest"][:3]]
 
     def _ads(self, ctx, question, args, words, where):
         return self._ranked(ctx, "ad", args, words, where, "ads")

@@ -159,6 +159,17 @@ def funnel(ctx: LeoContext, args: dict) -> dict:
             **analytics.funnel(_filters(ctx, period, platform_from(args), campaign_from(ctx, args)))}
 
 
+def heatmap(ctx: LeoContext, args: dict) -> dict:
+    kind = args.get("kind") or "inbound"
+    if kind not in ("inbound", "paid"):
+        raise ToolError("kind must be inbound or paid")
+    period = period_from(ctx, args)
+    cells = analytics.heatmap(_filters(ctx, period, platform_from(args), campaign_from(ctx, args)), kind)
+    busiest = sorted((c for c in cells if c["count"]), key=lambda c: -c["count"])[:5]
+    return {"period": period.as_dict(), "kind": kind, "busiest": busiest,
+            "total": sum(c["count"] for c in cells)}
+
+
 def ai_promises(ctx: LeoContext, args: dict) -> dict:
     period = period_from(ctx, args)
     lo = datetime.combine(period.start, datetime.min.time(), tzinfo=ctx.zone).astimezone(timezone.utc)
@@ -168,7 +179,7 @@ def ai_promises(ctx: LeoContext, args: dict) -> dict:
 
 
 TOOLS = {"summary": summary, "compare_periods": compare, "breakdown": breakdown,
-         "timeseries": timeseries, "funnel": funnel, "ai_promises": ai_promises}
+         "timeseries": timeseries, "funnel": funnel, "heatmap": heatmap, "ai_promises": ai_promises}
 
 
 def call(ctx: LeoContext, name: str, args: dict) -> dict:
@@ -212,6 +223,9 @@ TOOL_SCHEMAS = [
             {"by": {"type": "string", "enum": list(BREAKDOWNS)}}, ["by"]),
     _schema("timeseries", "One row per day: messages, conversations, paid orders, revenue."),
     _schema("funnel", "Conversations, engaged (wrote again after our reply), ordered, paid."),
+    _schema("heatmap", "When customers write (kind=inbound) or pay (kind=paid): the busiest weekday "
+            "(0=Monday) and hour (0-23, the business's time) cells with their counts.",
+            {"kind": {"type": "string", "enum": ["inbound", "paid"]}}),
     _schema("ai_promises", "What automated replies promised customers (prices, discounts, delivery, order "
             "numbers) and which contradict the catalog, offers or policies."),
 ]
