@@ -347,3 +347,58 @@ def test_panel_endpoint_is_session_and_csrf_protected(app, shop, browser):
     assert b.client.post("/leo/ask", json={"question": ""}, headers={"X-CSRFToken": token}).status_code == 400
     anonymous = app.test_client().post("/leo/ask", json={"question": "revenue today"})
     assert anonymous.status_code in (302, 401, 403, 400) and b"2,798" not in anonymous.data
+
+
+# ---------------------------------------------------------------------------- reading questions
+
+
+@pytest.mark.parametrize("question, intent", [
+    ("how are my campaigns doing?", "campaigns"), ("which campaign converts best", "campaigns"),
+    ("what's my conversion rate this month?", "conversion"), ("how many chats convert?", "conversion"),
+    ("what was my revenue today?", "revenue"), ("how much money did I make last 7 days", "revenue"),
+    ("what is my AOV this year", "revenue"), ("what did we sell this week", "revenue"),
+    ("which products sell best on Instagram?", "products"), ("whats my best seller", "products"),
+    ("top selling items on whatsapp last month", "products"),
+    ("how can I improve sales?", "improve"), ("any tips to sell more?", "improve"),
+    ("how do I get more orders", "improve"),
+    ("what did the AI promise this week?", "promises"), ("what discounts did the bot offer?", "promises"),
+    ("how fast do we reply", "response"), ("which platform works best", "platforms"),
+    ("how are my ads performing", "ads"), ("how many customers wrote to us today", "messages"),
+    ("when are we busiest?", "busiest"), ("hello leo", "overview"),
+])
+def test_common_questions_and_paraphrases(question, intent):
+    from app.ai.leo.offline import intent_of
+
+    assert intent_of(question) == intent
+
+
+@pytest.mark.parametrize("text, today, start, end, label", [
+    ("revenue today", "2026-12-02", "2026-12-02", "2026-12-02", "today"),
+    ("yesterday?", "2026-12-01", "2026-11-30", "2026-11-30", "yesterday"),
+    ("this week", "2026-12-02", "2026-11-30", "2026-12-02", "this week"),  # a Wednesday
+    ("last week", "2026-12-02", "2026-11-23", "2026-11-29", "last week"),
+    ("this month", "2026-12-02", "2026-12-01", "2026-12-02", "this month"),
+    ("last month", "2026-01-05", "2025-12-01", "2025-12-31", "last month"),
+    ("past 7 days", "2026-12-02", "2026-11-26", "2026-12-02", "the last 7 days"),
+    ("last two weeks", "2026-12-02", "2026-11-19", "2026-12-02", "the last 2 weeks"),
+    ("sales in March", "2026-12-02", "2026-03-01", "2026-03-31", "March 2026"),
+    ("sales in December", "2026-06-10", "2025-12-01", "2025-12-31", "December 2025"),
+    ("this year", "2026-12-02", "2026-01-01", "2026-12-02", "this year"),
+])
+def test_periods(text, today, start, end, label):
+    from datetime import date
+
+    from app.ai.leo.periods import parse_period
+
+    p = parse_period(text, date.fromisoformat(today))
+    assert (p.start.isoformat(), p.end.isoformat(), p.label) == (start, end, label)
+
+
+def test_platforms_and_no_period():
+    from datetime import date
+
+    from app.ai.leo.periods import parse_period, parse_platform
+
+    assert [parse_platform(q) for q in ("on insta", "WhatsApp sales", "facebook messenger", "in total")] == [
+        "instagram", "whatsapp", "messenger", None]
+    assert parse_period("how are my campaigns doing?", date(2026, 12, 2)) is None

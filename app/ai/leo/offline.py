@@ -18,8 +18,8 @@ from app.ai.leo.periods import default_period, parse_period, parse_platform
 from app.money import format_money
 
 INTENTS = [
-    ("promises", r"\bpromis|\bcommit(ted|ments?)\b|\bguarantee|\bwhat did (the )?(ai|bot|agent) (say|tell|offer|quote)"),
-    ("improve", r"\bimprov|\bincreas|\bgrow|\bboost|\bbetter\b|\btips?\b|\badvi[cs]e|\bsuggest|\bwhat should i|\bhow (can|do) i (sell|get) more"),
+    ("promises", r"\bpromis|\bcommit(ted|ments?)\b|\bguarantee|\b(ai|bot|agent)\b.*\b(offer|quot|said|say|told|tell)"),
+    ("improve", r"\bimprov|\bincreas|\bgrow|\bboost|\bbetter\b|\btips?\b|\badvi[cs]e|\bsuggest|\bwhat should i|\b(sell|make|earn) more\b|\bmore (sales|orders|revenue)\b"),
     ("campaigns", r"\bcampaigns?\b"),
     ("products", r"\bproducts?\b|\bitems?\b|\bsells?\b.*\bbest\b|\bbest[- ]?sell|\btop[- ]sell|\bwhat sells\b|\bpopular\b"),
     ("ads", r"\bads?\b|\badverts?\b|\badvertisements?\b"),
@@ -27,7 +27,7 @@ INTENTS = [
     ("platforms", r"\bplatforms?\b|\bchannels?\b|\bwhich (app|platform)\b"),
     ("conversion", r"\bconver(sion|t|ting|ted)\b"),
     ("response", r"\brespon(se|d|ding)\b|\breply (time|speed)|\bhow (fast|quick)|\bfirst reply\b"),
-    ("revenue", r"\brevenue|\bsales\b|\bearn|\bmade\b|\bmake\b|\bincome|\bmoney|\bturnover|\bsold\b|\borders?\b|\baov\b|\baverage order"),
+    ("revenue", r"\brevenue|\bsales\b|\bearn|\bmade\b|\bmake\b|\bincome|\bmoney|\bturnover|\bsold\b|\bsell\b|\borders?\b|\baov\b|\baverage order"),
     ("messages", r"\bmessages?\b|\bconversations?\b|\bchats?\b|\bcustomers?\b|\bleads?\b|\benquir|\binquir"),
 ]
 NAME_SCORE = 90
