@@ -10,7 +10,7 @@ from flask_appbuilder import Model
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import backref, relationship
 
-from app.models import Conversation, Message, Product, TenantMixin, enum_column, str_enum, utcnow
+from app.models.base import TenantMixin, enum_column, str_enum, utcnow
 from app.money import format_money
 
 PromiseKind = str_enum("PromiseKind", "price", "discount", "delivery", "order_number")
@@ -33,17 +33,17 @@ class AiPromise(TenantMixin, Model):
     id = Column(Integer, primary_key=True)
     conversation_id = Column(Integer, ForeignKey("conversation.id", ondelete="CASCADE"),
                              nullable=False, index=True)
-    conversation = relationship(Conversation)
+    conversation = relationship("Conversation")
     message_id = Column(Integer, ForeignKey("message.id", ondelete="CASCADE"), nullable=False,
                         index=True)
-    message = relationship(Message, backref=backref("promises", passive_deletes=True))
+    message = relationship("Message", backref=backref("promises", passive_deletes=True))
     kind = enum_column(PromiseKind, "promise_kind")
     text = Column(Text, nullable=False)  # the sentence the claim was made in
     value = Column(String(64))  # the claim as stated: "₹799.00", "10%", "3-5 days", "ORD-1001"
     value_minor = Column(Integer)  # a stated amount, in minor units
     catalog_value_minor = Column(Integer)  # what the business has on record for it
     product_id = Column(Integer, ForeignKey("product.id", ondelete="SET NULL"), index=True)
-    product = relationship(Product)
+    product = relationship("Product")
     matches = Column(Boolean)
     checked_against = Column(String(255))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
