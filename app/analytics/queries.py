@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import case, func, select
 
 from app.analytics import buckets
+from app.analytics.memo import per_request
 from app.analytics.cohort import PAID, REPLY_SENDERS, SENT, cohort
 from app.analytics.filters import (
     M,
@@ -43,17 +44,37 @@ def ratio(part: int | float, whole: int | float) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+def message_quarters(f: Filters, lo, hi) -> list[tuple[int, int, int, int, int]]:
+    """(quarter-hour, received, sent, sent by the AI, sent by staff) over the range: the one
+    scan of the tenant's messages that the summary, the time series and the inbound heatmap
+    of a page share."""
+    def compute():
+        q = buckets.quarter_hour(M.c.created_at).label("q")
+        sent = (M.c.direction == "out") & M.c.status.in_(SENT)
+        return [tuple(int(v or 0) for v in row) for row in db.session.execute(
+            select(q, _sum_if(M.c.direction == "in"), _sum_if(sent), _sum_if(sent & (M.c.sender == "ai")),
+                   _sum_if(sent & (M.c.sender == "agent")))
+            .where(*message_where(f), M.c.created_at >= lo, M.c.created_at < hi).group_by(q))]
+    return per_request(("messages", f, lo, hi), compute)
+
+
+def paid_quarters(f: Filters, lo, hi) -> list[tuple[int, int, int]]:
+    """(quarter-hour, orders paid, revenue) of orders still paid, by payment time."""
+    def compute():
+        q = buckets.quarter_hour(O.c.paid_at).label("q")
+        return [tuple(int(v or 0) for v in row) for row in db.session.execute(
+            select(q, func.count(), func.coalesce(func.sum(O.c.total_minor), 0))
+            .where(*order_where(f), O.c.status.in_(PAID), O.c.paid_at >= lo, O.c.paid_at < hi)
+            .group_by(q))]
+    return per_request(("paid", f, lo, hi), compute)
+
+
 def message_counts(f: Filters, lo, hi) -> dict:
-    row = db.session.execute(
-        select(
-            _sum_if(M.c.direction == "in").label("received"),
-            _sum_if((M.c.direction == "out") & M.c.status.in_(SENT)).label("sent"),
-            _sum_if((M.c.direction == "out") & M.c.status.in_(SENT) & (M.c.sender == "ai")).label("ai"),
-            _sum_if((M.c.direction == "out") & M.c.status.in_(SENT) & (M.c.sender == "agent")).label("staff"),
-        ).where(*message_where(f), M.c.created_at >= lo, M.c.created_at < hi)
-    ).one()
-    return {"messages_received": int(row.received), "messages_sent": int(row.sent),
-            "messages_sent_ai": int(row.ai), "messages_sent_staff": int(row.staff)}
+    received = sent = ai = staff = 0
+    for _, r, s_, a, st in message_quarters(f, lo, hi):
+        received, sent, ai, staff = received + r, sent + s_, ai + a, staff + st
+    return {"messages_received": received, "messages_sent": sent,
+            "messages_sent_ai": ai, "messages_sent_staff": staff}
 
 
 def order_figures(f: Filters, lo, hi) -> dict:
@@ -97,34 +118,22 @@ def median_seconds(values: list[float]) -> float | None:
 def summary(f: Filters) -> dict:
     zone, currency, _ = tenant_facts(f.tenant_id)
     lo, hi = utc_bounds(f.start, f.end, zone)
-    rows = cohort(f, lo, hi)
-    replied = [r for r in rows if r.first_reply is not None]
-    out = {
+    c = cohort(f, lo, hi)
+    return {
         "start": f.start.isoformat(), "end": f.end.isoformat(), "currency": currency,
         **message_counts(f, lo, hi),
-        "conversations": len(rows),
-        "response_rate": ratio(sum(r.replied_again for r in replied), len(replied)),
-        "median_first_response_seconds": median_seconds(
-            [r.first_response_seconds for r in replied]),
+        "conversations": c.conversations,
+        "response_rate": ratio(c.engaged, c.replied),
+        "median_first_response_seconds": median_seconds(c.response_seconds),
         **order_figures(f, lo, hi),
-        "conversion_rate": ratio(sum(r.paid for r in rows), len(rows)),
+        "conversion_rate": ratio(c.paid, c.conversations),
     }
-    return out
 
 
 def funnel(f: Filters) -> dict:
     zone, _, _ = tenant_facts(f.tenant_id)
-    rows = cohort(f, *utc_bounds(f.start, f.end, zone))
-    return {
-        "conversations": len(rows),
-        "engaged": sum(r.replied_again for r in rows),
-        "ordered": sum(r.ordered for r in rows),
-        "paid": sum(r.paid for r in rows),
-    }
-
-
-def _quarters(stmt) -> list[tuple[int, ...]]:
-    return [tuple(r) for r in db.session.execute(stmt).all()]
+    c = cohort(f, *utc_bounds(f.start, f.end, zone))
+    return {"conversations": c.conversations, "engaged": c.engaged, "ordered": c.ordered, "paid": c.paid}
 
 
 def timeseries(f: Filters) -> list[dict]:
@@ -137,32 +146,24 @@ def timeseries(f: Filters) -> list[dict]:
                      "orders_paid": 0, "revenue_minor": 0}
         day += timedelta(days=1)
 
-    def add(key, bucket, value):
-        row = days.get(buckets.local_day(bucket, zone))
-        if row is not None:
-            row[key] += int(value or 0)
+    day_of = buckets.DayFinder(f.start, f.end, zone)
 
-    q = buckets.quarter_hour(M.c.created_at).label("q")
-    for bucket, received, sent in _quarters(
-        select(q, _sum_if(M.c.direction == "in"), _sum_if((M.c.direction == "out") & M.c.status.in_(SENT)))
-        .where(*message_where(f), M.c.created_at >= lo, M.c.created_at < hi).group_by(q)
-    ):
-        add("messages_received", bucket, received)
-        add("messages_sent", bucket, sent)
+    def add(bucket, **values):
+        row = days.get(day_of(bucket))
+        if row is not None:
+            for key, value in values.items():
+                row[key] += value
+
+    for bucket, received, sent, _, _ in message_quarters(f, lo, hi):
+        add(bucket, messages_received=received, messages_sent=sent)
     q = buckets.quarter_hour(C.c.created_at).label("q")
-    for bucket, count in _quarters(
+    for bucket, count in db.session.execute(
         select(q, func.count()).where(*conversation_where(f), C.c.created_at >= lo, C.c.created_at < hi)
         .group_by(q)
     ):
-        add("conversations", bucket, count)
-    q = buckets.quarter_hour(O.c.paid_at).label("q")
-    for bucket, count, revenue in _quarters(
-        select(q, func.count(), func.coalesce(func.sum(O.c.total_minor), 0))
-        .where(*order_where(f), O.c.paid_at >= lo, O.c.paid_at < hi, O.c.status.in_(PAID))
-        .group_by(q)
-    ):
-        add("orders_paid", bucket, count)
-        add("revenue_minor", bucket, revenue)
+        add(bucket, conversations=int(count))
+    for bucket, count, revenue in paid_quarters(f, lo, hi):
+        add(bucket, orders_paid=count, revenue_minor=revenue)
     return list(days.values())
 
 
@@ -176,19 +177,13 @@ def heatmap(f: Filters, kind: str) -> list[dict]:
     zone, _, _ = tenant_facts(f.tenant_id)
     lo, hi = utc_bounds(f.start, f.end, zone)
     if kind == "inbound":
-        q = buckets.quarter_hour(M.c.created_at).label("q")
-        stmt = (select(q, func.count())
-                .where(*message_where(f), M.c.direction == "in", M.c.created_at >= lo, M.c.created_at < hi)
-                .group_by(q))
+        counts = [(bucket, received) for bucket, received, *_ in message_quarters(f, lo, hi) if received]
     else:
-        q = buckets.quarter_hour(O.c.paid_at).label("q")
-        stmt = (select(q, func.count())
-                .where(*order_where(f), O.c.status.in_(PAID), O.c.paid_at >= lo, O.c.paid_at < hi)
-                .group_by(q))
+        counts = [(bucket, paid) for bucket, paid, _ in paid_quarters(f, lo, hi)]
     cells = Counter()
-    for bucket, count in _quarters(stmt):
+    for bucket, count in counts:
         moment = buckets.local(bucket, zone)
-        cells[(moment.weekday(), moment.hour)] += int(count)
+        cells[(moment.weekday(), moment.hour)] += count
     return [{"weekday": wd, "hour": h, "count": cells[(wd, h)]} for wd in range(7) for h in range(24)]
 
 
@@ -217,12 +212,11 @@ def _bucketed(values, bounds, none_label: str | None = None) -> list[dict]:
 def distributions(f: Filters) -> dict:
     """Lead score, sentiment and first-response time over the conversations started in range."""
     zone, _, _ = tenant_facts(f.tenant_id)
-    rows = cohort(f, *utc_bounds(f.start, f.end, zone))
+    c = cohort(f, *utc_bounds(f.start, f.end, zone))
     return {
-        "lead_score": _bucketed([r.lead_score for r in rows], LEAD_BUCKETS),
-        "sentiment": _bucketed([r.sentiment for r in rows], SENTIMENT_BUCKETS, none_label="unknown"),
-        "first_response": _bucketed(
-            [r.first_response_seconds for r in rows if r.first_reply is not None], RESPONSE_BUCKETS),
+        "lead_score": _bucketed(c.lead_scores, LEAD_BUCKETS),
+        "sentiment": _bucketed(c.sentiments, SENTIMENT_BUCKETS, none_label="unknown"),
+        "first_response": _bucketed(c.response_seconds, RESPONSE_BUCKETS),
     }
 
 

@@ -342,7 +342,7 @@ class Message(TenantMixin, Model):
         # At most one automated reply per inbound message, however often its job runs.
         UniqueConstraint("reply_to_id"),
         Index("ix_message_pending", "handled_at", "direction"),
-        Index("ix_message_conversation_created", "conversation_id", "created_at"),
+        # ix_message_conversation_created: with the analytics indexes below (it carries columns)
     )
     id = Column(Integer, primary_key=True)
     conversation_id = Column(
@@ -626,11 +626,27 @@ def tenant_models() -> list[type]:
     ]
 
 
+# ---------------------------------------------------------------------------- analytics indexes
+# Every analytics query starts with "this tenant, this time range": composite indexes with
+# tenant_id first keep it to the tenant's own rows, whatever the other tenants hold. On
+# PostgreSQL the message indexes also carry the columns the aggregates read, so counting a
+# quarter's messages or finding each conversation's first reply never visits the table.
+MESSAGE_FACTS = ["direction", "sender", "status"]
+Index("ix_message_tenant_created", Message.tenant_id, Message.created_at,
+      postgresql_include=[*MESSAGE_FACTS, "conversation_id", "channel_id"])
+Index("ix_message_conversation_created", Message.conversation_id, Message.created_at,
+      postgresql_include=[*MESSAGE_FACTS, "tenant_id"])
+Index("ix_conversation_tenant_created", Conversation.tenant_id, Conversation.created_at,
+      postgresql_include=["channel_id", "campaign_id", "lead_score", "sentiment", "ad_id"])
+Index("ix_orders_tenant_paid", Order.tenant_id, Order.paid_at,
+      postgresql_include=["status", "total_minor", "closed_by_sender", "campaign_id", "conversation_id"])
+Index("ix_orders_tenant_created", Order.tenant_id, Order.created_at)
+Index("ix_conversation_tenant_ad", Conversation.tenant_id, Conversation.ad_id)
+
+
 # ---------------------------------------------------------------------------- later domains
 # Tables of newer domains live in submodules named by domain; importing them here puts them on
 # the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
-from app.models.attribution import *  # noqa: E402,F401,F403
-from app.models.promises import AiPromise, PromiseKind  # noqa: E402,F401
 from app.models.audience import (  # noqa: E402,F401
     Broadcast,
     BroadcastRecipient,
@@ -638,3 +654,5 @@ from app.models.audience import (  # noqa: E402,F401
     RecipientStatus,
     Segment,
 )
+from app.models.attribution import *  # noqa: E402,F401,F403
+from app.models.promises import AiPromise, PromiseKind  # noqa: E402,F401

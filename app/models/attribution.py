@@ -1,4 +1,4 @@
-"""Where customers came from, and the indexes the analytics read through.
+"""Where customers came from.
 
 A conversation keeps its first touch on its own row (Conversation.referral_source / ad_id /
 referral_ref) so revenue per ad is one GROUP BY; every referral, first or later, is also kept
@@ -7,18 +7,10 @@ here with what the platform said about it, for the conversation page and for re-
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import backref, relationship
 
-from app.models import (
-    Conversation,
-    Message,
-    Order,
-    Platform,
-    TenantMixin,
-    enum_column,
-    utcnow,
-)
+from app.models.base import Platform, TenantMixin, enum_column, utcnow
 
 __all__ = ["Referral"]
 
@@ -32,11 +24,12 @@ class Referral(TenantMixin, Model):
         Integer, ForeignKey("conversation.id", ondelete="CASCADE"), nullable=False, index=True
     )
     conversation = relationship(
-        Conversation,
+        "Conversation",
         backref=backref("referrals", order_by="Referral.id", passive_deletes=True),
     )
     # The message that carried it (none for a bare referral event).
     message_id = Column(Integer, ForeignKey("message.id", ondelete="SET NULL"), index=True)
+    message = relationship("Message")
     platform = enum_column(Platform, "referral_platform")
     source = Column(String(32))       # ADS, SHORTLINK, CUSTOMER_CHAT_PLUGIN... / WhatsApp "ad", "post"
     type = Column(String(32))         # OPEN_THREAD...
@@ -50,12 +43,3 @@ class Referral(TenantMixin, Model):
 
     def __str__(self) -> str:
         return self.headline or self.ad_id or self.ref or self.source or "referral"
-
-
-# Every analytics query starts with "this tenant, this time range": composite indexes with
-# tenant_id first keep it to the tenant's own rows, whatever the other tenants hold.
-Index("ix_message_tenant_created", Message.tenant_id, Message.created_at)
-Index("ix_conversation_tenant_created", Conversation.tenant_id, Conversation.created_at)
-Index("ix_orders_tenant_paid", Order.tenant_id, Order.paid_at)
-Index("ix_orders_tenant_created", Order.tenant_id, Order.created_at)
-Index("ix_conversation_tenant_ad", Conversation.tenant_id, Conversation.ad_id)

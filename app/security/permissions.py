@@ -39,6 +39,7 @@ RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
 RESOURCE_TENANT_SETTINGS = "TenantSettings"
 RESOURCE_TENANTS = "Tenants"  # create tenants (agency admins)
+RESOURCE_ANALYTICS = "Analytics"  # the tenant's figures (dashboard, analytics page, API)
 RESOURCE_SEGMENTS = "Segments"
 RESOURCE_BROADCASTS = "Broadcasts"  # messages to many customers at once: the owner's decision
 RESOURCE_DELIVERIES = "WebhookDeliveries"  # platform Admins only: deliveries belong to no tenant
@@ -63,6 +64,7 @@ STAFF_RESOURCES = [
     RESOURCE_MESSAGES,
     RESOURCE_ORDERS,
     RESOURCE_ORDER_ITEMS,
+    RESOURCE_ANALYTICS,
     RESOURCE_SEGMENTS,
 ]
 OWNER_RESOURCES = STAFF_RESOURCES + [

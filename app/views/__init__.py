@@ -13,6 +13,7 @@ from app.security.permissions import (
 
 
 def register_views(appbuilder) -> None:
+    from app.views.analytics_api import AnalyticsApi
     from app.views.audience import BroadcastsView, SegmentApi, SegmentsView
     from app.views.automation import (
         AutomationRuleApi,
@@ -70,6 +71,6 @@ def register_views(appbuilder) -> None:
     for api in (
         ConversationApi, MessageApi, CustomerApi, ProductApi, CategoryApi, OrderApi,
         OrderItemApi, CampaignApi, TemplateApi, AutomationRuleApi, ChannelApi,
-        BusinessProfileApi, KnowledgeDocumentApi, SegmentApi, AiPromiseApi, LeoApi,
+        BusinessProfileApi, KnowledgeDocumentApi, SegmentApi, AnalyticsApi, AiPromiseApi, LeoApi,
     ):
         ab.add_api(api)

@@ -2,7 +2,7 @@
 and tenant-first indexes for the aggregates
 
 Revision ID: d4a7e0c2b915
-Revises: c3d9a1f7e205
+Revises: d4a1b2c3e5f6
 Create Date: 2026-12-02 07:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'd4a7e0c2b915'
-down_revision = 'c3d9a1f7e205'
+down_revision = 'd4a1b2c3e5f6'
 branch_labels = None
 depends_on = None
 
@@ -57,7 +57,8 @@ def upgrade():
         batch_op.add_column(sa.Column('referral_source', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('ad_id', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('referral_ref', sa.String(length=255), nullable=True))
-        batch_op.create_index('ix_conversation_tenant_created', ['tenant_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_conversation_tenant_created', ['tenant_id', 'created_at'], unique=False,
+                              postgresql_include=['channel_id', 'campaign_id', 'lead_score', 'sentiment', 'ad_id'])
         batch_op.create_index('ix_conversation_tenant_ad', ['tenant_id', 'ad_id'], unique=False)
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
@@ -65,15 +66,24 @@ def upgrade():
         batch_op.add_column(sa.Column('closed_by_user_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(op.f('fk_orders_closed_by_user_id_ab_user'), 'ab_user',
                                     ['closed_by_user_id'], ['id'], ondelete='SET NULL')
-        batch_op.create_index('ix_orders_tenant_paid', ['tenant_id', 'paid_at'], unique=False)
+        batch_op.create_index('ix_orders_tenant_paid', ['tenant_id', 'paid_at'], unique=False,
+                              postgresql_include=['status', 'total_minor', 'closed_by_sender', 'campaign_id',
+                                                  'conversation_id'])
         batch_op.create_index('ix_orders_tenant_created', ['tenant_id', 'created_at'], unique=False)
 
     with op.batch_alter_table('message', schema=None) as batch_op:
-        batch_op.create_index('ix_message_tenant_created', ['tenant_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_message_tenant_created', ['tenant_id', 'created_at'], unique=False,
+                              postgresql_include=['direction', 'sender', 'status', 'conversation_id',
+                                                  'channel_id'])
+        batch_op.drop_index('ix_message_conversation_created')
+        batch_op.create_index('ix_message_conversation_created', ['conversation_id', 'created_at'],
+                              unique=False, postgresql_include=['direction', 'sender', 'status', 'tenant_id'])
 
 
 def downgrade():
     with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_index('ix_message_conversation_created')
+        batch_op.create_index('ix_message_conversation_created', ['conversation_id', 'created_at'], unique=False)
         batch_op.drop_index('ix_message_tenant_created')
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
