@@ -96,8 +96,8 @@ def shop(app, world):
         c1 = _conversation(a, messenger, camp_a, "m1", early)
         c2 = _conversation(a, insta, diwali, "i1", early)
         _conversation(a, insta, diwali, "i2", early)
-        _paid(a, c1, "ORD-2001", prod_a, 2, late)
-        _paid(a, c2, "ORD-2002", scarf, 1, late)
+        _paid(a, c1, "ORD-2001", prod_a, 2, late).closed_by_sender = "ai"
+        _paid(a, c2, "ORD-2002", scarf, 1, late).closed_by_sender = "agent"
         old = _now() - timedelta(days=40)
         c_old = _conversation(a, messenger, camp_a, "old", old)
         cheap = Product(tenant_id=a, sku="OLD-1", name="Old Candle", price_minor=50000, stock=1)
@@ -177,6 +177,13 @@ def test_improve_sales(app, shop):
     # the world's conversation placed an order it never paid
     assert "1 of 3 conversations that ordered never paid" in r["answer"]
     assert "Ordered but not paid" in values(r)
+
+
+def test_ai_and_team_closed_sales(app, shop):
+    r = ask(app, shop, "How many sales did the AI close today?")
+    assert r["answer"] == ("Today the AI closed 1 sale and your team 1 (AI share 50.0%). Revenue: ₹1,598.00 "
+                           "by the AI, ₹1,200.00 by your team.")
+    assert values(r)["AI share of closed sales"] == "50.0%"
 
 
 def test_busiest_hours(app, shop):
@@ -365,6 +372,7 @@ def test_panel_endpoint_is_session_and_csrf_protected(app, shop, browser):
     ("how fast do we reply", "response"), ("which platform works best", "platforms"),
     ("how are my ads performing", "ads"), ("how many customers wrote to us today", "messages"),
     ("when are we busiest?", "busiest"), ("hello leo", "overview"),
+    ("does the AI close more sales than my team?", "closers"), ("who closed the most sales", "closers"),
 ])
 def test_common_questions_and_paraphrases(question, intent):
     from app.ai.leo.offline import intent_of

@@ -19,6 +19,7 @@ from app.money import format_money
 
 INTENTS = [
     ("promises", r"\bpromis|\bcommit(ted|ments?)\b|\bguarantee|\b(ai|bot|agent)\b.*\b(offer|quot|said|say|told|tell)"),
+    ("closers", r"\b(ai|bot|agent|human|staff|team)\b.*\b(clos|sales|sold|share|converts?)|\bwho (closed|sold|sells)"),
     ("improve", r"\bimprov|\bincreas|\bgrow|\bboost|\bbetter\b|\btips?\b|\badvi[cs]e|\bsuggest|\bwhat should i|\b(sell|make|earn) more\b|\bmore (sales|orders|revenue)\b"),
     ("campaigns", r"\bcampaigns?\b"),
     ("products", r"\bproducts?\b|\bitems?\b|\bsells?\b.*\bbest\b|\bbest[- ]?sell|\btop[- ]sell|\bwhat sells\b|\bpopular\b"),
@@ -186,6 +187,20 @@ class OfflineLeo:
         text = f"{_cap(words)}{where} {noun} most on " + ", ".join(cells) + " (your local time)."
         return text, [{"label": f"{calendar.day_name[c['weekday']]} {c['hour']:02d}:00", "value": str(c["count"]),
                        "raw": c} for c in h["busiest"][:3]]
+
+    def _closers(self, ctx, question, args, words, where):
+        s = tools.call(ctx, "summary", args)
+        ai, human = s.get("ai_closed_sales", 0), s.get("human_closed_sales", 0)
+        if not ai + human:
+            return f"No sales were closed {words}{where}.", []
+        text = (f"{_cap(words)}{where} the AI closed {ai} sale{'s' if ai != 1 else ''} and your team {human} "
+                f"(AI share {fig.percent(s.get('ai_share'))}).")
+        if s.get("ai_closed_revenue_minor") is not None:
+            text += (f" Revenue: {self._money(ctx, s['ai_closed_revenue_minor'])} by the AI, "
+                     f"{self._money(ctx, s.get('human_closed_revenue_minor'))} by your team.")
+        values = fig.summary_figures(s, ctx.currency, ["ai_closed_sales", "human_closed_sales"])
+        values.append(fig.figure("AI share of closed sales", s.get("ai_share"), "rate", ctx.currency))
+        return text, values
 
     def _ads(self, ctx, question, args, words, where):
         return self._ranked(ctx, "ad", args, words, where, "ads")
