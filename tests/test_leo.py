@@ -161,7 +161,7 @@ def test_campaigns(app, shop):
     assert "Diwali Drive: ₹1,200.00 from 1 paid of 2 conversations, 50.0% converted" in r["answer"]
     assert list(values(r))[:2] == ["Camp-A", "Diwali Drive"]
     one = ask(app, shop, "how is the diwali drive campaign doing this month?")
-    assert one["answer"].startswith("Diwali Drive this month: 2 conversations, 1 paid orders, ₹1,200.00")
+    assert one["answer"].startswith("Diwali Drive this month: 2 conversations, 1 paid order, ₹1,200.00")
 
 
 def test_best_products_on_instagram(app, shop):

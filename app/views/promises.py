@@ -21,6 +21,7 @@ class AiPromiseView(TenantModelView):
                      "text": "Said in", "created_at": "When"}
     description_columns = {"matches": "No: contradicts the catalog, the campaign's offer, the delivery "
                            "policy or the customer's orders. Empty: nothing on record to check against."}
+    formatters_columns = {"matches": lambda value: {True: "Yes", False: "No"}.get(value, "Nothing on record")}
     base_order = ("created_at", "desc")
     page_size = 50
 

@@ -68,7 +68,8 @@ def row_figures(rows: list[dict], currency: str, *, by: str) -> list[dict]:
         if by == "product":
             detail = f"{row.get('quantity', 0)} sold"
         elif row.get("conversations"):
-            detail += f" of {row['conversations']} conversations ({percent(row.get('conversion_rate'))})"
+            detail += (f" of {row['conversations']} conversation{'' if row['conversations'] == 1 else 's'}"
+                       f" ({percent(row.get('conversion_rate'))})")
         out.append({"label": str(row.get("label") or row.get("key")),
                     "value": f"{format_money(int(row.get('revenue_minor') or 0), currency)} · {detail}",
                     "raw": jsonable(row)})

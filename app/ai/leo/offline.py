@@ -41,6 +41,11 @@ def when(label: str) -> str:
     return label
 
 
+def _n(count, noun: str) -> str:
+    """'1 order', '3 orders'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -96,7 +101,7 @@ class OfflineLeo:
         if s.get("refunds_minor"):
             text += f" Refunds: {self._money(ctx, s['refunds_minor'])}, already taken off."
         if s["orders_placed"] > s["orders_paid"]:
-            text += f" {s['orders_placed']} orders were placed in all."
+            text += f" {_n(s['orders_placed'], 'order')} {'was' if s['orders_placed'] == 1 else 'were'} placed in all."
         return text, fig.summary_figures(s, ctx.currency, ["revenue_minor", "orders_paid", "average_order_minor",
                                                            "orders_placed", "refunds_minor"])
 
@@ -120,7 +125,7 @@ class OfflineLeo:
 
     def _messages(self, ctx, question, args, words, where):
         s = tools.call(ctx, "summary", args)
-        text = (f"{_cap(words)}{where}: {s['conversations']} conversations, {s['messages_received']} "
+        text = (f"{_cap(words)}{where}: {_n(s['conversations'], 'conversation')}, {s['messages_received']} "
                 f"messages received and {s['messages_sent']} sent ({s.get('messages_sent_ai', 0)} by the AI, "
                 f"{s.get('messages_sent_staff', 0)} by your team).")
         return text, fig.summary_figures(s, ctx.currency, ["conversations", "messages_received", "messages_sent",
@@ -129,7 +134,7 @@ class OfflineLeo:
     def _overview(self, ctx, question, args, words, where):
         s = tools.call(ctx, "summary", args)
         text = (f"{_cap(words)}{where}: {self._money(ctx, s['revenue_minor'])} revenue from "
-                f"{s['orders_paid']} paid orders, {s['conversations']} conversations, conversion rate "
+                f"{_n(s['orders_paid'], 'paid order')}, {_n(s['conversations'], 'conversation')}, conversion rate "
                 f"{fig.percent(s['conversion_rate'])}. Ask me about campaigns, products, platforms, "
                 "response times, or what the AI promised.")
         return text, fig.summary_figures(s, ctx.currency, ["revenue_minor", "orders_paid", "conversations",
@@ -144,7 +149,7 @@ class OfflineLeo:
         top = rows[0]
         parts = [f"{r['label']}: {self._money(ctx, r['revenue_minor'])} from {r['orders_paid']} paid"
                  + (f" ({r.get('quantity', 0)} sold)" if by == "product" else
-                    f" of {r['conversations']} conversations, {fig.percent(r['conversion_rate'])} converted")
+                    f" of {_n(r['conversations'], 'conversation')}, {fig.percent(r['conversion_rate'])} converted")
                  for r in rows[:5]]
         text = f"Best {noun} {words}{where}: {top['label']}. " + "; ".join(parts) + "."
         return text, fig.row_figures(rows[:5], ctx.currency, by=by)
@@ -153,8 +158,8 @@ class OfflineLeo:
         named = _named(question, tools.own_campaigns(ctx))
         if named is not None:
             s = tools.call(ctx, "summary", {**args, "campaign_id": named[0]})
-            text = (f"{named[1]} {words}{where}: {s['conversations']} conversations, {s['orders_paid']} paid "
-                    f"orders, {self._money(ctx, s['revenue_minor'])} revenue, conversion "
+            text = (f"{named[1]} {words}{where}: {_n(s['conversations'], 'conversation')}, "
+                    f"{_n(s['orders_paid'], 'paid order')}, {self._money(ctx, s['revenue_minor'])} revenue, conversion "
                     f"{fig.percent(s['conversion_rate'])}.")
             return text, fig.summary_figures(s, ctx.currency, ["conversations", "orders_paid", "revenue_minor",
                                                                "conversion_rate"])

@@ -33,7 +33,7 @@
     var values = figures.values || [];
     if (values.length) {
       var table = el("table", "table table-condensed leo-figures");
-      table.style.cssText = "margin:4px 0 0;font-size:12px";
+      table.style.cssText = "margin:4px 0 0;font-size:12px;width:auto";
       values.forEach(function (v) {
         var row = el("tr");
         row.appendChild(el("th", "", v.label));
