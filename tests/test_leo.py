@@ -186,6 +186,15 @@ def test_ai_and_team_closed_sales(app, shop):
     assert values(r)["AI share of closed sales"] == "50.0%"
 
 
+def test_compared_with_the_period_before(app, shop):
+    r = ask(app, shop, "How does the last 45 days compare with before?")
+    # the ₹500 sale 40 days ago is inside the 45 days; nothing in the 45 days before them
+    assert r["answer"].startswith("In the last 45 days compared with the same number of days before (")
+    assert "revenue ₹3,298.00 against ₹0.00; paid orders 3 against 0" in r["answer"]
+    r = ask(app, shop, "revenue this week vs last week")
+    assert values(r)["Revenue"] == "₹2,798.00" and "Revenue (period before)" in values(r)
+
+
 def test_busiest_hours(app, shop):
     import calendar
 
@@ -372,6 +381,7 @@ def test_panel_endpoint_is_session_and_csrf_protected(app, shop, browser):
     ("how fast do we reply", "response"), ("which platform works best", "platforms"),
     ("how are my ads performing", "ads"), ("how many customers wrote to us today", "messages"),
     ("when are we busiest?", "busiest"), ("hello leo", "overview"),
+    ("how does this month compare to last month?", "compare"), ("sales this week vs last week", "compare"),
     ("does the AI close more sales than my team?", "closers"), ("who closed the most sales", "closers"),
 ])
 def test_common_questions_and_paraphrases(question, intent):

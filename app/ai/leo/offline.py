@@ -21,6 +21,7 @@ INTENTS = [
     ("promises", r"\bpromis|\bcommit(ted|ments?)\b|\bguarantee|\b(ai|bot|agent)\b.*\b(offer|quot|said|say|told|tell)"),
     ("closers", r"\b(ai|bot|agent|human|staff|team)\b.*\b(clos|sales|sold|share|converts?)|\bwho (closed|sold|sells)"),
     ("improve", r"\bimprov|\bincreas|\bgrow|\bboost|\bbetter\b|\btips?\b|\badvi[cs]e|\bsuggest|\bwhat should i|\b(sell|make|earn) more\b|\bmore (sales|orders|revenue)\b"),
+    ("compare", r"\bcompar|\bvs\.?(?=\s)|\bversus\b|\bthan (last|the|before|previous)|\bchanged?\b|\btrend"),
     ("campaigns", r"\bcampaigns?\b"),
     ("products", r"\bproducts?\b|\bitems?\b|\bsells?\b.*\bbest\b|\bbest[- ]?sell|\btop[- ]sell|\bwhat sells\b|\bpopular\b"),
     ("ads", r"\bads?\b|\badverts?\b|\badvertisements?\b"),
@@ -205,6 +206,25 @@ class OfflineLeo:
                      f"{self._money(ctx, s.get('human_closed_revenue_minor'))} by your team.")
         values = fig.summary_figures(s, ctx.currency, ["ai_closed_sales", "human_closed_sales"])
         values.append(fig.figure("AI share of closed sales", s.get("ai_share"), "rate", ctx.currency))
+        return text, values
+
+    def _compare(self, ctx, question, args, words, where):
+        c = tools.call(ctx, "compare_periods", args)
+        now, before = c["current"], c["previous"]
+        span = f"{c['previous_period']['start']} to {c['previous_period']['end']}"
+
+        def change(key, show):
+            a, b = now.get(key) or 0, before.get(key) or 0
+            delta = f" ({'+' if a >= b else '-'}{abs(a - b) / b * 100:.0f}%)" if b else ""
+            return f"{show(a)} against {show(b)}{delta}"
+
+        text = (f"{_cap(words)}{where} compared with the same number of days before ({span}): revenue "
+                f"{change('revenue_minor', lambda v: self._money(ctx, v))}; paid orders "
+                f"{change('orders_paid', str)}; conversations {change('conversations', str)}; conversion "
+                f"{fig.percent(now['conversion_rate'])} against {fig.percent(before['conversion_rate'])}.")
+        keys = ["revenue_minor", "orders_paid", "conversations", "conversion_rate"]
+        values = fig.summary_figures(now, ctx.currency, keys)
+        values += [{**v, "label": v["label"] + " (period before)"} for v in fig.summary_figures(before, ctx.currency, keys)]
         return text, values
 
     def _ads(self, ctx, question, args, words, where):
