@@ -62,8 +62,9 @@ def intent_of(question: str) -> str:
 def _named(question: str, rows: list[tuple[int, str]]) -> tuple[int, str] | None:
     """One of the tenant's own campaigns/products the question names (longest match wins)."""
     q = question.lower()
-    hits = [(len(name), cid, name) for cid, name in rows
-            if len(name) >= 3 and (name.lower() in q or fuzz.partial_ratio(name.lower(), q) >= NAME_SCORE)]
+    hits = [(len(name), cid, name) for cid, name in rows if len(name) >= 3 and (
+        re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", q)
+        or len(name) >= 6 and fuzz.partial_ratio(name.lower(), q) >= NAME_SCORE)]
     if not hits:
         return None
     _, cid, name = max(hits)
