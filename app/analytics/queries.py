@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 
 from app.analytics import buckets
 from app.analytics.memo import per_request
-from app.analytics.cohort import PAID, REPLY_SENDERS, SENT, cohort
+from app.analytics.cohort import PAID, SENT, cohort
 from app.analytics.filters import (
     M,
     O,
@@ -220,4 +220,4 @@ def distributions(f: Filters) -> dict:
     }
 
 
-__all__ = ["summary", "funnel", "timeseries", "heatmap", "distributions", "ratio", "REPLY_SENDERS"]
+__all__ = ["summary", "funnel", "timeseries", "heatmap", "distributions", "ratio"]
