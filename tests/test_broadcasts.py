@@ -153,7 +153,7 @@ def test_cancel_stops_the_rest_and_a_repeated_batch_sends_nothing_twice(app, bro
 @pytest.mark.parametrize("over, message", [
     ({"template_id": "draft"}, "not an approved WhatsApp template"),
     ({"channel_id": "messenger"}, "WhatsApp only"),
-    ({"variable": ["{first_name}"]}, "give it a value"),
+    ({"variable": ["{first_name}"]}, "has no value"),
     ({"variable": ["{email}", "x"]}, "unknown field"),
     ({"per_second": "500"}, "1 to 80"),
     ({"name": ""}, "name"),
@@ -208,3 +208,26 @@ def test_tenant_isolation_of_broadcasts(app, browser, graph, run_jobs, audience)
                if s.get("template", {}).get("name") == "b_tmpl")
     with app.app_context():
         assert db.session.scalar(select(Segment.id).where(Segment.id == seg_b)) == seg_b
+
+
+def test_template_variables_numbered_and_named():
+    from app.services import templates
+
+    assert templates.placeholders("Hi {{2}} and {{1}}") == ["1", "2"]
+    assert templates.render("Hi {{1}}, {{2}}!", ["Asha", "Rangrez"]) == "Hi Asha, Rangrez!"
+    named = "Hi {{first_name}}, your {{ order }} for {{first_name}}"
+    assert templates.placeholders(named) == ["first_name", "order"]
+    assert templates.render(named, ["Asha", "R-12"]) == "Hi Asha, your R-12 for Asha"
+    assert templates.whatsapp_template("t", "en_US", ["Asha", ""], named)["components"][0]["parameters"] == [
+        {"type": "text", "text": "Asha", "parameter_name": "first_name"},
+        {"type": "text", "text": "-", "parameter_name": "order"}]
+    assert "components" not in templates.whatsapp_template("t", "en", [], "No variables")
+
+
+def test_a_template_with_header_variables_is_refused(app, browser, graph, audience):
+    world, ids = audience
+    with app.app_context():
+        db.session.get(Template, ids["template"]).variable_count = 3  # two in the body, one in a header
+        db.session.commit()
+    resp = _start(browser("owner_a"), ids)
+    assert resp.status_code == 400 and "outside its body" in resp.get_data(as_text=True)

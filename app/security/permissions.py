@@ -127,6 +127,7 @@ STAFF_MENU_ITEMS = [
 ]
 OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
     "Broadcasts",
+    "Integrations",
     "Channels",
     "Templates",
     "Automation Rules",

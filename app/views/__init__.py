@@ -26,6 +26,7 @@ def register_views(appbuilder) -> None:
     from app.views.channels import ChannelApi, ChannelView
     from app.views.customers import CustomerApi, CustomerView
     from app.views.deliveries import WebhookDeliveryView
+    from app.views.integrations import IntegrationsView
     from app.views.inbox import ConversationApi, ConversationView, MessageApi, MessageView
     from app.views.leo import LeoApi, LeoView
     from app.views.orders import OrderApi, OrderEventView, OrderItemApi, OrderItemView, OrderView
@@ -59,6 +60,7 @@ def register_views(appbuilder) -> None:
     ab.add_view(TemplateView, "Templates", icon="fa-file-text-o", category=MENU_MARKETING)
     ab.add_view(AutomationRuleView, "Automation Rules", icon="fa-magic", category=MENU_MARKETING)
     ab.add_view(BroadcastsView, "Broadcasts", icon="fa-paper-plane", category=MENU_MARKETING)
+    ab.add_view(IntegrationsView, "Integrations", icon="fa-link", category=MENU_SETTINGS)
     ab.add_view(ChannelView, "Channels", icon="fa-plug", category=MENU_SETTINGS)
     ab.add_view(BusinessProfileView, "Business Profile", icon="fa-briefcase", category=MENU_SETTINGS)
     ab.add_view(KnowledgeDocumentView, "Knowledge", icon="fa-book", category=MENU_SETTINGS)

@@ -1,7 +1,7 @@
 """ai promises: what automated replies stated (prices, discounts, delivery, order numbers)
 
 Revision ID: d4e1a7c0b9f2
-Revises: d4a7e0c2b915
+Revises: d4a7e0c2b915, e5c0a7d3b912
 Create Date: 2026-12-02 06:53:36
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'd4e1a7c0b9f2'
-down_revision = 'd4a7e0c2b915'
+down_revision = ('d4a7e0c2b915', 'e5c0a7d3b912')
 branch_labels = None
 depends_on = None
 
