@@ -56,6 +56,12 @@ class Config:
     GROQ_MODEL = _env("GROQ_MODEL", "openai/gpt-oss-120b")
     # A small, fast model rates each conversation (lead score, sentiment) in its own job.
     GROQ_SCORING_MODEL = _env("GROQ_SCORING_MODEL", "llama-3.1-8b-instant")
+    # Leo, the owner's analytics assistant: its model (tool calling over the analytics), and
+    # Groq's web-searching compound model for outside context such as industry benchmarks
+    # (empty: no outside context). Questions longer than LEO_MAX_QUESTION_CHARS are refused.
+    LEO_MODEL = _env("LEO_MODEL", "openai/gpt-oss-120b")
+    LEO_OUTSIDE_MODEL = _env("LEO_OUTSIDE_MODEL", "groq/compound-mini")
+    LEO_MAX_QUESTION_CHARS = int(_env("LEO_MAX_QUESTION_CHARS", "500"))
     META_APP_ID = _env("META_APP_ID")
     META_APP_SECRET = _env("META_APP_SECRET")
     META_VERIFY_TOKEN = _env("META_VERIFY_TOKEN")

@@ -204,3 +204,16 @@ def test_conversation_page_shows_where_the_customer_came_from(app, channels, pos
     assert browser("owner_b").get(f"/conversationview/show/{conv_id}").status_code in (302, 403, 404)
     other = browser("owner_b").get(f"/conversationview/show/{conv_id}").get_data(as_text=True)
     assert "Kurta sale" not in other
+
+
+def test_order_page_and_api_say_who_closed_the_sale(app, world, browser, api):
+    from app.models import Order
+
+    with app.app_context():
+        order = db.session.get(Order, world.a["order"])
+        order.closed_by_sender = "ai"
+        db.session.commit()
+    html = browser("owner_a").get(f"/orderview/show/{world.a['order']}").get_data(as_text=True)
+    assert "Sale closed by" in html
+    body = api("owner_a").get(f"/api/v1/orders/{world.a['order']}").json
+    assert body["result"]["closed_by_sender"] == "ai"

@@ -700,6 +700,7 @@ from app.models.audience import (  # noqa: E402,F401
     RecipientStatus,
     Segment,
 )
+from app.models.attribution import *  # noqa: E402,F401,F403
 from app.models.inbox import CannedReply, ConversationNote  # noqa: E402,F401
 from app.models.integrations import *  # noqa: E402,F401,F403
-from app.models.attribution import *  # noqa: E402,F401,F403
+from app.models.promises import AiPromise, PromiseKind  # noqa: E402,F401

@@ -33,6 +33,8 @@ RESOURCE_ORDER_ITEMS = "OrderItems"
 RESOURCE_CHANNELS = "Channels"
 RESOURCE_TEMPLATES = "Templates"
 RESOURCE_AUTOMATION = "AutomationRules"
+RESOURCE_LEO = "Leo"  # ask the analytics assistant (panel, page and API)
+RESOURCE_PROMISES = "AiPromises"  # the log of what automated replies promised
 RESOURCE_PROFILE = "BusinessProfile"
 RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
@@ -59,6 +61,8 @@ STAFF_RESOURCES = [
     RESOURCE_CATEGORIES,
     RESOURCE_CAMPAIGNS,
     RESOURCE_CUSTOMERS,
+    RESOURCE_LEO,
+    RESOURCE_PROMISES,
     RESOURCE_CONVERSATIONS,
     RESOURCE_MESSAGES,
     RESOURCE_ORDERS,
@@ -119,6 +123,8 @@ STAFF_MENU_ITEMS = [
     "Conversations",
     "Canned Replies",
     "Playground",
+    "AI Promises",
+    "Ask Leo",
     "Customers",
     "Products",
     "Categories",

@@ -31,7 +31,7 @@ from app.models import (
     utcnow,
 )
 from app.jobs.queueing import queue_rating
-from app.services import automation, disclosure, outbound, takeover, tenant_content
+from app.services import automation, disclosure, outbound, promises, takeover, tenant_content
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,7 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
         db.session.commit()
         log.info("conversation %s: a person took over; the AI's reply is dropped", conv.id)
         return "taken over", None
+    promises.record(conv, out, content)  # the promise log is written with the reply, or not at all
     try:
         db.session.commit()
     except IntegrityError:  # the reply to this message exists already (a re-run)

@@ -32,9 +32,11 @@ def register_views(appbuilder) -> None:
     from app.views.integrations import IntegrationsView
     from app.views.inbox import ConversationApi, ConversationView, MessageApi, MessageView
     from app.views.inbox_page import CannedReplyView, ConversationNoteView, InboxView
+    from app.views.leo import LeoApi, LeoView
     from app.views.orders import OrderApi, OrderEventView, OrderItemApi, OrderItemView, OrderView
     from app.views.onboarding import OnboardingView
     from app.views.playground import PlaygroundView
+    from app.views.promises import AiPromiseApi, AiPromiseView
     from app.views.settings import (
         BusinessProfileApi,
         BusinessProfileView,
@@ -60,6 +62,8 @@ def register_views(appbuilder) -> None:
     ab.add_view(CustomerView, "Customers", icon="fa-address-book", category=MENU_INBOX)
     ab.add_view(PlaygroundView, "Playground", icon="fa-flask", category=MENU_INBOX)
     ab.add_view(SegmentsView, "Segments", icon="fa-filter", category=MENU_INBOX)
+    ab.add_view(AiPromiseView, "AI Promises", icon="fa-handshake-o", category=MENU_INBOX)
+    ab.add_view(LeoView, "Ask Leo", icon="fa-line-chart", category=MENU_SALES)
     ab.add_view(ProductView, "Products", icon="fa-cube", category=MENU_CATALOG)
     ab.add_view(CategoryView, "Categories", icon="fa-tags", category=MENU_CATALOG)
     ab.add_view(OrderView, "Orders", icon="fa-shopping-cart", category=MENU_SALES)
@@ -83,6 +87,6 @@ def register_views(appbuilder) -> None:
     for api in (
         ConversationApi, MessageApi, CustomerApi, ProductApi, CategoryApi, OrderApi,
         OrderItemApi, CampaignApi, TemplateApi, AutomationRuleApi, ChannelApi,
-        BusinessProfileApi, KnowledgeDocumentApi, SegmentApi, AnalyticsApi,
+        BusinessProfileApi, KnowledgeDocumentApi, SegmentApi, AnalyticsApi, AiPromiseApi, LeoApi,
     ):
         ab.add_api(api)
