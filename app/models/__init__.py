@@ -275,6 +275,24 @@ class Channel(TenantMixin, Model):
     last_error = Column(Text)
     last_webhook_at = Column(DateTime(timezone=True))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # How it was connected (ChannelConnection) and by whom: the deauthorize callback names the
+    # Facebook user (app-scoped id), whose channels then stop.
+    connected_via = Column(String(32))
+    connected_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    connected_by = relationship(User)
+    connected_meta_user_id = Column(String(64), index=True)
+    page_id = Column(String(64))  # an Instagram account reached through its Facebook Page
+    waba_id = Column(String(64))  # a WhatsApp number's business account
+    display_name = Column(String(160))  # verified name and number, Page or account name
+    # Health (app.services.integrations.health): None = not checked yet.
+    token_valid = Column(Boolean)
+    token_checked_at = Column(DateTime(timezone=True))
+    token_expires_at = Column(DateTime(timezone=True))
+    subscribed = Column(Boolean)
+    last_send_error = Column(Text)
+    last_send_error_at = Column(DateTime(timezone=True))
+    # Set by the periodic check while the channel is unusually quiet (the navbar's alarm).
+    quiet_since = Column(DateTime(timezone=True))
 
     def __str__(self) -> str:
         return f"{self.name} ({self.platform})"
@@ -585,7 +603,8 @@ class Template(TenantMixin, Model):
     """A reusable message (WhatsApp: an approved template usable outside the 24-hour window)."""
 
     __tablename__ = "template"
-    __table_args__ = (UniqueConstraint("tenant_id", "platform", "name"),)
+    # WhatsApp keeps one template name in several languages: each is a row of its own.
+    __table_args__ = (UniqueConstraint("tenant_id", "platform", "name", "language"),)
     id = Column(Integer, primary_key=True)
     name = Column(String(120), nullable=False)
     platform = enum_column(TargetPlatform, "template_platform", default=TargetPlatform.ALL)
@@ -593,6 +612,9 @@ class Template(TenantMixin, Model):
     category = Column(String(32), nullable=False, default="utility")
     body = Column(Text, nullable=False)
     status = enum_column(TemplateStatus, "template_status", default=TemplateStatus.DRAFT)
+    # Placeholders ({{1}}, {{name}}) its body needs filled; Meta's id for fetched templates.
+    variable_count = Column(Integer, nullable=False, default=0, server_default="0")
+    external_id = Column(String(64))
 
     def __str__(self) -> str:
         return self.name
@@ -647,6 +669,14 @@ Index("ix_conversation_tenant_ad", Conversation.tenant_id, Conversation.ad_id)
 # ---------------------------------------------------------------------------- later domains
 # Tables of newer domains live in submodules named by domain; importing them here puts them on
 # the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
+from app.models.onboarding import (  # noqa: E402,F401
+    ONBOARDING_STEPS,
+    DocumentKind,
+    DocumentUpload,
+    OnboardingProgress,
+    StepStatus,
+    UploadStatus,
+)
 from app.models.audience import (  # noqa: E402,F401
     Broadcast,
     BroadcastRecipient,
@@ -654,4 +684,5 @@ from app.models.audience import (  # noqa: E402,F401
     RecipientStatus,
     Segment,
 )
+from app.models.integrations import *  # noqa: E402,F401,F403
 from app.models.attribution import *  # noqa: E402,F401,F403

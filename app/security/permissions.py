@@ -37,7 +37,11 @@ RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
 RESOURCE_TENANT_SETTINGS = "TenantSettings"
 RESOURCE_TENANTS = "Tenants"  # create tenants (agency admins)
+<<<<<<< HEAD
 RESOURCE_ANALYTICS = "Analytics"  # the tenant's figures (dashboard, analytics page, API)
+=======
+RESOURCE_ONBOARDING = "Onboarding"  # the set-up wizard a new business starts in
+>>>>>>> main
 RESOURCE_SEGMENTS = "Segments"
 RESOURCE_BROADCASTS = "Broadcasts"  # messages to many customers at once: the owner's decision
 RESOURCE_DELIVERIES = "WebhookDeliveries"  # platform Admins only: deliveries belong to no tenant
@@ -72,6 +76,7 @@ OWNER_RESOURCES = STAFF_RESOURCES + [
     RESOURCE_KNOWLEDGE,
     RESOURCE_TEAM,
     RESOURCE_TENANT_SETTINGS,
+    RESOURCE_ONBOARDING,
 ]
 AGENCY_RESOURCES = OWNER_RESOURCES + [RESOURCE_TENANTS]
 
@@ -121,6 +126,7 @@ STAFF_MENU_ITEMS = [
 ]
 OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
     "Broadcasts",
+    "Integrations",
     "Channels",
     "Templates",
     "Automation Rules",
@@ -129,6 +135,7 @@ OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
     "Team",
     "Add Team Member",
     "Store Settings",
+    "Get Started",
 ]
 AGENCY_MENU_ITEMS = OWNER_MENU_ITEMS + ["Tenants"]
 

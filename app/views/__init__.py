@@ -26,8 +26,10 @@ def register_views(appbuilder) -> None:
     from app.views.channels import ChannelApi, ChannelView
     from app.views.customers import CustomerApi, CustomerView
     from app.views.deliveries import WebhookDeliveryView
+    from app.views.integrations import IntegrationsView
     from app.views.inbox import ConversationApi, ConversationView, MessageApi, MessageView
     from app.views.orders import OrderApi, OrderEventView, OrderItemApi, OrderItemView, OrderView
+    from app.views.onboarding import OnboardingView
     from app.views.playground import PlaygroundView
     from app.views.settings import (
         BusinessProfileApi,
@@ -36,6 +38,7 @@ def register_views(appbuilder) -> None:
         KnowledgeDocumentView,
         TenantSettingsView,
     )
+    from app.views.signup import SignupView
     from app.views.team import AddTeamMemberView, TeamView
     from app.views.tenants import TenantSwitchView, TenantsView
 
@@ -44,6 +47,7 @@ def register_views(appbuilder) -> None:
     ab.add_view_no_menu(OrderItemView)
     ab.add_view_no_menu(OrderEventView)
     ab.add_view_no_menu(TenantSwitchView)
+    ab.add_view_no_menu(SignupView)
     ab.add_view(ConversationView, "Conversations", icon="fa-comments", category=MENU_INBOX)
     ab.add_view(CustomerView, "Customers", icon="fa-address-book", category=MENU_INBOX)
     ab.add_view(PlaygroundView, "Playground", icon="fa-flask", category=MENU_INBOX)
@@ -55,12 +59,14 @@ def register_views(appbuilder) -> None:
     ab.add_view(TemplateView, "Templates", icon="fa-file-text-o", category=MENU_MARKETING)
     ab.add_view(AutomationRuleView, "Automation Rules", icon="fa-magic", category=MENU_MARKETING)
     ab.add_view(BroadcastsView, "Broadcasts", icon="fa-paper-plane", category=MENU_MARKETING)
+    ab.add_view(IntegrationsView, "Integrations", icon="fa-link", category=MENU_SETTINGS)
     ab.add_view(ChannelView, "Channels", icon="fa-plug", category=MENU_SETTINGS)
     ab.add_view(BusinessProfileView, "Business Profile", icon="fa-briefcase", category=MENU_SETTINGS)
     ab.add_view(KnowledgeDocumentView, "Knowledge", icon="fa-book", category=MENU_SETTINGS)
     ab.add_view(TeamView, "Team", icon="fa-users", category=MENU_SETTINGS)
     ab.add_view(AddTeamMemberView, "Add Team Member", icon="fa-user-plus", category=MENU_SETTINGS)
     ab.add_view(TenantSettingsView, "Store Settings", icon="fa-cog", category=MENU_SETTINGS)
+    ab.add_view(OnboardingView, "Get Started", icon="fa-rocket", category=MENU_SETTINGS)
     ab.add_view(TenantsView, "Tenants", icon="fa-building", category=MENU_AGENCY)
     ab.add_view(WebhookDeliveryView, "Webhook Deliveries", icon="fa-inbox", category=MENU_OPERATIONS)
 

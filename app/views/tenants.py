@@ -11,6 +11,7 @@ from app.security import tenancy
 from app.views.validators import TENANT_VALIDATORS
 from app.security.permissions import RESOURCE_TENANTS, VIEW_METHOD_PERMISSIONS
 from app.services import tenants as tenant_service
+from app.views.signup import signup_enabled
 
 
 def allowed_ids() -> list[int]:
@@ -83,6 +84,10 @@ class CloserIndexView(IndexView):
 
     @expose("/")
     def index(self):
+        if g.user is None or not g.user.is_authenticated:
+            return self.render_template(
+                "closer/landing.html", appbuilder=self.appbuilder, signup_enabled=signup_enabled()
+            )
         tenant_id = tenancy.active_tenant_id()
         stats = {}
         tenant = None
