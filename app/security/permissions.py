@@ -37,11 +37,8 @@ RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
 RESOURCE_TENANT_SETTINGS = "TenantSettings"
 RESOURCE_TENANTS = "Tenants"  # create tenants (agency admins)
-<<<<<<< HEAD
 RESOURCE_ANALYTICS = "Analytics"  # the tenant's figures (dashboard, analytics page, API)
-=======
 RESOURCE_ONBOARDING = "Onboarding"  # the set-up wizard a new business starts in
->>>>>>> main
 RESOURCE_SEGMENTS = "Segments"
 RESOURCE_BROADCASTS = "Broadcasts"  # messages to many customers at once: the owner's decision
 RESOURCE_DELIVERIES = "WebhookDeliveries"  # platform Admins only: deliveries belong to no tenant

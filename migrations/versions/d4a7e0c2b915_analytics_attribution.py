@@ -2,7 +2,7 @@
 and tenant-first indexes for the aggregates
 
 Revision ID: d4a7e0c2b915
-Revises: e5c0a7d3b912
+Revises: a5e7c2d9f410
 Create Date: 2026-12-02 07:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'd4a7e0c2b915'
-down_revision = 'e5c0a7d3b912'
+down_revision = 'a5e7c2d9f410'
 branch_labels = None
 depends_on = None
 
