@@ -213,3 +213,19 @@ def test_agency_overview_and_channel_health(shop):
     # A's Meta channels never received a webhook: quiet. C has no rows here at all.
     assert a["channel_health"] == "quiet"
     assert analytics.agency_overview([], NOV10, NOV12) == []
+
+
+def test_one_request_sharing_its_scans_gives_the_same_figures(shop, app):
+    world, _ = shop
+    flt = f(world)
+
+    def everything():
+        return [analytics.summary(flt), analytics.funnel(flt), analytics.distributions(flt),
+                analytics.timeseries(flt), analytics.heatmap(flt, "inbound"), analytics.heatmap(flt, "paid"),
+                *(analytics.breakdown(flt, by) for by in analytics.BREAKDOWNS)]
+
+    alone = everything()
+    with app.test_request_context("/analytics/"):
+        shared = everything()
+        assert everything() == shared  # asked twice in a request: the same answers
+    assert shared == alone
