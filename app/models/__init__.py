@@ -90,8 +90,10 @@ Sender = str_enum('Sender', "customer", "ai", "agent", "system")
 MessageStatus = str_enum('MessageStatus', "received", "queued", "sent", "delivered", "read", "failed")
 OrderStatus = str_enum('OrderStatus', "pending_payment", "paid", "fulfilled", "shipped", "delivered", "cancelled", "expired", "refunded")
 TemplateStatus = str_enum('TemplateStatus', "draft", "pending", "approved", "rejected")
-RuleTrigger = str_enum('RuleTrigger', "keyword", "first_message", "outside_hours")
-RuleAction = str_enum('RuleAction', "reply", "handoff", "tag", "opt_out")
+RuleTrigger = str_enum('RuleTrigger', "keyword", "new_conversation", "order_intent", "no_reply",
+                       "order_paid", "order_shipped", "outside_hours")
+RuleAction = str_enum('RuleAction', "reply", "ai_reply", "send_catalog", "tag", "assign",
+                      "create_order", "follow_up", "handoff", "opt_out")
 
 
 # ---------------------------------------------------------------------------- tenancy
@@ -657,6 +659,14 @@ class Template(TenantMixin, Model):
 
 
 class AutomationRule(TenantMixin, Model):
+    """A workflow rule: a trigger, optional conditions, an action (and further steps).
+
+    `match` carries the trigger's parameter: comma-separated words or phrases (keyword),
+    hours of quiet (no_reply), opening hours "09:00-21:00" (outside_hours). The action's own
+    parameters sit beside it (response or template, tag text in `response`, assignee,
+    category, delay); further actions are RuleStep rows (app.models.workflows).
+    """
+
     __tablename__ = "automation_rule"
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
     id = Column(Integer, primary_key=True)
@@ -667,6 +677,17 @@ class AutomationRule(TenantMixin, Model):
     response = Column(Text)
     template_id = Column(Integer, ForeignKey("template.id", ondelete="SET NULL"), index=True)
     template = relationship(Template)
+    assignee_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    assignee = relationship(User)
+    category_id = Column(Integer, ForeignKey("category.id", ondelete="SET NULL"), index=True)
+    category = relationship(Category)
+    delay_hours = Column(Float)
+    # Conditions (all optional; every one given must hold).
+    platform = enum_column(TargetPlatform, "rule_platform", nullable=True)
+    campaign_id = Column(Integer, ForeignKey("campaign.id", ondelete="SET NULL"), index=True)
+    campaign = relationship(Campaign)
+    customer_tag = Column(String(80))
+    hours = Column(String(16))  # local time of day when the rule applies, "09:00-18:00"
     priority = Column(Integer, nullable=False, default=100)
     active = Column(Boolean, nullable=False, default=True)
 
@@ -687,3 +708,4 @@ def tenant_models() -> list[type]:
 # ---------------------------------------------------------------------------- later domains
 # Tables of newer domains live in submodules named by domain; importing them here puts them on
 # the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
+from app.models.workflows import FollowUp, FollowUpStatus, RuleRun, RuleStep  # noqa: E402,F401
