@@ -12,6 +12,7 @@ from typing import Any
 
 from app.channels import fields as f
 from app.channels.base import EventKind, InboundEvent, Parsed, SendResult, graph_for
+from app.channels import catalog as catalog_message
 
 log = logging.getLogger(__name__)
 MEDIA = ("image", "video", "document", "audio", "sticker")
@@ -151,6 +152,8 @@ class WhatsAppAdapter:
                                 "to": recipient_id}
         if message.kind == "template":
             body.update(type="template", template=payload["template"])
+        elif message.kind == "catalog" and payload.get("catalog"):
+            body.update(type="interactive", interactive=catalog_message.whatsapp_list(payload["catalog"]))
         elif payload.get("image_url"):
             body.update(type="image", image={"link": payload["image_url"],
                                              "caption": (message.text or "")[:1024]})

@@ -32,7 +32,7 @@ from app.models import (
     utcnow,
 )
 from app.jobs.queueing import queue_rating
-from app.services import automation, outbound, tenant_content
+from app.services import automation, optout, outbound, tenant_content
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,10 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     """Decide and write the reply to `pending`: ("answered", the reply) or (why not, None).
     `sent`, `asked`: messages the conversation has sent so far, and of them the AI.
     `final`: this reply goes out even if the customer wrote again meanwhile."""
-    if conv.mode == ConversationMode.HUMAN or conv.customer.opted_out:
+    # STOP/START are heard in any mode; otherwise a person's conversation or an opted-out
+    # customer gets no automated answer.
+    if optout.command_in(pending) is None and (
+            conv.mode == ConversationMode.HUMAN or conv.customer.opted_out):
         _claim(pending)
         db.session.commit()
         return "no reply", None
@@ -158,7 +161,7 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
         payload["quick_replies"] = reply.quick_replies
     out = outbound.queue_message(
         conv, reply.text, sender=Sender.SYSTEM if reply.agent.startswith("rule:") else Sender.AI,
-        payload=payload, reply_to_id=last.id,
+        kind=reply.meta.get("kind", "text"), payload=payload, reply_to_id=last.id,
     )
     created = last.created_at if last.created_at.tzinfo else last.created_at.replace(tzinfo=timezone.utc)
     out.latency_ms = int((utcnow() - created).total_seconds() * 1000)
