@@ -18,11 +18,12 @@ from datetime import datetime
 
 from app.models import Conversation, Message, RuleTrigger, utcnow
 from app.services import optout, rule_actions, tenant_content, workflow_events
-from app.services.rule_actions import Outcome
+from app.services.optout import OPT_OUT_TEXT
+from app.services.rule_actions import HANDOFF_TEXT, Outcome
 from app.services.rule_match import BUY_PAYLOAD, Facts, matching, tags_of
 from app.services.tenant_content import Content
 
-__all__ = ["Outcome", "run_rules", "preview"]
+__all__ = ["HANDOFF_TEXT", "OPT_OUT_TEXT", "Outcome", "run_rules", "preview"]
 
 
 def facts_for(conv: Conversation, incoming: list[Message], first: bool, content: Content) -> Facts:
