@@ -263,3 +263,22 @@ def test_a_follow_up_job_of_another_tenant_does_nothing(app, world, run_jobs, gr
         assert followups.run(fid, world.a.tenant_id) == "missing"
         db.session.remove()
     assert _status(app, fid) == (FollowUpStatus.SCHEDULED, None)
+
+
+def test_the_sweep_requeues_a_follow_up_whose_job_was_lost(app, world, run_jobs, graph):
+    """The embedded default keeps its queue in memory: a restart loses scheduled jobs, the row
+    stays, and the sweep queues it again once it is overdue."""
+    from app.services.sweep import sweep
+
+    fid = _scheduled(app, world.a["conversation"], hours_since_customer=3, text="Still there?")
+    app.extensions["redis"].flushdb()  # the restart
+    with app.app_context():
+        row = db.session.get(FollowUp, fid)
+        row.due_at = utcnow() - timedelta(minutes=10)
+        db.session.commit()
+        assert sweep().follow_ups == 1
+        assert sweep().follow_ups == 0  # its job is pending: not queued twice
+        db.session.remove()
+    run_jobs()
+    assert [s["message"]["text"] for s in graph.sends()] == ["Still there?"]
+    assert _status(app, fid)[0] == FollowUpStatus.SENT

@@ -118,6 +118,13 @@ def queue_follow_up(follow_up_id: int, tenant_id: int, *, delay: float) -> None:
             job_id=f"follow-up-{follow_up_id}", delay=max(delay, 1))
 
 
+def requeue_follow_up(follow_up_id: int, tenant_id: int) -> bool:
+    """The sweep's re-queue of a follow-up past due whose job is gone (an in-memory Redis that
+    restarted, a flushed one); True if queued."""
+    return enqueue_again("app.jobs.workflows.send_follow_up", follow_up_id, tenant_id,
+                         job_id=f"follow-up-{follow_up_id}")
+
+
 def queue_rule_event(conversation_id: int, tenant_id: int, trigger: str, event: str, *,
                      order_id: int | None = None, rule_id: int | None = None,
                      delay: float | None = None) -> None:

@@ -18,7 +18,7 @@ from datetime import timedelta, timezone
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.jobs.queueing import queue_follow_up
+from app.jobs.queueing import queue_follow_up, requeue_follow_up
 from app.models import (
     PAID_STATUSES,
     Conversation,
@@ -60,6 +60,15 @@ def schedule(conv: Conversation, *, rule_id: int | None, hours: float, text: str
     db.session.flush()
     queue_follow_up(row.id, conv.tenant_id, delay=hours * 3600)
     return row
+
+
+def requeue_overdue(cutoff, limit: int = 500) -> int:
+    """Follow-ups still scheduled though due before `cutoff` get their job again (the sweep):
+    the job re-checks everything, so a late one is sent only if it still makes sense."""
+    due = db.session.execute(select(FollowUp.id, FollowUp.tenant_id).where(
+        FollowUp.status == FollowUpStatus.SCHEDULED, FollowUp.due_at < cutoff)
+        .order_by(FollowUp.due_at).limit(limit)).all()
+    return sum(1 for follow_up_id, tenant_id in due if requeue_follow_up(follow_up_id, tenant_id))
 
 
 def _drop(row: FollowUp, reason: str) -> str:
