@@ -482,3 +482,32 @@ def test_try_it_is_scoped_to_the_active_tenant(app, world, api, browser):
                                tenant_id=world.c.tenant_id).json["result"][0]["rule"] == "Zebra-C"
     staff = browser("staff_a").get("/automation/try/?text=zebra")
     assert staff.status_code in (302, 403)
+
+
+# ---------------------------------------------------------------- the editor
+
+
+def test_rule_editor_saves_a_valid_rule_and_explains_an_invalid_one(app, world, browser):
+    owner = browser("owner_a")
+    page = owner.get("/automationruleview/add")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "order_intent" in html and "send_catalog" in html
+    assert "Cat-B" not in html and "Camp-B" not in html  # dropdowns hold only this tenant's rows
+    bad = owner.post("/automationruleview/add", {"name": "Nudge", "trigger": "no_reply", "match": "soon",
+                                                  "action": "reply", "response": "Hi?", "priority": "5"},
+                     token_from="/automationruleview/add", follow_redirects=True)
+    assert "hours of quiet" in bad.get_data(as_text=True)
+    mars = owner.post("/automationruleview/add", {"name": "Nudge", "trigger": "no_reply", "match": "24",
+                                                   "action": "reply", "response": "Hi?", "priority": "5",
+                                                   "platform": "mars"}, token_from="/automationruleview/add")
+    assert mars.status_code == 200 and "Choose a platform" in mars.get_data(as_text=True)
+    good = owner.post("/automationruleview/add", {"name": "Nudge", "trigger": "no_reply", "match": "24",
+                                                   "action": "reply", "response": "Hi?", "priority": "5",
+                                                   "active": "y"},
+                      token_from="/automationruleview/add")
+    assert good.status_code == 302
+    with app.app_context():
+        rule = db.session.scalar(select(AutomationRule).where(AutomationRule.name == "Nudge"))
+        assert rule.tenant_id == world.a.tenant_id and rule.trigger == "no_reply" and rule.match == "24"
+        assert rule.platform is None  # any platform
+        assert db.session.query(AutomationRule).filter_by(name="Nudge").count() == 1

@@ -3,7 +3,10 @@ from flask import request
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.api import protect
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from wtforms import SelectField
+from wtforms.validators import AnyOf, Optional
 
 from app.models import AutomationRule, FollowUp, Platform, RuleRun, RuleStep, Template
 from app.security import tenancy
@@ -83,8 +86,17 @@ class RuleStepView(RuleValidation, TenantModelView):
     description_columns = {k: v for k, v in RULE_HELP.items() if k in STEP_COLUMNS}
 
 
+def _platform_field() -> SelectField:
+    """The platform condition, with "any platform" (FAB's enum field offers no empty choice)."""
+    return SelectField("Platform", choices=[("", "Any platform")] + [(p, p) for p in PLATFORMS],
+                       filters=[lambda value: value or None], validate_choice=False,
+                       validators=[Optional(), AnyOf(PLATFORMS, message="Choose a platform or any")],
+                       widget=Select2Widget(), description=RULE_HELP["platform"])
+
+
 class AutomationRuleView(RuleValidation, TenantModelView):
     datamodel = SQLAInterface(AutomationRule)
+    add_form_extra_fields = edit_form_extra_fields = {"platform": _platform_field()}
     class_permission_name = RESOURCE_AUTOMATION
     list_columns = ["name", "trigger", "match", "action", "platform", "priority", "active"]
     show_columns = add_columns = edit_columns = RULE_COLUMNS
