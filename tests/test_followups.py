@@ -282,3 +282,12 @@ def test_the_sweep_requeues_a_follow_up_whose_job_was_lost(app, world, run_jobs,
     run_jobs()
     assert [s["message"]["text"] for s in graph.sends()] == ["Still there?"]
     assert _status(app, fid)[0] == FollowUpStatus.SENT
+
+
+def test_a_follow_up_scheduled_before_the_order_names_the_order_placed_since(app, world, run_jobs, graph):
+    fid = _scheduled(app, world.a["conversation"], hours_since_customer=3, text="Your order {{2}} is waiting")
+    run_jobs(ahead=HOUR + 5)
+    with app.app_context():
+        number = db.session.get(Order, world.a["order"]).number
+    assert [s["message"]["text"] for s in graph.sends()] == [f"Your order {number} is waiting"]
+    assert _status(app, fid)[0] == FollowUpStatus.SENT

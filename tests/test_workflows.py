@@ -511,3 +511,22 @@ def test_rule_editor_saves_a_valid_rule_and_explains_an_invalid_one(app, world, 
         assert rule.tenant_id == world.a.tenant_id and rule.trigger == "no_reply" and rule.match == "24"
         assert rule.platform is None  # any platform
         assert db.session.query(AutomationRule).filter_by(name="Nudge").count() == 1
+
+
+def test_a_buy_button_buys_without_a_rule_of_its_own(app, world, post_meta, run_jobs, graph):
+    """The catalog's Buy buttons work even when the tenant wrote no order_intent rule."""
+    with app.app_context():
+        db.session.query(AutomationRule).delete()
+        db.session.commit()
+    add_channel(app, world.a.tenant_id, Platform.WHATSAPP, "wa-B")
+    post_meta(mp.whatsapp("wa-B", messages=[mp.wa_message("919833333333", "wamid.B1", "interactive", {
+        "type": "list_reply", "list_reply": {"id": "BUY SKU-A", "title": "Prod-A", "description": "₹799.00"}})],
+        contacts=[mp.wa_contact("919833333333", "Meera")]))
+    run_jobs()
+    with app.app_context():
+        order = db.session.scalar(select(Order).join(Customer, Order.customer_id == Customer.id)
+                                  .where(Customer.external_id == "919833333333"))
+        assert [(i.sku, i.quantity) for i in order.items] == [("SKU-A", 1)]
+        run = db.session.scalar(select(RuleRun).where(RuleRun.conversation_id == order.conversation_id))
+        assert run.rule_name == "Buy button" and run.rule_id is None and run.order_id == order.id
+    assert order.number in graph.sends()[0]["text"]["body"]

@@ -15,8 +15,9 @@ before any rule, on every channel.
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
-from app.models import Conversation, Message, RuleTrigger, utcnow
+from app.models import Conversation, Message, RuleAction, RuleTrigger, utcnow
 from app.services import optout, rule_actions, tenant_content, workflow_events
 from app.services.optout import OPT_OUT_TEXT
 from app.services.rule_actions import HANDOFF_TEXT, Outcome
@@ -24,6 +25,11 @@ from app.services.rule_match import BUY_PAYLOAD, Facts, matching, tags_of
 from app.services.tenant_content import Content
 
 __all__ = ["HANDOFF_TEXT", "OPT_OUT_TEXT", "Outcome", "run_rules", "preview"]
+
+# The built-in rule behind the catalog's Buy buttons.
+BUY_BUTTON = SimpleNamespace(id=None, name="Buy button", trigger=RuleTrigger.ORDER_INTENT,
+                             action=RuleAction.CREATE_ORDER, response=None, template=None,
+                             template_id=None, steps=())
 
 
 def facts_for(conv: Conversation, incoming: list[Message], first: bool, content: Content) -> Facts:
@@ -49,11 +55,16 @@ def run_rules(conv: Conversation, incoming: list[Message], first: bool,
     facts = facts_for(conv, incoming, first, content)
     run = rule_actions.Run(conv=conv, content=content, facts=facts, incoming=incoming,
                            claim=lambda: _claim(incoming))
+    event = f"message-{incoming[-1].id}" if incoming else "message"
+    message_id = incoming[-1].id if incoming else None
+    answered = False
     for rule in matching(content.rules, facts):
-        answered = run.apply(rule, event=f"message-{incoming[-1].id}" if incoming else "message",
-                             message_id=incoming[-1].id if incoming else None)
+        answered = run.apply(rule, event=event, message_id=message_id)
         if answered:
             break
+    if not answered and any(p.upper().startswith(BUY_PAYLOAD) for p in facts.payloads):
+        # A catalog's Buy button buys, with or without an order_intent rule of the tenant's own.
+        run.apply(BUY_BUTTON, event=event, message_id=message_id)
     workflow_events.watch_quiet(conv, incoming, content, facts)
     return run.outcome()
 

@@ -103,7 +103,11 @@ def still_wanted(row: FollowUp, conv: Conversation) -> str | None:
 
 
 def values(row: FollowUp, conv: Conversation) -> list[str | None]:
-    order = db.session.get(Order, row.order_id) if row.order_id else None
+    """{{1}}..{{4}}: the order is the follow-up's own, else the conversation's latest one
+    awaiting payment (the agent may have placed it after the follow-up was scheduled)."""
+    order = db.session.get(Order, row.order_id) if row.order_id else db.session.scalar(
+        select(Order).where(Order.tenant_id == row.tenant_id, Order.conversation_id == conv.id,
+                            Order.status == OrderStatus.PENDING_PAYMENT).order_by(Order.id.desc()).limit(1))
     name = (conv.customer.name or "").split(" ")[0] or "there"
     return [name, order.number if order else None,
             format_money(order.total_minor, order.currency) if order else None,

@@ -102,10 +102,11 @@ class Run:
 
     def apply(self, rule, *, event: str, message_id: int | None = None) -> bool:
         """Run the rule's action and steps once for this event; True if it answered."""
-        existing = db.session.scalar(select(RuleRun.id).where(
-            RuleRun.rule_id == rule.id, RuleRun.conversation_id == self.conv.id, RuleRun.event == event))
-        if existing is not None:
-            return False
+        if rule.id is not None:
+            existing = db.session.scalar(select(RuleRun.id).where(
+                RuleRun.rule_id == rule.id, RuleRun.conversation_id == self.conv.id, RuleRun.event == event))
+            if existing is not None:
+                return False
         record = RuleRun(tenant_id=self.conv.tenant_id, rule_id=rule.id, rule_name=rule.name,
                          conversation_id=self.conv.id, trigger=str(rule.trigger), event=event[:64],
                          message_id=message_id, order_id=self.order_id, actions=[])
