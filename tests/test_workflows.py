@@ -530,3 +530,13 @@ def test_a_buy_button_buys_without_a_rule_of_its_own(app, world, post_meta, run_
         run = db.session.scalar(select(RuleRun).where(RuleRun.conversation_id == order.conversation_id))
         assert run.rule_name == "Buy button" and run.rule_id is None and run.order_id == order.id
     assert order.number in graph.sends()[0]["text"]["body"]
+
+
+def test_the_conversation_page_shows_its_rule_runs_and_follow_ups(app, world, post_meta, run_jobs, graph, browser):
+    add_rule(app, world.a.tenant_id, "Later", RuleTrigger.KEYWORD, RuleAction.REPLY, match="later",
+             response="Sure!", steps=[(RuleAction.FOLLOW_UP, {"delay_hours": 1, "response": "Checking in"})])
+    say(post_meta, run_jobs, "psid-page", "m_pg1", "later")
+    cid = conv_of(app, "psid-page")["id"]
+    html = browser("owner_a").get(f"/conversationview/show/{cid}").get_data(as_text=True)
+    assert "Later" in html and "reply; follow_up #" in html and "Follow-up due" in html
+    assert "Rule-B" not in html
