@@ -291,3 +291,13 @@ def test_a_follow_up_scheduled_before_the_order_names_the_order_placed_since(app
         number = db.session.get(Order, world.a["order"]).number
     assert [s["message"]["text"] for s in graph.sends()] == [f"Your order {number} is waiting"]
     assert _status(app, fid)[0] == FollowUpStatus.SENT
+
+
+def test_a_channel_that_needs_reconnecting_drops_it_with_the_reason(app, world, run_jobs, graph):
+    fid = _scheduled(app, world.a["conversation"], hours_since_customer=3, text="Still there?")
+    with app.app_context():
+        db.session.get(Channel, world.a["channel"]).status = "error"
+        db.session.commit()
+    run_jobs(ahead=HOUR + 5)
+    assert graph.sends() == []
+    assert _status(app, fid) == (FollowUpStatus.DROPPED, "The channel Chan-A is error")

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.jobs.queueing import queue_follow_up, requeue_follow_up
 from app.models import (
     PAID_STATUSES,
+    ChannelStatus,
     Conversation,
     ConversationMode,
     FollowUp,
@@ -82,6 +83,8 @@ def still_wanted(row: FollowUp, conv: Conversation) -> str | None:
     """Why the follow-up no longer makes sense, or None if it still does."""
     if conv.customer.opted_out:
         return "The customer opted out"
+    if conv.channel.status != ChannelStatus.ACTIVE:
+        return f"The channel {conv.channel.name} is {conv.channel.status}"
     if conv.mode == ConversationMode.HUMAN:
         return "A person is handling the conversation"
     basis, last = _aware(row.basis_at), _aware(conv.last_inbound_at)
