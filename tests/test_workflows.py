@@ -540,3 +540,28 @@ def test_the_conversation_page_shows_its_rule_runs_and_follow_ups(app, world, po
     html = browser("owner_a").get(f"/conversationview/show/{cid}").get_data(as_text=True)
     assert "Later" in html and "reply; follow_up #" in html and "Follow-up due" in html
     assert "Rule-B" not in html
+
+
+def test_rule_api_never_fails_on_malformed_bodies(app, world, api):
+    """Whatever a client sends for a rule, the answer is a clear 4xx or a created rule, never a 5xx."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    client = api("owner_a")
+    values = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+                       st.text(max_size=40), st.lists(st.integers(), max_size=3),
+                       st.sampled_from(["keyword", "no_reply", "order_paid", "reply", "follow_up", "assign",
+                                        "09:00-18:00", "24", "whatsapp", "all"]))
+    fields = st.sampled_from(["name", "trigger", "match", "action", "response", "template", "assignee",
+                              "category", "delay_hours", "platform", "campaign", "customer_tag", "hours",
+                              "priority", "active", "tenant_id", "bogus"])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.dictionaries(fields, values, max_size=8))
+    def check(body):
+        resp = client.post("/api/v1/automation_rules/", json=body, tenant_id=world.a.tenant_id)
+        assert resp.status_code < 500, (body, resp.get_data(as_text=True)[:300])
+        if resp.status_code == 201:
+            client.delete(f"/api/v1/automation_rules/{resp.json['id']}", tenant_id=world.a.tenant_id)
+
+    check()
