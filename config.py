@@ -60,6 +60,23 @@ class Config:
     META_APP_SECRET = _env("META_APP_SECRET")
     META_VERIFY_TOKEN = _env("META_VERIFY_TOKEN")
     GRAPH_API_BASE = _env("GRAPH_API_BASE", f"https://graph.facebook.com/{GRAPH_API_VERSION}")
+    # Connecting channels (app/services/integrations): Facebook Login's dialog, Instagram Login
+    # (its own app id/secret and hosts; unset, the Meta app's are used), the permissions asked.
+    META_DIALOG_BASE = _env("META_DIALOG_BASE", f"https://www.facebook.com/{GRAPH_API_VERSION}")
+    META_LOGIN_SCOPES = _env("META_LOGIN_SCOPES", "pages_show_list,pages_messaging,"
+                             "pages_manage_metadata,instagram_basic,instagram_manage_messages,"
+                             "business_management")
+    INSTAGRAM_APP_ID = _env("INSTAGRAM_APP_ID")
+    INSTAGRAM_APP_SECRET = _env("INSTAGRAM_APP_SECRET")
+    INSTAGRAM_API_BASE = _env("INSTAGRAM_API_BASE", f"https://graph.instagram.com/{GRAPH_API_VERSION}")
+    INSTAGRAM_LOGIN_BASE = _env("INSTAGRAM_LOGIN_BASE", "https://www.instagram.com")
+    INSTAGRAM_TOKEN_BASE = _env("INSTAGRAM_TOKEN_BASE", "https://api.instagram.com")
+    # A connect link's signed state is good for this long, and once.
+    CONNECT_STATE_MAX_AGE = int(_env("CONNECT_STATE_MAX_AGE", "600"))
+    # Channel health: tokens and subscriptions are checked this often; a channel is "quiet"
+    # when its usual traffic would have brought at least this many messages during its silence.
+    CHANNEL_CHECK_MINUTES = int(_env("CHANNEL_CHECK_MINUTES", "60"))
+    CHANNEL_QUIET_EXPECTED = float(_env("CHANNEL_QUIET_EXPECTED", "5"))
     RAZORPAY_KEY_ID = _env("RAZORPAY_KEY_ID")
     RAZORPAY_KEY_SECRET = _env("RAZORPAY_KEY_SECRET")
     RAZORPAY_WEBHOOK_SECRET = _env("RAZORPAY_WEBHOOK_SECRET")
@@ -185,6 +202,10 @@ class TestConfig(Config):
     META_VERIFY_TOKEN = "test_verify_token"
     RAZORPAY_WEBHOOK_SECRET = "test_webhook_secret"
     GRAPH_API_BASE = _env("GRAPH_API_BASE", "http://graph.test/v25.0") or ""
+    META_DIALOG_BASE = "http://facebook.test/v25.0"
+    INSTAGRAM_API_BASE = "http://graph.instagram.test/v25.0"
+    INSTAGRAM_LOGIN_BASE = "http://instagram.test"
+    INSTAGRAM_TOKEN_BASE = "http://api.instagram.test"
     RAZORPAY_API_BASE = "http://razorpay.test"
     GROQ_BASE_URL = "http://groq.test"
     GROQ_API_KEY = None

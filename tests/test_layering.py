@@ -61,11 +61,7 @@ def _imports(module: str, *, module_level: bool) -> set[str]:
 
 
 def _graph(*, module_level: bool) -> dict[str, set[str]]:
-    """A package that imports its own submodules (app.models registering the tables of its
-    domain modules) composes them: that edge is no dependency of the package on them."""
-    return {m: {d for d in _imports(m, module_level=module_level)
-                if not (MODULES[m].name == "__init__.py" and d.startswith(m + "."))}
-            for m in MODULES}
+    return {m: _imports(m, module_level=module_level) for m in MODULES}
 
 
 def _assert_acyclic(graph: dict[str, set[str]]) -> None:

@@ -2,6 +2,7 @@
 and back again on downgrade; the new values are accepted only after the upgrade."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from tests.conftest import make_config
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
-BEFORE = "c3d9a1f7e205"
+_SOURCE = (Path(MIGRATIONS) / "versions" / "cea945b5c010_workflows.py").read_text()
+BEFORE = re.search(r"^down_revision = '(\w+)'", _SOURCE, re.M).group(1)  # whatever it follows
 RULE = ("INSERT INTO automation_rule (id, tenant_id, name, \"trigger\", action, priority, active) "
         "VALUES (:id, 1, :name, :trigger, :action, 1, :active)")
 

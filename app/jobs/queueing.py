@@ -135,6 +135,16 @@ def queue_rule_event(conversation_id: int, tenant_id: int, trigger: str, event: 
             tenant_id=tenant_id, job_id=job_id[:128], delay=delay)
 
 
+# ------------------------------------------------------------------------------ audiences
+
+
+def queue_broadcast(broadcast_id: int, tenant_id: int, *, delay: float | None = None) -> None:
+    """The next batch of a broadcast, on the low queue (a broadcast never delays a reply).
+    Without a job id: each batch claims its recipients, so an extra run sends nothing twice."""
+    enqueue("app.jobs.audience.send_broadcast_batch", broadcast_id, tenant_id=tenant_id,
+            delay=delay, queue=LOW_QUEUE)
+
+
 # ------------------------------------------------------------------------------ payments
 
 
@@ -176,3 +186,33 @@ def queue_sweep(delay: float = SWEEP_EVERY_SECONDS) -> None:
     """One sweep per minute across every worker: the job id names the minute it runs in."""
     due = int((time.time() + delay) // SWEEP_EVERY_SECONDS)
     enqueue("app.jobs.maintenance.periodic_sweep", job_id=f"sweep-{due}", delay=delay, retry=False)
+
+
+# ------------------------------------------------------------------------------ channels
+
+CHANNEL_CHECK_EVERY_SECONDS = 300
+
+
+def queue_channel_checks() -> None:
+    """The channel health check (tokens, subscriptions): at most one per five minutes across
+    every worker (the id names the period); it checks only channels that are due. A queue
+    failure is logged: the next sweep queues it again."""
+    period = int(time.time() // CHANNEL_CHECK_EVERY_SECONDS)
+    try:
+        enqueue("app.jobs.integrations.check_channels", job_id=f"channel-checks-{period}",
+                retry=False, queue=LOW_QUEUE)
+    except Exception:
+        log.warning("could not queue the channel health check")
+
+
+def queue_data_deletion(request_id: int) -> None:
+    """Anonymize the person named by a stored data-deletion request (by its id only)."""
+    enqueue("app.jobs.integrations.delete_person_data", request_id,
+            job_id=f"data-deletion-{request_id}")
+
+
+def requeue_data_deletion(request_id: int) -> bool:
+    """A stored deletion request whose job never ran or failed: queue it again (no-op while
+    its job is pending)."""
+    return enqueue_again("app.jobs.integrations.delete_person_data", request_id,
+                         job_id=f"data-deletion-{request_id}")

@@ -6,19 +6,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import JSON, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import backref, relationship
 
-from app.models import (
-    AutomationRule,
-    Category,
-    Conversation,
-    Message,
-    Order,
-    RuleAction,
-    Template,
-    TenantMixin,
-    enum_column,
-    str_enum,
-    utcnow,
-)
+from app.models.base import RuleAction, TenantMixin, enum_column, str_enum, utcnow
 
 FollowUpStatus = str_enum("FollowUpStatus", "scheduled", "sent", "dropped")
 
@@ -30,17 +18,17 @@ class RuleStep(TenantMixin, Model):
     id = Column(Integer, primary_key=True)
     rule_id = Column(Integer, ForeignKey("automation_rule.id", ondelete="CASCADE"), nullable=False,
                      index=True)
-    rule = relationship(AutomationRule, backref=backref(
+    rule = relationship("AutomationRule", backref=backref(
         "steps", order_by="RuleStep.position", cascade="all, delete-orphan", passive_deletes=True))
     position = Column(Integer, nullable=False, default=1)
     action = enum_column(RuleAction, "step_action", default=RuleAction.TAG)
     response = Column(Text)
     template_id = Column(Integer, ForeignKey("template.id", ondelete="SET NULL"), index=True)
-    template = relationship(Template)
+    template = relationship("Template")
     assignee_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
     assignee = relationship(User)
     category_id = Column(Integer, ForeignKey("category.id", ondelete="SET NULL"), index=True)
-    category = relationship(Category)
+    category = relationship("Category")
     delay_hours = Column(Float)
 
     def __str__(self) -> str:
@@ -58,11 +46,11 @@ class RuleRun(TenantMixin, Model):
     __table_args__ = (UniqueConstraint("rule_id", "conversation_id", "event"),)
     id = Column(Integer, primary_key=True)
     rule_id = Column(Integer, ForeignKey("automation_rule.id", ondelete="SET NULL"), index=True)
-    rule = relationship(AutomationRule)
+    rule = relationship("AutomationRule")
     rule_name = Column(String(120), nullable=False)
     conversation_id = Column(Integer, ForeignKey("conversation.id", ondelete="CASCADE"), nullable=False,
                              index=True)
-    conversation = relationship(Conversation, backref=backref("rule_runs", passive_deletes=True))
+    conversation = relationship("Conversation", backref=backref("rule_runs", passive_deletes=True))
     trigger = Column(String(32), nullable=False)
     event = Column(String(64), nullable=False)
     message_id = Column(Integer, ForeignKey("message.id", ondelete="SET NULL"))
@@ -85,21 +73,21 @@ class FollowUp(TenantMixin, Model):
     id = Column(Integer, primary_key=True)
     conversation_id = Column(Integer, ForeignKey("conversation.id", ondelete="CASCADE"), nullable=False,
                              index=True)
-    conversation = relationship(Conversation, backref=backref("follow_ups", passive_deletes=True))
+    conversation = relationship("Conversation", backref=backref("follow_ups", passive_deletes=True))
     rule_id = Column(Integer, ForeignKey("automation_rule.id", ondelete="SET NULL"), index=True)
-    rule = relationship(AutomationRule)
+    rule = relationship("AutomationRule")
     order_id = Column(Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True)
-    order = relationship(Order)
+    order = relationship("Order")
     text = Column(Text)
     template_id = Column(Integer, ForeignKey("template.id", ondelete="SET NULL"))
-    template = relationship(Template)
+    template = relationship("Template")
     status = enum_column(FollowUpStatus, "follow_up_status", default=FollowUpStatus.SCHEDULED)
     reason = Column(Text)
     # The customer's last message when it was scheduled: a newer one means they replied.
     basis_at = Column(DateTime(timezone=True))
     due_at = Column(DateTime(timezone=True), nullable=False)
     message_id = Column(Integer, ForeignKey("message.id", ondelete="SET NULL"))
-    message = relationship(Message)
+    message = relationship("Message")
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     done_at = Column(DateTime(timezone=True))
 

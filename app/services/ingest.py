@@ -20,6 +20,7 @@ from app.extensions import db
 from app.services import tenant_content
 from app.models import (
     Channel,
+    ChannelStatus,
     Conversation,
     ConversationStatus,
     Customer,
@@ -131,11 +132,12 @@ class _Batch:
     def channel(self, platform: str, account: str) -> Channel | None:
         key = (platform, account)
         if key not in self.channels:
-            # A paused tenant's channels are acknowledged and dropped like unknown ones.
+            # A paused tenant's channels, and disconnected ones, are acknowledged and dropped
+            # like unknown ones.
             row = db.session.execute(
                 select(Channel, Tenant.content_stamp).join(Tenant, Tenant.id == Channel.tenant_id)
                 .where(Channel.platform == platform, Channel.external_id == account,
-                       Tenant.active.is_(True))
+                       Tenant.active.is_(True), Channel.status != ChannelStatus.DISABLED)
             ).first()
             self.channels[key] = row[0] if row else None
             if row:

@@ -91,6 +91,11 @@ def _fail(msg: Message, reason: str) -> None:
     log.info("message %s not sent: %s", msg.id, reason)
 
 
+def _note_send_error(channel: Channel, exc: GraphError) -> None:
+    """The channel's last refused send, for its health on the integrations page."""
+    channel.last_send_error, channel.last_send_error_at = exc.describe()[:1000], utcnow()
+
+
 def deliver(message_id: int, tenant_id: int) -> str:
     """Send one QUEUED outbound message; returns its new status. Idempotent: anything not
     QUEUED is left alone. Raises TransientGraphError when the caller should retry later."""
@@ -121,9 +126,12 @@ def deliver(message_id: int, tenant_id: int) -> str:
         raise
     except ChannelAuthError as exc:
         channel.status, channel.last_error = ChannelStatus.ERROR, f"Reconnect needed: {exc.describe()}"
+        channel.token_valid = False
+        _note_send_error(channel, exc)
         _fail(msg, f"Channel needs reconnecting: {exc.describe()}")
         return str(msg.status)
     except (RecipientUnavailable, WindowClosed, MessageRejected, GraphError) as exc:
+        _note_send_error(channel, exc)
         _fail(msg, exc.describe())
         return str(msg.status)
     msg.status, msg.external_id, msg.sent_at = MessageStatus.SENT, result.external_id, utcnow()

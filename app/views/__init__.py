@@ -13,6 +13,7 @@ from app.security.permissions import (
 
 
 def register_views(appbuilder) -> None:
+    from app.views.audience import BroadcastsView, SegmentApi, SegmentsView
     from app.views.automation import (
         AutomationRuleApi,
         AutomationRuleView,
@@ -31,6 +32,7 @@ def register_views(appbuilder) -> None:
     from app.views.channels import ChannelApi, ChannelView
     from app.views.customers import CustomerApi, CustomerView
     from app.views.deliveries import WebhookDeliveryView
+    from app.views.integrations import IntegrationsView
     from app.views.inbox import ConversationApi, ConversationView, MessageApi, MessageView
     from app.views.orders import OrderApi, OrderEventView, OrderItemApi, OrderItemView, OrderView
     from app.views.playground import PlaygroundView
@@ -52,6 +54,7 @@ def register_views(appbuilder) -> None:
     ab.add_view(ConversationView, "Conversations", icon="fa-comments", category=MENU_INBOX)
     ab.add_view(CustomerView, "Customers", icon="fa-address-book", category=MENU_INBOX)
     ab.add_view(PlaygroundView, "Playground", icon="fa-flask", category=MENU_INBOX)
+    ab.add_view(SegmentsView, "Segments", icon="fa-filter", category=MENU_INBOX)
     ab.add_view(ProductView, "Products", icon="fa-cube", category=MENU_CATALOG)
     ab.add_view(CategoryView, "Categories", icon="fa-tags", category=MENU_CATALOG)
     ab.add_view(OrderView, "Orders", icon="fa-shopping-cart", category=MENU_SALES)
@@ -62,6 +65,8 @@ def register_views(appbuilder) -> None:
     ab.add_view(AutomationTryView, "Try Rules", icon="fa-flask", category=MENU_MARKETING)
     ab.add_view(RuleRunView, "Rule Runs", icon="fa-history", category=MENU_MARKETING)
     ab.add_view(FollowUpView, "Follow-ups", icon="fa-clock-o", category=MENU_MARKETING)
+    ab.add_view(BroadcastsView, "Broadcasts", icon="fa-paper-plane", category=MENU_MARKETING)
+    ab.add_view(IntegrationsView, "Integrations", icon="fa-link", category=MENU_SETTINGS)
     ab.add_view(ChannelView, "Channels", icon="fa-plug", category=MENU_SETTINGS)
     ab.add_view(BusinessProfileView, "Business Profile", icon="fa-briefcase", category=MENU_SETTINGS)
     ab.add_view(KnowledgeDocumentView, "Knowledge", icon="fa-book", category=MENU_SETTINGS)
@@ -74,7 +79,6 @@ def register_views(appbuilder) -> None:
     for api in (
         ConversationApi, MessageApi, CustomerApi, ProductApi, CategoryApi, OrderApi,
         OrderItemApi, CampaignApi, TemplateApi, AutomationRuleApi, RuleStepApi, RuleRunApi,
-        FollowUpApi, ChannelApi,
-        BusinessProfileApi, KnowledgeDocumentApi,
+        FollowUpApi, ChannelApi, BusinessProfileApi, KnowledgeDocumentApi, SegmentApi,
     ):
         ab.add_api(api)
