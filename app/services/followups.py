@@ -12,7 +12,6 @@ Whatever it can't send is dropped with the reason, never retried into a closed w
 from __future__ import annotations
 
 import logging
-import re
 from datetime import timedelta, timezone
 
 from sqlalchemy import select, update
@@ -34,12 +33,11 @@ from app.models import (
     utcnow,
 )
 from app.money import format_money
-from app.services import outbound
+from app.services import outbound, templates
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 # What a template's {{1}}, {{2}}, ... are filled with, in this order.
 VARIABLES = ("the customer's name", "the order number", "the order total", "the payment link")
 MAX_HOURS = 24 * 30
@@ -118,14 +116,13 @@ def values(row: FollowUp, conv: Conversation) -> list[str | None]:
 
 
 def fill(text: str, known: list[str | None]) -> tuple[str, list[str]] | None:
-    """The text with {{n}} filled in and the values used, or None if one isn't known."""
-    used = []
-    numbers = sorted({int(n) for n in PLACEHOLDER.findall(text)})
-    for n in numbers:
-        if n < 1 or n > len(known) or not known[n - 1]:
-            return None
-        used.append(known[n - 1])
-    return PLACEHOLDER.sub(lambda m: known[int(m.group(1)) - 1], text), used
+    """The text with {{1}}..{{n}} filled in and the n values, or None if one isn't known
+    (WhatsApp takes every variable up to the highest, in order, and none empty)."""
+    count = templates.placeholder_count(text)
+    used = known[:count]
+    if count > len(known) or not all(used):
+        return None
+    return templates.render(text, used), used
 
 
 def _within_window(conv: Conversation, now) -> bool:
@@ -154,13 +151,11 @@ def compose(row: FollowUp, conv: Conversation) -> tuple[dict | None, str | None]
         return None, "Outside WhatsApp's 24-hour window and no approved WhatsApp template is set"
     filled = fill(template.body, known)
     if filled is None:
-        needed = len(set(PLACEHOLDER.findall(template.body)))
+        needed = templates.placeholder_count(template.body)
         return None, (f"Template {template.name} needs {needed} variables ({', '.join(VARIABLES[:needed])}); "
                       "this conversation lacks one")
     text, used = filled
-    spec = {"name": template.name, "language": {"code": template.language}}
-    if used:
-        spec["components"] = [{"type": "body", "parameters": [{"type": "text", "text": v} for v in used]}]
+    spec = templates.whatsapp_template(template.name, template.language, used)
     return {"text": text, "kind": "template", "payload": {"follow_up_id": row.id, "template": spec}}, None
 
 
