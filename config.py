@@ -126,6 +126,14 @@ class Config:
     FORCE_HTTPS = _bool("FORCE_HTTPS", True)
     JWT_ACCESS_TOKEN_EXPIRES = 3600
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    # Self-registration at /signup (off: /signup answers 404 and the landing page has no call
+    # to action; agency admins still create tenants from the Tenants screen).
+    SIGNUP_ENABLED = _bool("SIGNUP_ENABLED", True)
+    # Sign-up attempts per client address (Flask-Limiter syntax), counted like the login's.
+    SIGNUP_RATE_LIMIT = _env("SIGNUP_RATE_LIMIT", "5 per 10 minute")
+    # Largest onboarding document accepted (PDF, DOCX, TXT, Markdown); below MAX_CONTENT_LENGTH
+    # so an oversized file gets the form's own message rather than a bare 413.
+    DOCUMENT_MAX_BYTES = int(_env("DOCUMENT_MAX_BYTES", str(2 * 1024 * 1024)))
     DEFAULT_TIMEZONE = "Asia/Kolkata"
     DEFAULT_CURRENCY = "INR"
     PRODUCTION = True

@@ -301,3 +301,18 @@ def test_a_channel_that_needs_reconnecting_drops_it_with_the_reason(app, world, 
     run_jobs(ahead=HOUR + 5)
     assert graph.sends() == []
     assert _status(app, fid) == (FollowUpStatus.DROPPED, "The channel Chan-A is error")
+
+
+def test_named_template_variables_are_filled_by_name(app, world, run_jobs, graph, wa_conv):
+    template = _template(app, world.a.tenant_id, body="Hi {{first_name}}, order {{order_number}} awaits")
+    with app.app_context():
+        order = db.session.get(Order, world.a["order"])
+        order.conversation_id, order.customer_id = wa_conv, db.session.get(Conversation, wa_conv).customer_id
+        db.session.commit()
+        number = order.number
+    _scheduled(app, wa_conv, hours_since_customer=30, template_id=template, order_id=world.a["order"])
+    run_jobs(ahead=HOUR + 5)
+    [body] = graph.sends()
+    assert body["template"]["components"][0]["parameters"] == [
+        {"type": "text", "text": "Asha", "parameter_name": "first_name"},
+        {"type": "text", "text": number, "parameter_name": "order_number"}]

@@ -10,9 +10,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from app.channels import catalog as catalog_message
 from app.channels import fields as f
 from app.channels.base import EventKind, InboundEvent, Parsed, SendResult, graph_for
-from app.channels import catalog as catalog_message
+from app.channels.referrals import whatsapp_referral
 
 log = logging.getLogger(__name__)
 MEDIA = ("image", "video", "document", "audio", "sticker")
@@ -127,7 +128,7 @@ class WhatsAppAdapter:
         kind, text, payload = _text(msg)
         return InboundEvent(kind=EventKind.MESSAGE, message_id=f.ident(msg, "id", limit=255),
                             message_kind=kind, text=text, payload=payload,
-                            referral=f.optional_obj(msg, "referral") or None, **base)
+                            referral=whatsapp_referral(msg.get("referral")), **base)
 
     def _status(self, account: str, status: dict, arrival: datetime) -> InboundEvent:
         error = None

@@ -135,6 +135,12 @@ def queue_rule_event(conversation_id: int, tenant_id: int, trigger: str, event: 
             tenant_id=tenant_id, job_id=job_id[:128], delay=delay)
 
 
+def queue_document(upload_id: int, tenant_id: int) -> None:
+    """Read an uploaded onboarding document into knowledge (one job per upload)."""
+    enqueue("app.jobs.documents.extract_document", upload_id, tenant_id=tenant_id,
+            job_id=f"document-{upload_id}")
+
+
 # ------------------------------------------------------------------------------ audiences
 
 

@@ -248,6 +248,10 @@ class Campaign(TenantMixin, Model):
     audience = Column(Text)
     starts_at = Column(DateTime(timezone=True))
     ends_at = Column(DateTime(timezone=True))
+    # Ads and links that credit this campaign: conversations that arrive through one of these
+    # Meta ad ids (comma-separated) or with this m.me / ig.me `ref` are attributed to it.
+    ad_ids = Column(String(500))
+    ref = Column(String(120))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -320,6 +324,9 @@ class Conversation(TenantMixin, Model):
     __tablename__ = "conversation"
     __table_args__ = (
         CheckConstraint("lead_score >= 0 AND lead_score <= 100", name="lead_score_range"),
+        # Newest first per tenant (dashboard's recent conversations, the inbox's default order)
+        # is a short backward index scan instead of sorting all of a tenant's conversations.
+        Index("ix_conversation_tenant_last_message", "tenant_id", "last_message_at", "id"),
     )
     id = Column(Integer, primary_key=True)
     channel_id = Column(Integer, ForeignKey("channel.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -336,6 +343,10 @@ class Conversation(TenantMixin, Model):
     sentiment = Column(Float)
     last_inbound_at = Column(DateTime(timezone=True))
     last_message_at = Column(DateTime(timezone=True))
+    # First touch: the ad or link the customer came from (every later one is a Referral row).
+    referral_source = Column(String(32))
+    ad_id = Column(String(64))
+    referral_ref = Column(String(255))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -352,7 +363,7 @@ class Message(TenantMixin, Model):
         # At most one automated reply per inbound message, however often its job runs.
         UniqueConstraint("reply_to_id"),
         Index("ix_message_pending", "handled_at", "direction"),
-        Index("ix_message_conversation_created", "conversation_id", "created_at"),
+        # ix_message_conversation_created: with the analytics indexes below (it carries columns)
     )
     id = Column(Integer, primary_key=True)
     conversation_id = Column(
@@ -430,6 +441,11 @@ class Order(TenantMixin, Model):
     shipped_at = Column(DateTime(timezone=True))
     delivered_at = Column(DateTime(timezone=True))
     closed_at = Column(DateTime(timezone=True))  # cancelled, expired or refunded
+    # The turn that closed the sale: who wrote the last message we sent before the order was
+    # placed ("ai" or "agent", the Message.sender values), and which person when it was staff.
+    closed_by_sender = Column(String(16))
+    closed_by_user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    closed_by_user = relationship(User, foreign_keys=[closed_by_user_id])
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -654,9 +670,35 @@ def tenant_models() -> list[type]:
     ]
 
 
+# ---------------------------------------------------------------------------- analytics indexes
+# Every analytics query starts with "this tenant, this time range": composite indexes with
+# tenant_id first keep it to the tenant's own rows, whatever the other tenants hold. On
+# PostgreSQL the message indexes also carry the columns the aggregates read, so counting a
+# quarter's messages or finding each conversation's first reply never visits the table.
+MESSAGE_FACTS = ["direction", "sender", "status"]
+Index("ix_message_tenant_created", Message.tenant_id, Message.created_at,
+      postgresql_include=[*MESSAGE_FACTS, "conversation_id", "channel_id"])
+Index("ix_message_conversation_created", Message.conversation_id, Message.created_at,
+      postgresql_include=[*MESSAGE_FACTS, "tenant_id"])
+Index("ix_conversation_tenant_created", Conversation.tenant_id, Conversation.created_at,
+      postgresql_include=["channel_id", "campaign_id", "lead_score", "sentiment", "ad_id"])
+Index("ix_orders_tenant_paid", Order.tenant_id, Order.paid_at,
+      postgresql_include=["status", "total_minor", "closed_by_sender", "campaign_id", "conversation_id"])
+Index("ix_orders_tenant_created", Order.tenant_id, Order.created_at)
+Index("ix_conversation_tenant_ad", Conversation.tenant_id, Conversation.ad_id)
+
+
 # ---------------------------------------------------------------------------- later domains
 # Tables of newer domains live in submodules named by domain; importing them here puts them on
 # the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
+from app.models.onboarding import (  # noqa: E402,F401
+    ONBOARDING_STEPS,
+    DocumentKind,
+    DocumentUpload,
+    OnboardingProgress,
+    StepStatus,
+    UploadStatus,
+)
 from app.models.audience import (  # noqa: E402,F401
     Broadcast,
     BroadcastRecipient,
@@ -665,4 +707,5 @@ from app.models.audience import (  # noqa: E402,F401
     Segment,
 )
 from app.models.integrations import *  # noqa: E402,F401,F403
+from app.models.attribution import *  # noqa: E402,F401,F403
 from app.models.workflows import FollowUp, FollowUpStatus, RuleRun, RuleStep  # noqa: E402,F401

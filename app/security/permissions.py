@@ -37,6 +37,9 @@ RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
 RESOURCE_TENANT_SETTINGS = "TenantSettings"
 RESOURCE_TENANTS = "Tenants"  # create tenants (agency admins)
+RESOURCE_ONBOARDING = "Onboarding"  # the set-up wizard a new business starts in
+RESOURCE_ANALYTICS = "Analytics"  # the tenant's figures (dashboard, analytics page, API)
+RESOURCE_AGENCY_OVERVIEW = "AgencyOverview"  # every tenant of the user's agencies side by side
 RESOURCE_SEGMENTS = "Segments"
 RESOURCE_BROADCASTS = "Broadcasts"  # messages to many customers at once: the owner's decision
 RESOURCE_DELIVERIES = "WebhookDeliveries"  # platform Admins only: deliveries belong to no tenant
@@ -59,6 +62,7 @@ STAFF_RESOURCES = [
     RESOURCE_MESSAGES,
     RESOURCE_ORDERS,
     RESOURCE_ORDER_ITEMS,
+    RESOURCE_ANALYTICS,
     RESOURCE_SEGMENTS,
 ]
 OWNER_RESOURCES = STAFF_RESOURCES + [
@@ -70,8 +74,9 @@ OWNER_RESOURCES = STAFF_RESOURCES + [
     RESOURCE_KNOWLEDGE,
     RESOURCE_TEAM,
     RESOURCE_TENANT_SETTINGS,
+    RESOURCE_ONBOARDING,
 ]
-AGENCY_RESOURCES = OWNER_RESOURCES + [RESOURCE_TENANTS]
+AGENCY_RESOURCES = OWNER_RESOURCES + [RESOURCE_TENANTS, RESOURCE_AGENCY_OVERVIEW]
 
 STAFF_MENUS = [MENU_INBOX, MENU_CATALOG, MENU_SALES, MENU_MARKETING]
 OWNER_MENUS = STAFF_MENUS + [MENU_SETTINGS]
@@ -115,6 +120,7 @@ STAFF_MENU_ITEMS = [
     "Categories",
     "Orders",
     "Campaigns",
+    "Analytics",
     "Segments",
 ]
 OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
@@ -131,8 +137,9 @@ OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
     "Team",
     "Add Team Member",
     "Store Settings",
+    "Get Started",
 ]
-AGENCY_MENU_ITEMS = OWNER_MENU_ITEMS + ["Tenants"]
+AGENCY_MENU_ITEMS = OWNER_MENU_ITEMS + ["Tenants", "Agency Overview"]
 
 
 def fab_roles() -> dict[str, list[list[str]]]:

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # What a template's {{1}}, {{2}}, ... are filled with, in this order.
 VARIABLES = ("the customer's name", "the order number", "the order total", "the payment link")
+NAMED = {"name": 0, "first_name": 0, "customer_name": 0, "order_number": 1, "order": 1, "number": 1,
+         "total": 2, "order_total": 2, "amount": 2, "payment_link": 3, "link": 3, "pay_link": 3}
 MAX_HOURS = 24 * 30
 
 
@@ -116,12 +118,18 @@ def values(row: FollowUp, conv: Conversation) -> list[str | None]:
 
 
 def fill(text: str, known: list[str | None]) -> tuple[str, list[str]] | None:
-    """The text with {{1}}..{{n}} filled in and the n values, or None if one isn't known
-    (WhatsApp takes every variable up to the highest, in order, and none empty)."""
-    count = templates.placeholder_count(text)
-    used = known[:count]
-    if count > len(known) or not all(used):
-        return None
+    """The text with its variables filled in and their values in send order, or None if one
+    isn't known (WhatsApp takes every variable, in order, none empty). Numbered variables
+    are the customer's name, order number, order total, payment link ({{1}}..{{4}}); named
+    ones are looked up by their name."""
+    wanted = templates.placeholders(text)
+    used = []
+    for name in wanted:
+        index = int(name) - 1 if name.isdigit() else NAMED.get(name.lower())
+        value = known[index] if index is not None and 0 <= index < len(known) else None
+        if not value:
+            return None
+        used.append(value)
     return templates.render(text, used), used
 
 
@@ -155,7 +163,7 @@ def compose(row: FollowUp, conv: Conversation) -> tuple[dict | None, str | None]
         return None, (f"Template {template.name} needs {needed} variables ({', '.join(VARIABLES[:needed])}); "
                       "this conversation lacks one")
     text, used = filled
-    spec = templates.whatsapp_template(template.name, template.language, used)
+    spec = templates.whatsapp_template(template.name, template.language, used, template.body)
     return {"text": text, "kind": "template", "payload": {"follow_up_id": row.id, "template": spec}}, None
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 
 from app.channels.base import EventKind, InboundEvent
 from app.extensions import db
-from app.services import tenant_content
+from app.services import attribution, tenant_content
 from app.models import (
     Channel,
     ChannelStatus,
@@ -253,6 +253,8 @@ def _on_message(batch, channel, event: InboundEvent, result: IngestResult, now) 
     db.session.add(msg)
     conv.last_inbound_at = max(_aware(conv.last_inbound_at) or at, at)
     conv.last_message_at = max(_aware(conv.last_message_at) or at, at)
+    if event.referral:
+        attribution.record_referral(conv, str(channel.platform), event.referral, at, message=msg)
     result.stored += 1
     batch.to_answer.append(msg)  # its id is known after the batch's flush
 
@@ -350,7 +352,10 @@ def _on_status(batch, channel, event: InboundEvent, result, now) -> None:
 def _on_referral(batch, channel, event: InboundEvent, result, now) -> None:
     """An ad or link click opens the thread: the lead shows up before their first message."""
     if event.customer_id:
-        conversation_for(batch, channel, _customer(batch, channel, event, now))
+        conv = conversation_for(batch, channel, _customer(batch, channel, event, now))
+        if event.referral:
+            attribution.record_referral(conv, str(channel.platform), event.referral,
+                                        event.timestamp or now)
 
 
 HANDLERS = {

@@ -24,7 +24,7 @@ from app.security.permissions import (
     RESOURCE_ORDER_ITEMS,
     RESOURCE_ORDERS,
 )
-from app.services import checkout, outbound
+from app.services import attribution, checkout, outbound
 from app.services.payments import fulfilment, links, refunds
 from app.services.payments.gateway import PaymentError, TransientPaymentError
 from app.services import orders as order_service
@@ -66,6 +66,8 @@ class OrderRules:
         order_service.check_parties(item, created)
         if created:
             order_service.assign_number(item)
+            item.closed_by_sender, item.closed_by_user_id = attribution.closing_turn(
+                item.conversation_id, item.tenant_id, source="admin", actor_id=_actor())
 
     def before_delete(self, item):
         checkout.release_order(item)

@@ -3,7 +3,7 @@
 first_message rules become new_conversation rules (same meaning, the issue's name).
 
 Revision ID: cea945b5c010
-Revises: e5c0a7d3b912
+Revises: e7d1a5c3b820
 Create Date: 2026-12-02 06:54:36.646245
 
 """
@@ -36,7 +36,7 @@ def _swap_checks(triggers: tuple, actions: tuple, renames: dict) -> None:
 
 # revision identifiers, used by Alembic.
 revision = 'cea945b5c010'
-down_revision = 'e5c0a7d3b912'
+down_revision = 'e7d1a5c3b820'
 branch_labels = None
 depends_on = None
 
