@@ -47,6 +47,7 @@ def init_extensions(app: Flask) -> None:
     from app.jobs import init_queue
     from app.security.tenancy import bind_request_scope, install_orm_guard
     from app.services.tenant_content import init_content_stamps
+    from app.services.order_triggers import init_workflow_events
     from app.views import register_views
     from app.views.context import register_template_helpers
 
@@ -63,6 +64,7 @@ def init_extensions(app: Flask) -> None:
     init_queue(app)
     install_orm_guard()
     init_content_stamps()
+    init_workflow_events()
     with app.app_context():
         builder = AppBuilder()
         builder.init_app(app, db.session)

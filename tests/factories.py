@@ -19,6 +19,7 @@ from app.models import (
     Conversation,
     Customer,
     Direction,
+    FollowUp,
     KnowledgeChunk,
     KnowledgeDocument,
     Message,
@@ -30,6 +31,8 @@ from app.models import (
     PromiseKind,
     Role,
     RuleAction,
+    RuleRun,
+    RuleStep,
     Sender,
     TargetPlatform,
     Template,
@@ -121,7 +124,14 @@ def populate(tenant: Tenant, tag: str) -> TenantRows:
     promise = AiPromise(tenant_id=t, conversation_id=conv.id, message_id=msg.id, kind=PromiseKind.PRICE,
                         text=f"Promise-{tag} costs ₹799.00", value="₹799.00", value_minor=79900,
                         catalog_value_minor=79900, product_id=product.id, matches=True)
-    db.session.add_all([chunk, note, canned, promise])
+    step = RuleStep(tenant_id=t, rule_id=rule.id, position=1, action=RuleAction.TAG,
+                    response=f"Step-{tag}")
+    rule_run = RuleRun(tenant_id=t, rule_id=rule.id, rule_name=f"Rule-{tag}", conversation_id=conv.id,
+                       trigger="keyword", event=f"message-{msg.id}", message_id=msg.id,
+                       actions=[f"tag: Step-{tag}"])
+    follow_up = FollowUp(tenant_id=t, conversation_id=conv.id, rule_id=rule.id, text=f"Follow-{tag}",
+                         due_at=utcnow() + timedelta(hours=1))
+    db.session.add_all([chunk, note, canned, promise, step, rule_run, follow_up])
     db.session.flush()
     profile = db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == t))
     membership = db.session.scalar(select(TenantMembership).where(TenantMembership.tenant_id == t))
@@ -130,7 +140,7 @@ def populate(tenant: Tenant, tag: str) -> TenantRows:
         customer=customer.id, conversation=conv.id, message=msg.id, order=order.id,
         order_item=item.id, order_event=order_event.id, template=template.id, rule=rule.id, document=doc.id,
         chunk=chunk.id, note=note.id, canned_reply=canned.id, promise=promise.id, profile=profile.id,
-        membership=membership.id, tenant=t,
+        membership=membership.id, tenant=t, step=step.id, rule_run=rule_run.id, follow_up=follow_up.id,
     )
     return rows
 

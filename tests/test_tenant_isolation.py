@@ -22,11 +22,13 @@ ROW_KEY = {
     m.AutomationRule: "rule", m.KnowledgeDocument: "document", m.BusinessProfile: "profile",
     m.TenantMembership: "membership", m.Tenant: "tenant",
     m.ConversationNote: "note", m.CannedReply: "canned_reply", m.AiPromise: "promise",
+    m.RuleStep: "step", m.RuleRun: "rule_run", m.FollowUp: "follow_up",
 }
 PERSONAS = ["owner_a", "staff_a"]
 MARKERS = ["Cat-{t}", "SKU-{t}", "Prod-{t}", "Camp-{t}", "Chan-{t}", "page-{t}", "Cust-{t}",
            "psid-{t}", "Msg-{t}", "Note-{t}", "tmpl-{t}", "Body-{t}", "Rule-{t}", "Doc-{t}",
-           "Knowledge-{t}", "Chunk-{t}", "Promise-{t}", "Tenant {t}", "owner_{l}", "secret-token-{t}"]
+           "Knowledge-{t}", "Chunk-{t}", "Promise-{t}", "Tenant {t}", "owner_{l}", "secret-token-{t}",
+           "Step-{t}", "Follow-{t}"]
 
 
 def leaks(text: str, *tags: str) -> list[str]:
@@ -161,7 +163,7 @@ def _view_names():
         "MessageView", "OrderView", "OrderItemView", "OrderEventView", "ChannelView", "TemplateView",
         "AutomationRuleView", "BusinessProfileView", "KnowledgeDocumentView", "TeamView",
         "TenantSettingsView", "TenantsView", "CannedReplyView", "ConversationNoteView",
-        "AiPromiseView",
+        "AiPromiseView", "RuleStepView", "RuleRunView", "FollowUpView",
     ]
 
 
@@ -266,7 +268,7 @@ def _api_names():
     return [
         "ConversationApi", "MessageApi", "CustomerApi", "ProductApi", "CategoryApi", "OrderApi",
         "OrderItemApi", "CampaignApi", "TemplateApi", "AutomationRuleApi", "ChannelApi",
-        "BusinessProfileApi", "KnowledgeDocumentApi", "AiPromiseApi",
+        "BusinessProfileApi", "KnowledgeDocumentApi", "AiPromiseApi", "RuleStepApi", "RuleRunApi", "FollowUpApi",
     ]
 
 

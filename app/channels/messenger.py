@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from app.channels import catalog as catalog_message
 from app.channels import fields as f
 from app.channels.base import EventKind, InboundEvent, Parsed, SendResult, graph_for
 from app.channels.referrals import meta_referral
@@ -155,7 +156,10 @@ class MessengerAdapter:
             body["messaging_type"] = "RESPONSE"
         options = (message.payload or {}).get("quick_replies") if message.payload else None
         image = (message.payload or {}).get("image_url") if message.payload else None
-        if image:
+        catalog = (message.payload or {}).get("catalog") if message.kind == "catalog" else None
+        if catalog:
+            body["message"] = catalog_message.messenger_template(catalog)
+        elif image:
             body["message"] = {"attachment": {"type": "image",
                                               "payload": {"url": image, "is_reusable": True}}}
         else:

@@ -10,6 +10,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from app.channels import catalog as catalog_message
 from app.channels import fields as f
 from app.channels.base import EventKind, InboundEvent, Parsed, SendResult, graph_for
 from app.channels.referrals import whatsapp_referral
@@ -182,6 +183,8 @@ class WhatsAppAdapter:
                                 "to": recipient_id}
         if message.kind == "template":
             body.update(type="template", template=payload["template"])
+        elif message.kind == "catalog" and payload.get("catalog"):
+            body.update(type="interactive", interactive=catalog_message.whatsapp_list(payload["catalog"]))
         elif payload.get("image_url"):
             body.update(type="image", image={"link": payload["image_url"],
                                              "caption": (message.text or "")[:1024]})

@@ -108,6 +108,33 @@ def queue_chunking(document_id: int, tenant_id: int) -> None:
     enqueue("app.jobs.knowledge.chunk_document", document_id, tenant_id=tenant_id)
 
 
+# ------------------------------------------------------------------------------ workflows
+
+
+def queue_follow_up(follow_up_id: int, tenant_id: int, *, delay: float) -> None:
+    """Send (or drop) a follow-up when it comes due, through RQ's scheduler: the job waits in
+    Redis, so a worker restart doesn't lose it."""
+    enqueue("app.jobs.workflows.send_follow_up", follow_up_id, tenant_id=tenant_id,
+            job_id=f"follow-up-{follow_up_id}", delay=max(delay, 1))
+
+
+def requeue_follow_up(follow_up_id: int, tenant_id: int) -> bool:
+    """The sweep's re-queue of a follow-up past due whose job is gone (an in-memory Redis that
+    restarted, a flushed one); True if queued."""
+    return enqueue_again("app.jobs.workflows.send_follow_up", follow_up_id, tenant_id,
+                         job_id=f"follow-up-{follow_up_id}")
+
+
+def queue_rule_event(conversation_id: int, tenant_id: int, trigger: str, event: str, *,
+                     order_id: int | None = None, rule_id: int | None = None,
+                     delay: float | None = None) -> None:
+    """Run a conversation's rules for an event (an order paid or shipped, a quiet spell);
+    one job per conversation, event and rule, however often it is queued."""
+    job_id = f"rules-{conversation_id}-{rule_id or 'all'}-{event}"
+    enqueue("app.jobs.workflows.run_rule_event", conversation_id, trigger, event, order_id, rule_id,
+            tenant_id=tenant_id, job_id=job_id[:128], delay=delay)
+
+
 def queue_document(upload_id: int, tenant_id: int) -> None:
     """Read an uploaded onboarding document into knowledge (one job per upload)."""
     enqueue("app.jobs.documents.extract_document", upload_id, tenant_id=tenant_id,

@@ -637,6 +637,14 @@ class Template(TenantMixin, Model):
 
 
 class AutomationRule(TenantMixin, Model):
+    """A workflow rule: a trigger, optional conditions, an action (and further steps).
+
+    `match` carries the trigger's parameter: comma-separated words or phrases (keyword),
+    hours of quiet (no_reply), opening hours "09:00-21:00" (outside_hours). The action's own
+    parameters sit beside it (response or template, tag text in `response`, assignee,
+    category, delay); further actions are RuleStep rows (app.models.workflows).
+    """
+
     __tablename__ = "automation_rule"
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
     id = Column(Integer, primary_key=True)
@@ -647,6 +655,17 @@ class AutomationRule(TenantMixin, Model):
     response = Column(Text)
     template_id = Column(Integer, ForeignKey("template.id", ondelete="SET NULL"), index=True)
     template = relationship(Template)
+    assignee_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    assignee = relationship(User)
+    category_id = Column(Integer, ForeignKey("category.id", ondelete="SET NULL"), index=True)
+    category = relationship(Category)
+    delay_hours = Column(Float)
+    # Conditions (all optional; every one given must hold).
+    platform = enum_column(TargetPlatform, "rule_platform", nullable=True)
+    campaign_id = Column(Integer, ForeignKey("campaign.id", ondelete="SET NULL"), index=True)
+    campaign = relationship(Campaign)
+    customer_tag = Column(String(80))
+    hours = Column(String(16))  # local time of day when the rule applies, "09:00-18:00"
     priority = Column(Integer, nullable=False, default=100)
     active = Column(Boolean, nullable=False, default=True)
 
@@ -704,3 +723,4 @@ from app.models.attribution import *  # noqa: E402,F401,F403
 from app.models.inbox import CannedReply, ConversationNote  # noqa: E402,F401
 from app.models.integrations import *  # noqa: E402,F401,F403
 from app.models.promises import AiPromise, PromiseKind  # noqa: E402,F401
+from app.models.workflows import FollowUp, FollowUpStatus, RuleRun, RuleStep  # noqa: E402,F401

@@ -68,8 +68,10 @@ Sender = str_enum('Sender', "customer", "ai", "agent", "system")
 MessageStatus = str_enum('MessageStatus', "received", "queued", "sent", "delivered", "read", "failed")
 OrderStatus = str_enum('OrderStatus', "pending_payment", "paid", "fulfilled", "shipped", "delivered", "cancelled", "expired", "refunded")
 TemplateStatus = str_enum('TemplateStatus', "draft", "pending", "approved", "rejected")
-RuleTrigger = str_enum('RuleTrigger', "keyword", "first_message", "outside_hours")
-RuleAction = str_enum('RuleAction', "reply", "handoff", "tag", "opt_out")
+RuleTrigger = str_enum('RuleTrigger', "keyword", "new_conversation", "order_intent", "no_reply",
+                       "order_paid", "order_shipped", "outside_hours")
+RuleAction = str_enum('RuleAction', "reply", "ai_reply", "send_catalog", "tag", "assign",
+                      "create_order", "follow_up", "handoff", "opt_out")
 
 
 class TenantMixin:

@@ -29,7 +29,7 @@ from app.models import (
     utcnow,
 )
 from app.money import format_money
-from app.services import attribution, stock
+from app.services import attribution, order_triggers, stock
 from app.services.orders import (
     OrderError,
     conversation_of_customer,
@@ -327,6 +327,7 @@ def transition(order: Order, target: OrderStatus, *, source: str, actor_id: int 
     db.session.add(OrderEvent(tenant_id=order.tenant_id, order_id=order.id,
                               from_status=str(previous), to_status=str(target), source=source,
                               actor_id=actor_id, note=note))
+    order_triggers.order_changed(order, target)  # its rules run once this commits
     return True
 
 

@@ -39,10 +39,13 @@ from app.models import (
     Sender,
     utcnow,
 )
+from app.services import optout
 
 log = logging.getLogger(__name__)
 
 STANDARD_WINDOW = timedelta(hours=24)
+# Senders that are not a person: the agent, rules, follow-ups, broadcasts.
+AUTOMATED = (Sender.AI, Sender.SYSTEM)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 
 
@@ -110,7 +113,7 @@ def deliver(message_id: int, tenant_id: int, *, fresh: bool = False) -> str:
     if channel.status != ChannelStatus.ACTIVE:
         _fail(msg, f"Channel {channel.name} is {channel.status}: {channel.last_error or 'reconnect it'}")
         return str(msg.status)
-    if customer.opted_out and msg.sender in (Sender.AI,):
+    if customer.opted_out and msg.sender in AUTOMATED and not optout.exempt(msg):
         _fail(msg, "The customer opted out of automated messages")
         return str(msg.status)
     if not fresh and takeover.overtaken(msg):

@@ -31,7 +31,7 @@ from app.models import (
     utcnow,
 )
 from app.jobs.queueing import queue_rating
-from app.services import automation, disclosure, outbound, promises, takeover, tenant_content
+from app.services import automation, disclosure, optout, outbound, promises, takeover, tenant_content
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,9 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     `final`: this reply goes out even if the customer wrote again meanwhile."""
     # read under the lock, before the model: what the compare-and-set below checks against
     seen_seq = conv.takeover_seq or 0
-    if takeover.steps_back(conv) or conv.customer.opted_out:
+    # STOP/START are heard in any mode; otherwise a conversation a person has (taken over or
+    # paused) or an opted-out customer gets no automated answer.
+    if optout.command_in(pending) is None and (takeover.steps_back(conv) or conv.customer.opted_out):
         _claim(pending)  # they wait for the person, who sees them in the inbox
         db.session.commit()
         return "no reply", None
@@ -160,7 +162,7 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     automated = Sender.SYSTEM if reply.agent.startswith("rule:") else Sender.AI
     out = outbound.queue_message(
         conv, disclosure.opening(conv, reply.text, first=first) if automated == Sender.AI else reply.text,
-        sender=automated, payload=payload, reply_to_id=last.id,
+        sender=automated, kind=reply.meta.get("kind", "text"), payload=payload, reply_to_id=last.id,
     )
     created = last.created_at if last.created_at.tzinfo else last.created_at.replace(tzinfo=timezone.utc)
     out.latency_ms = int((utcnow() - created).total_seconds() * 1000)

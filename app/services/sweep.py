@@ -26,6 +26,7 @@ from app.jobs.queueing import (
     requeue_payment_event,
 )
 from app.models import Direction, Message, MessageStatus, PaymentEvent, WebhookEvent, utcnow
+from app.services import followups
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -39,6 +40,7 @@ class SweepReport:
     payment_events: int = 0
     payment_links: int = 0
     expired_orders: int = 0
+    follow_ups: int = 0
 
 
 def sweep() -> SweepReport:
@@ -58,6 +60,7 @@ def sweep() -> SweepReport:
         queue_send(message_id, tenant_id)
         report.outbound += 1
     _sweep_payments(cutoff, report)
+    report.follow_ups = followups.requeue_overdue(cutoff)
     if report.deliveries or report.inbound or report.outbound:
         log.info("sweep re-queued %d deliveries, %d inbound and %d outbound messages",
                  report.deliveries, report.inbound, report.outbound)

@@ -36,6 +36,7 @@ from app.models import (
     KnowledgeChunk,
     KnowledgeDocument,
     Product,
+    RuleStep,
     TargetPlatform,
     Template,
     Tenant,
@@ -45,7 +46,8 @@ MAX_TENANTS = 512  # per process; a miss costs one rebuild, not a wrong answer
 # Which changes make a new stamp: None means any column or collection of the class.
 WATCHED: dict[type, frozenset[str] | None] = {
     Tenant: frozenset({"name", "currency", "timezone"}),
-    BusinessProfile: None, Campaign: None, AutomationRule: None, Template: None, Category: None,
+    BusinessProfile: None, Campaign: None, AutomationRule: None, RuleStep: None, Template: None,
+    Category: None,
     KnowledgeDocument: None, KnowledgeChunk: None,
     Product: frozenset({"name", "active", "category_id", "tenant_id"}),  # not stock or prices
 }
@@ -122,7 +124,8 @@ def _load(tenant_id: int) -> Content:
                                    .options(selectinload(Campaign.products))).all()
     rules = db.session.scalars(select(AutomationRule).where(
         AutomationRule.tenant_id == tenant_id, AutomationRule.active.is_(True),
-    ).options(selectinload(AutomationRule.template))
+    ).options(selectinload(AutomationRule.template),
+              selectinload(AutomationRule.steps).selectinload(RuleStep.template))
         .order_by(AutomationRule.priority, AutomationRule.id)).all()
     names = list(db.session.scalars(select(Product.name).where(Product.tenant_id == tenant_id)))
     names += db.session.scalars(select(Category.name).where(Category.tenant_id == tenant_id))
@@ -136,7 +139,9 @@ def _load(tenant_id: int) -> Content:
         campaigns=tuple(_plain(c, products=tuple(
             SimpleNamespace(id=p.id, name=p.name, active=p.active) for p in c.products))
             for c in campaigns),
-        rules=tuple(_plain(r, template=_plain(r.template) if r.template else None) for r in rules),
+        rules=tuple(_plain(r, template=_plain(r.template) if r.template else None, steps=tuple(
+            _plain(s, template=_plain(s.template) if s.template else None) for s in r.steps))
+            for r in rules),
         names=tuple(names),
         knowledge=Knowledge.build(list(chunks)),
     )

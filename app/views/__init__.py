@@ -21,6 +21,13 @@ def register_views(appbuilder) -> None:
     from app.views.automation import (
         AutomationRuleApi,
         AutomationRuleView,
+        AutomationTryView,
+        FollowUpApi,
+        FollowUpView,
+        RuleRunApi,
+        RuleRunView,
+        RuleStepApi,
+        RuleStepView,
         TemplateApi,
         TemplateView,
     )
@@ -71,6 +78,10 @@ def register_views(appbuilder) -> None:
     ab.add_view(CampaignView, "Campaigns", icon="fa-bullhorn", category=MENU_MARKETING)
     ab.add_view(TemplateView, "Templates", icon="fa-file-text-o", category=MENU_MARKETING)
     ab.add_view(AutomationRuleView, "Automation Rules", icon="fa-magic", category=MENU_MARKETING)
+    ab.add_view_no_menu(RuleStepView)
+    ab.add_view(AutomationTryView, "Try Rules", icon="fa-flask", category=MENU_MARKETING)
+    ab.add_view(RuleRunView, "Rule Runs", icon="fa-history", category=MENU_MARKETING)
+    ab.add_view(FollowUpView, "Follow-ups", icon="fa-clock-o", category=MENU_MARKETING)
     ab.add_view(BroadcastsView, "Broadcasts", icon="fa-paper-plane", category=MENU_MARKETING)
     ab.add_view(IntegrationsView, "Integrations", icon="fa-link", category=MENU_SETTINGS)
     ab.add_view(ChannelView, "Channels", icon="fa-plug", category=MENU_SETTINGS)
@@ -86,7 +97,8 @@ def register_views(appbuilder) -> None:
 
     for api in (
         ConversationApi, MessageApi, CustomerApi, ProductApi, CategoryApi, OrderApi,
-        OrderItemApi, CampaignApi, TemplateApi, AutomationRuleApi, ChannelApi,
-        BusinessProfileApi, KnowledgeDocumentApi, SegmentApi, AnalyticsApi, AiPromiseApi, LeoApi,
+        OrderItemApi, CampaignApi, TemplateApi, AutomationRuleApi, RuleStepApi, RuleRunApi,
+        FollowUpApi, ChannelApi, BusinessProfileApi, KnowledgeDocumentApi, SegmentApi, AnalyticsApi,
+        AiPromiseApi, LeoApi,
     ):
         ab.add_api(api)
