@@ -129,7 +129,8 @@ def job_pending(job_id: str) -> bool:
         JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
-def enqueue_again(path: str, *args, job_id: str, queue: str = QUEUE_NAME) -> bool:
+def enqueue_again(path: str, *args, job_id: str, queue: str = QUEUE_NAME,
+                  tenant_id: int | None = None) -> bool:
     """Queue `path(*args)` under `job_id` unless a job of that id is still pending; a finished
     or failed one of that id is replaced. True if queued.
 
@@ -141,5 +142,5 @@ def enqueue_again(path: str, *args, job_id: str, queue: str = QUEUE_NAME) -> boo
     existing = _existing_job(job_id)
     if existing is not None:
         existing.delete()
-    enqueue(path, *args, job_id=job_id, queue=queue)
+    enqueue(path, *args, tenant_id=tenant_id, job_id=job_id, queue=queue)
     return True

@@ -1,0 +1,193 @@
+"""Taking up a dead worker's work within seconds.
+
+RQ notices a dead worker's jobs through their entries in each queue's StartedJobRegistry: an
+entry carries an expiry its worker renews while the job runs, and `StartedJobRegistry.cleanup()`
+hands a job whose entry has expired to its Retry (or to the failed registry). Out of the box
+a SimpleWorker's entry lasts the job timeout plus a minute and the cleanup runs every ten
+minutes, so a killed worker's jobs waited up to a quarter of an hour. Here every worker
+process runs a `ProcessHeartbeat` thread that
+
+* renews its running jobs' entries every third of JOB_HEARTBEAT_TTL_SECONDS (the entries are
+  written with that short expiry by `app.jobs.threads.ThreadWorker`), so they lapse within
+  seconds of the process's death and never while it lives;
+* runs RQ's cleanup every REAP_EVERY_SECONDS (one process in the deployment at a time), and
+  puts the retry of a job found abandoned straight back on its queue: it was interrupted,
+  not failing, so the Retry's backoff would only make its customer wait;
+* keeps a liveness key for the process, which the scheduler threads read to take over a dead
+  process's scheduler locks at once instead of after RQ's 61-second lock expiry;
+* queues the periodic sweep (app.services.sweep) every SWEEP_EVERY_SECONDS, so the sweep
+  goes on whichever processes die.
+
+The conversation locks a dead worker held lapse on their own (app.services.locks).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.registry import ScheduledJobRegistry
+from rq.serializers import JSONSerializer
+
+log = logging.getLogger(__name__)
+
+BEAT_SECONDS = 1.0  # the heartbeat thread's tick; each duty below has its own period
+REAP_EVERY_SECONDS = 2
+PROCESS_TTL_SECONDS = 6  # a process's liveness key outlives three missed renewals
+ALIVE_KEY = "closer:alive:{}"
+REAPER_KEY = "closer:reaper"
+PROCESS_PREFIX = "closer-"
+
+
+def process_name() -> str:
+    """This process's name in Redis (liveness key, scheduler name): unique per start."""
+    host = "".join(c if c.isalnum() else "-" for c in socket.gethostname())[:40]
+    return f"{PROCESS_PREFIX}{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def is_alive(connection, name: str) -> bool:
+    return bool(connection.exists(ALIVE_KEY.format(name)))
+
+
+def reap_abandoned(connection, queue_names: list[str], now: float | None = None) -> list[str]:
+    """Hand the jobs whose started entries expired (their worker died) to RQ's cleanup, and
+    queue each one's retry at once. Returns the ids of the jobs queued again."""
+    now = time.time() if now is None else now
+    requeued = []
+    for name in queue_names:
+        queue = Queue(name, connection=connection, serializer=JSONSerializer)
+        started = queue.started_job_registry
+        expired = started.get_expired_job_ids(now)
+        if not expired:
+            continue
+        started.cleanup(now)  # RQ's own handling: Retry if any left, else the failed registry
+        scheduled = ScheduledJobRegistry(queue=queue)
+        for job_id in dict.fromkeys(expired):
+            if job_id not in scheduled:
+                continue
+            job = queue.fetch_job(job_id)
+            if job is not None and scheduled.remove(job):  # not moved by the scheduler meanwhile
+                queue.enqueue_job(job, at_front=True)
+                requeued.append(job_id)
+        log.warning("queue %s: %d jobs of a lost worker taken up again (%d re-run now)",
+                    name, len(set(expired)), len(requeued))
+    return requeued
+
+
+class Executions:
+    """The RQ executions this process runs, renewed together by the heartbeat."""
+
+    def __init__(self, ttl: int) -> None:
+        self.ttl = ttl
+        self._running: dict[int, tuple] = {}
+        self._guard = threading.Lock()
+
+    def add(self, worker, execution, job) -> None:
+        longest = (job.timeout or 0) + self.ttl if job.timeout and job.timeout > 0 else None
+        with self._guard:
+            self._running[id(worker)] = (execution, job, time.monotonic(), longest)
+
+    def discard(self, worker) -> None:
+        with self._guard:
+            self._running.pop(id(worker), None)
+
+    def renew(self, connection) -> None:
+        """Push each running job's started entry `ttl` seconds ahead. Only entries still
+        there are touched (ZADD XX, EXPIRE): one that just finished stays removed. A job
+        stuck past its timeout is no longer renewed."""
+        with self._guard:
+            running = list(self._running.values())
+        if not running:
+            return
+        until = time.time() + self.ttl
+        with connection.pipeline(transaction=False) as pipe:
+            for execution, job, started, longest in running:
+                if longest is not None and time.monotonic() - started > longest:
+                    continue
+                pipe.zadd(job.started_job_registry.key, {execution.composite_key: until}, xx=True)
+                pipe.expire(execution.key, self.ttl)
+                pipe.zadd(f"rq:executions:{job.id}", {execution.id: until + 60}, xx=True)
+            pipe.execute()
+
+
+class ProcessHeartbeat(threading.Thread):
+    """The recovery duties of one worker process (see the module docstring)."""
+
+    def __init__(self, connection, queue_names: list[str], *, name: str, job_ttl: int,
+                 sweep_every: float | None, stop: threading.Event) -> None:
+        super().__init__(name="closer-heartbeat", daemon=True)
+        self.connection = connection
+        self.queue_names = list(queue_names)
+        self.process = name
+        self.executions = Executions(job_ttl)
+        self.sweep_every = sweep_every
+        self.stop = stop
+        self._last: dict[str, float] = {}
+
+    def _due(self, duty: str, every: float) -> bool:
+        now = time.monotonic()
+        if now - self._last.get(duty, -1e9) < every:
+            return False
+        self._last[duty] = now
+        return True
+
+    def beat(self) -> None:
+        """One round of the duties that are due (also called directly by tests)."""
+        if self._due("alive", PROCESS_TTL_SECONDS / 3):
+            self.connection.set(ALIVE_KEY.format(self.process), "1", ex=PROCESS_TTL_SECONDS)
+        if self._due("executions", max(self.executions.ttl / 3, 1)):
+            self.executions.renew(self.connection)
+        if self._due("reap", REAP_EVERY_SECONDS) and self.connection.set(
+                REAPER_KEY, self.process, nx=True, ex=REAP_EVERY_SECONDS):
+            reap_abandoned(self.connection, self.queue_names)
+        if self.sweep_every and self._due("sweep", self.sweep_every):
+            queue_periodic_sweep()
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                try:
+                    self.beat()
+                except RedisError as exc:  # Redis away for a moment: the next round retries
+                    log.warning("worker heartbeat: %s", exc)
+                except Exception:
+                    log.exception("worker heartbeat round failed")
+                self.stop.wait(BEAT_SECONDS)
+        finally:
+            try:
+                self.connection.delete(ALIVE_KEY.format(self.process))
+            except RedisError:
+                pass
+
+
+def queue_periodic_sweep() -> None:
+    """Queue this period's sweep (one per period across the deployment, by its job id)."""
+    from app.jobs.context import _worker_app
+    from app.jobs.queueing import queue_sweep
+
+    with _worker_app().app_context():
+        queue_sweep()
+
+
+RELEASE_IF_HELD_BY = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+def free_dead_scheduler_locks(connection, lock_keys: list[str]) -> int:
+    """Delete the scheduler locks held by one of our worker processes that is no longer
+    alive (its liveness key lapsed); a lock held by anything else is left alone."""
+    freed = 0
+    for key in lock_keys:
+        holder = connection.get(key)
+        holder = holder.decode() if isinstance(holder, bytes) else holder
+        if holder and holder.startswith(PROCESS_PREFIX) and not is_alive(connection, holder):
+            freed += int(connection.eval(RELEASE_IF_HELD_BY, 1, key, holder) or 0)
+            log.warning("scheduler lock %s of lost worker process %s released", key, holder)
+    return freed
