@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.jobs import HIGH_QUEUE, QUEUE_NAMES
+from app.jobs.threads import ThreadWorker
 from app.jobs.recovery import ALIVE_KEY, Executions, free_dead_scheduler_locks, reap_abandoned
 from app.models import Direction, Message
 from app.services.locks import Busy, conversation_lock, keeper
@@ -59,9 +60,9 @@ def test_the_worker_runs_forty_jobs_at_once_by_default(app):
     result = app.test_cli_runner().invoke(args=["worker", "--help"])
     assert "WORKER_THREADS (40)" in result.output
     # and the recovery that fits it: seconds, not minutes
-    assert app.config["CONVERSATION_LOCK_TTL_SECONDS"] <= 10
-    assert app.config["JOB_HEARTBEAT_TTL_SECONDS"] <= 15
-    assert app.config["SWEEP_EVERY_SECONDS"] <= 10 and app.config["SWEEP_AFTER_SECONDS"] <= 15
+    assert app.config["CONVERSATION_LOCK_TTL_SECONDS"] == 6
+    assert app.config["JOB_HEARTBEAT_TTL_SECONDS"] == 6
+    assert app.config["SWEEP_EVERY_SECONDS"] == 10 and app.config["SWEEP_AFTER_SECONDS"] == 15
 
 
 @needs_redis
@@ -84,7 +85,14 @@ def test_flask_worker_with_no_flags_starts_forty_job_threads(app):
 # ------------------------------------------------------------------ conversation locks
 
 
-def test_a_live_holder_keeps_its_lock_past_the_ttl(app):
+@pytest.fixture
+def restore_config(app):
+    saved = dict(app.config)
+    yield
+    app.config.update(saved)
+
+
+def test_a_live_holder_keeps_its_lock_past_the_ttl(app, restore_config):
     app.config["CONVERSATION_LOCK_TTL_SECONDS"] = 1.0
     try:
         with app.app_context():
@@ -98,25 +106,22 @@ def test_a_live_holder_keeps_its_lock_past_the_ttl(app):
             with conversation_lock(901, wait=0):  # released at once when done
                 pass
     finally:
-        app.config["CONVERSATION_LOCK_TTL_SECONDS"] = 10.0
+        pass
     assert keeper.held() == 0
 
 
-def test_a_holder_stuck_past_the_job_timeout_loses_its_lock(app):
+def test_a_holder_stuck_past_the_job_timeout_loses_its_lock(app, restore_config):
     app.config.update(CONVERSATION_LOCK_TTL_SECONDS=0.6, JOB_TIMEOUT=1)
-    try:
-        with app.app_context():
-            with conversation_lock(902):
-                time.sleep(2.5)  # past JOB_TIMEOUT + TTL: no longer renewed
-                started = time.monotonic()
-                with conversation_lock(902, wait=5):  # another job gets it
-                    assert time.monotonic() - started < 1.5
-    finally:
-        app.config.update(CONVERSATION_LOCK_TTL_SECONDS=10.0, JOB_TIMEOUT=120)
+    with app.app_context():
+        with conversation_lock(902):
+            time.sleep(2.5)  # past JOB_TIMEOUT + TTL: no longer renewed
+            started = time.monotonic()
+            with conversation_lock(902, wait=5):  # another job gets it
+                assert time.monotonic() - started < 1.5
 
 
 @needs_redis
-def test_a_lock_held_by_a_killed_process_is_taken_over_within_seconds(app):
+def test_a_lock_held_by_a_killed_process_is_taken_over_within_seconds(app, restore_config):
     script = textwrap.dedent("""
         import time
         from app import create_app
@@ -142,7 +147,6 @@ def test_a_lock_held_by_a_killed_process_is_taken_over_within_seconds(app):
             with conversation_lock(903, wait=20):
                 taken_after = time.monotonic() - killed
     finally:
-        app.config["CONVERSATION_LOCK_TTL_SECONDS"] = 10.0
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=10)
@@ -154,14 +158,21 @@ def test_a_lock_held_by_a_killed_process_is_taken_over_within_seconds(app):
 
 def test_an_abandoned_job_is_queued_again_at_once(app):
     queue = app.extensions["job_queues"][HIGH_QUEUE]
-    job = queue.enqueue("builtins.len", [1], retry=Retry(max=3, interval=[10, 30, 60]))
-    _started(queue, job, ttl=2)
+    job = queue.enqueue("builtins.len", [1], retry=Retry(max=3, interval=[10, 30, 60]), result_ttl=0)
+    later = queue.enqueue("builtins.len", [2], result_ttl=0)
+    execution = _started(queue, job, ttl=2)
     assert reap_abandoned(queue.connection, QUEUE_NAMES) == []  # its worker may still be alive
+    queue.connection.delete(execution.key)  # its record lapsed with the dead worker
     assert reap_abandoned(queue.connection, QUEUE_NAMES, now=time.time() + 3) == [job.id]
     job = Job.fetch(job.id, connection=queue.connection, serializer=JSONSerializer)
     assert job.get_status() == JobStatus.QUEUED and job.retries_left == 2
-    assert queue.job_ids[0] == job.id  # ahead of newer work: it was interrupted, not failing
+    assert queue.job_ids == [job.id, later.id]  # ahead of newer work: interrupted, not failing
     assert job.id not in StartedJobRegistry(queue=queue)
+    # the re-run succeeds and leaves nothing behind (the dead execution is not looked up)
+    ThreadWorker([queue.name], connection=queue.connection, serializer=JSONSerializer).work(
+        burst=True, logging_level="WARNING")
+    assert not Job.exists(job.id, connection=queue.connection)
+    assert FailedJobRegistry(queue=queue).count == 0
 
 
 def test_an_abandoned_job_without_retries_goes_to_the_failed_registry(app):
@@ -267,7 +278,7 @@ def test_a_job_of_a_killed_worker_is_rerun_within_seconds(app, world, post_meta)
 # ------------------------------------------------------------------ the sweep
 
 
-def test_the_sweep_replaces_a_failed_answer_job(app, world, post_meta, run_jobs, graph):
+def test_the_sweep_replaces_a_failed_answer_job(app, world, post_meta, run_jobs, graph, restore_config):
     """A message whose answer job failed (kept a week by RQ) is still answered by the sweep:
     the failed job of the same id no longer blocks it."""
     from app.jobs import enqueue
@@ -282,12 +293,9 @@ def test_the_sweep_replaces_a_failed_answer_job(app, world, post_meta, run_jobs,
     queue = app.extensions["job_queues"][HIGH_QUEUE]
     assert f"inbound-{mid}" in FailedJobRegistry(queue=queue)
     app.config["SWEEP_AFTER_SECONDS"] = 0
-    try:
-        with app.app_context():
-            assert sweep().inbound == 1
-            assert sweep().inbound == 0  # queued and pending: not twice
-    finally:
-        app.config["SWEEP_AFTER_SECONDS"] = 15
+    with app.app_context():
+        assert sweep().inbound == 1
+        assert sweep().inbound == 0  # queued and pending: not twice
     run_jobs()
     assert [s["recipient"]["id"] for s in graph.sends()] == ["psid-swept"]
 
@@ -302,3 +310,22 @@ def test_the_sweep_is_queued_once_per_period(app):
         queue_sweep()  # another process's heartbeat in the same period
     ids = [i for i in queue.job_ids if i.startswith("sweep-")]
     assert len(ids) == 1 and int(ids[0].split("-")[1]) in (period, period + 1)
+
+
+def test_the_sweep_replaces_an_answer_job_a_dying_worker_took_off_the_queue(
+        app, world, post_meta, run_jobs, graph, restore_config):
+    """RQ still says QUEUED, but the job is on no queue and in no registry: a worker popped it
+    and died before recording it as started. The sweep queues it again."""
+    from app.services.sweep import sweep
+
+    assert post_meta(mp.messenger(PAGE, mp.text("psid-popped", PAGE, "m_pop", "hello?"))).status_code == 200
+    queue = app.extensions["job_queues"][HIGH_QUEUE]
+    with app.app_context():
+        mid = db.session.scalar(select(Message.id).filter_by(external_id="m_pop"))
+    assert queue.job_ids == [f"inbound-{mid}"]
+    assert queue.connection.lpop(queue.key).decode() == f"inbound-{mid}"  # the dying worker's pop
+    app.config["SWEEP_AFTER_SECONDS"] = 0
+    with app.app_context():
+        assert sweep().inbound == 1
+    run_jobs()
+    assert [s["recipient"]["id"] for s in graph.sends()] == ["psid-popped"]

@@ -121,12 +121,19 @@ def _existing_job(job_id: str):
 
 
 def job_pending(job_id: str) -> bool:
-    """Whether a job of this id is waiting (queued, scheduled, deferred) or running."""
+    """Whether a job of this id is waiting (queued, scheduled, deferred) or running.
+
+    A job QUEUED but no longer on its queue is not: a worker took it off (a Redis BLPOP)
+    and died before RQ recorded it as started, where no registry will ever find it."""
     from rq.job import JobStatus
 
     existing = _existing_job(job_id)
-    return existing is not None and existing.get_status(refresh=False) in (
-        JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+    if existing is None:
+        return False
+    status = existing.get_status(refresh=False)
+    if status == JobStatus.QUEUED:
+        return current_app.extensions["redis"].lpos(f"rq:queue:{existing.origin}", job_id) is not None
+    return status in (JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 def enqueue_again(path: str, *args, job_id: str, queue: str = QUEUE_NAME,

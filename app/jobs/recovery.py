@@ -37,7 +37,7 @@ from rq.serializers import JSONSerializer
 log = logging.getLogger(__name__)
 
 BEAT_SECONDS = 1.0  # the heartbeat thread's tick; each duty below has its own period
-REAP_EVERY_SECONDS = 2
+REAP_EVERY_SECONDS = 1
 PROCESS_TTL_SECONDS = 6  # a process's liveness key outlives three missed renewals
 ALIVE_KEY = "closer:alive:{}"
 REAPER_KEY = "closer:reaper"
@@ -62,10 +62,13 @@ def reap_abandoned(connection, queue_names: list[str], now: float | None = None)
     for name in queue_names:
         queue = Queue(name, connection=connection, serializer=JSONSerializer)
         started = queue.started_job_registry
-        expired = started.get_expired_job_ids(now)
-        if not expired:
+        entries = [e.decode() if isinstance(e, bytes) else e
+                   for e in connection.zrangebyscore(started.key, 0, now)]
+        if not entries:
             continue
+        expired = [started.parse_job_id(e) for e in entries]
         started.cleanup(now)  # RQ's own handling: Retry if any left, else the failed registry
+        _forget_executions(connection, entries)
         scheduled = ScheduledJobRegistry(queue=queue)
         for job_id in dict.fromkeys(expired):
             if job_id not in scheduled:
@@ -77,6 +80,18 @@ def reap_abandoned(connection, queue_names: list[str], now: float | None = None)
         log.warning("queue %s: %d jobs of a lost worker taken up again (%d re-run now)",
                     name, len(set(expired)), len(requeued))
     return requeued
+
+
+def _forget_executions(connection, entries: list[str]) -> None:
+    """Drop the dead executions' records. RQ's cleanup leaves them in the job's execution
+    registry, which outlives the execution's own hash by a minute; a re-run finishing inside
+    that minute would look them up (to remove them) and fail on the missing hash."""
+    with connection.pipeline(transaction=False) as pipe:
+        for entry in entries:
+            job_id, _, execution_id = entry.rpartition(":")
+            pipe.zrem(f"rq:executions:{job_id}", execution_id)
+            pipe.delete(f"rq:execution:{entry}")
+        pipe.execute()
 
 
 class Executions:
@@ -150,7 +165,12 @@ class ProcessHeartbeat(threading.Thread):
 
     def run(self) -> None:
         try:
+            last = time.monotonic()
             while not self.stop.is_set():
+                late = time.monotonic() - last - BEAT_SECONDS
+                last = time.monotonic()
+                if late > 2:  # starved: renewals this late risk a live job being taken as lost
+                    log.warning("worker heartbeat ran %.1f s late", late)
                 try:
                     self.beat()
                 except RedisError as exc:  # Redis away for a moment: the next round retries

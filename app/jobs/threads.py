@@ -38,7 +38,7 @@ from app.jobs.recovery import ProcessHeartbeat, free_dead_scheduler_locks, proce
 
 log = logging.getLogger(__name__)
 
-JOB_HEARTBEAT_TTL = 15  # seconds; the worker command passes JOB_HEARTBEAT_TTL_SECONDS
+JOB_HEARTBEAT_TTL = 6  # seconds; the worker command passes JOB_HEARTBEAT_TTL_SECONDS
 IDLE_WAKEUP = 5  # seconds an idle worker blocks on Redis before it checks for a stop request
 # A worker's own heartbeat (its key lives worker_ttl + 60 s) is renewed at most this often
 # between jobs; RQ renews it three times per job, two round trips each.
