@@ -86,14 +86,15 @@ class Config:
     # nearly all its time waiting on the model and the Send API, so one process carries about
     # this many replies in flight (~20 replies/s at ~2 s each).
     WORKER_THREADS = int(_env("WORKER_THREADS", "40"))
-    # A conversation's lock lives this long unless its holder's process renews it (every third
-    # of it): a killed worker's conversations are free again within this many seconds.
-    CONVERSATION_LOCK_TTL_SECONDS = float(_env("CONVERSATION_LOCK_TTL_SECONDS", "6"))
+    # A conversation's lock and a running job's entry in RQ's started registry are renewed by
+    # their worker process while it lives. A job waiting for the lock takes it over, and the
+    # reaper re-runs the job, as soon as that process is known dead: at once on the same
+    # machine, within ~10 s (its heartbeat's liveness key) from another. These TTLs are the
+    # backstop for holders that run no heartbeat.
+    CONVERSATION_LOCK_TTL_SECONDS = float(_env("CONVERSATION_LOCK_TTL_SECONDS", "15"))
+    JOB_HEARTBEAT_TTL_SECONDS = int(_env("JOB_HEARTBEAT_TTL_SECONDS", "15"))
     # How long a job waits for a conversation another job is answering before it retries.
     CONVERSATION_LOCK_WAIT_SECONDS = float(_env("CONVERSATION_LOCK_WAIT_SECONDS", "30"))
-    # A running job's entry in RQ's started registry lives this long unless its worker
-    # process renews it: a killed worker's jobs count as abandoned and re-run after this.
-    JOB_HEARTBEAT_TTL_SECONDS = int(_env("JOB_HEARTBEAT_TTL_SECONDS", "6"))
 
     # Flask-AppBuilder
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.CloserSecurityManager"

@@ -10,75 +10,96 @@ process runs a `ProcessHeartbeat` thread that
 * renews its running jobs' entries every third of JOB_HEARTBEAT_TTL_SECONDS (the entries are
   written with that short expiry by `app.jobs.threads.ThreadWorker`), so they lapse within
   seconds of the process's death and never while it lives;
-* runs RQ's cleanup every REAP_EVERY_SECONDS (one process in the deployment at a time), and
-  puts the retry of a job found abandoned straight back on its queue: it was interrupted,
-  not failing, so the Retry's backoff would only make its customer wait;
-* keeps a liveness key for the process, which the scheduler threads read to take over a dead
-  process's scheduler locks at once instead of after RQ's 61-second lock expiry;
+* every REAP_EVERY_SECONDS (one process in the deployment at a time) expires the entries of
+  jobs whose worker process is known dead (app.jobs.liveness: at once on the same machine),
+  runs RQ's cleanup, and puts the retry of each job found abandoned straight back on its
+  queue: it was interrupted, not failing, so the Retry's backoff would only make its
+  customer wait;
+* keeps the process's liveness key, by which processes on other machines know it alive; the
+  scheduler threads take over a dead process's scheduler locks at once instead of after
+  RQ's 61-second lock expiry;
 * queues the periodic sweep (app.services.sweep) every SWEEP_EVERY_SECONDS, so the sweep
   goes on whichever processes die.
 
-The conversation locks a dead worker held lapse on their own (app.services.locks).
+The conversation locks a dead worker held are taken over by the next job that wants them
+(app.services.locks).
 """
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.job import JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
+
+from app.jobs.liveness import ALIVE_KEY, BEATING_KEY, holder_process, is_dead, process_name
 
 log = logging.getLogger(__name__)
 
 BEAT_SECONDS = 1.0  # the heartbeat thread's tick; each duty below has its own period
 REAP_EVERY_SECONDS = 1
-PROCESS_TTL_SECONDS = 6  # a process's liveness key outlives three missed renewals
-ALIVE_KEY = "closer:alive:{}"
+PROCESS_TTL_SECONDS = 10  # a process's liveness key outlives nine missed renewals
 REAPER_KEY = "closer:reaper"
-PROCESS_PREFIX = "closer-"
+
+__all__ = ["ProcessHeartbeat", "free_dead_scheduler_locks", "process_name", "reap_abandoned"]
 
 
-def process_name() -> str:
-    """This process's name in Redis (liveness key, scheduler name): unique per start."""
-    host = "".join(c if c.isalnum() else "-" for c in socket.gethostname())[:40]
-    return f"{PROCESS_PREFIX}{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
-def is_alive(connection, name: str) -> bool:
-    return bool(connection.exists(ALIVE_KEY.format(name)))
+def _lost_entries(connection, key: str, now: float) -> list[str]:
+    """The started entries of jobs whose worker is gone: expired ones (RQ's rule) and those of
+    a worker process known dead (app.jobs.liveness), which are expired here and now."""
+    entries = [(e.decode() if isinstance(e, bytes) else e, score)
+               for e, score in connection.zrange(key, 0, -1, withscores=True)]
+    if not entries:
+        return []
+    with connection.pipeline(transaction=False) as pipe:
+        for entry, _ in entries:
+            pipe.hget(f"rq:job:{entry.rpartition(':')[0]}", "worker_name")
+        workers = pipe.execute()
+    lost, dead = [], {}
+    for (entry, score), worker in zip(entries, workers):
+        process = holder_process(worker)
+        if process and process not in dead:
+            dead[process] = is_dead(connection, process)
+        if score <= now or dead.get(process):
+            lost.append(entry)
+    fresh = [e for (e, score) in entries if e in lost and score > now]
+    if fresh:  # RQ's cleanup takes what has expired
+        connection.zadd(key, {e: now - 1 for e in fresh}, xx=True)
+    return lost
 
 
 def reap_abandoned(connection, queue_names: list[str], now: float | None = None) -> list[str]:
-    """Hand the jobs whose started entries expired (their worker died) to RQ's cleanup, and
-    queue each one's retry at once. Returns the ids of the jobs queued again."""
+    """Hand the jobs of dead workers to RQ's cleanup, and queue each one's retry at once.
+    Returns the ids of the jobs queued again."""
     now = time.time() if now is None else now
     requeued = []
     for name in queue_names:
         queue = Queue(name, connection=connection, serializer=JSONSerializer)
         started = queue.started_job_registry
-        entries = [e.decode() if isinstance(e, bytes) else e
-                   for e in connection.zrangebyscore(started.key, 0, now)]
+        entries = _lost_entries(connection, started.key, now)
         if not entries:
             continue
         expired = [started.parse_job_id(e) for e in entries]
         started.cleanup(now)  # RQ's own handling: Retry if any left, else the failed registry
         _forget_executions(connection, entries)
         scheduled = ScheduledJobRegistry(queue=queue)
+        again = []
         for job_id in dict.fromkeys(expired):
-            if job_id not in scheduled:
-                continue
             job = queue.fetch_job(job_id)
-            if job is not None and scheduled.remove(job):  # not moved by the scheduler meanwhile
-                queue.enqueue_job(job, at_front=True)
-                requeued.append(job_id)
-        log.warning("queue %s: %d jobs of a lost worker taken up again (%d re-run now)",
-                    name, len(set(expired)), len(requeued))
+            if job is None:
+                continue
+            if job_id in scheduled:  # its Retry's backoff
+                if scheduled.remove(job):  # not moved by the scheduler meanwhile
+                    queue.enqueue_job(job, at_front=True)
+                    again.append(job_id)
+            elif job.get_status() == JobStatus.QUEUED:  # a Retry without backoff
+                again.append(job_id)
+        log.warning("queue %s: %d jobs of a lost worker, %d queued again", name, len(set(expired)), len(again))
+        requeued += again
     return requeued
 
 
@@ -153,8 +174,11 @@ class ProcessHeartbeat(threading.Thread):
 
     def beat(self) -> None:
         """One round of the duties that are due (also called directly by tests)."""
-        if self._due("alive", PROCESS_TTL_SECONDS / 3):
-            self.connection.set(ALIVE_KEY.format(self.process), "1", ex=PROCESS_TTL_SECONDS)
+        if self._due("alive", BEAT_SECONDS):
+            with self.connection.pipeline(transaction=False) as pipe:
+                pipe.set(ALIVE_KEY.format(self.process), "1", ex=PROCESS_TTL_SECONDS)
+                pipe.set(BEATING_KEY.format(self.process), "1", ex=24 * 3600)
+                pipe.execute()
         if self._due("executions", max(self.executions.ttl / 3, 1)):
             self.executions.renew(self.connection)
         if self._due("reap", REAP_EVERY_SECONDS) and self.connection.set(
@@ -180,7 +204,7 @@ class ProcessHeartbeat(threading.Thread):
                 self.stop.wait(BEAT_SECONDS)
         finally:
             try:
-                self.connection.delete(ALIVE_KEY.format(self.process))
+                self.connection.delete(ALIVE_KEY.format(self.process), BEATING_KEY.format(self.process))
             except RedisError:
                 pass
 
@@ -201,13 +225,13 @@ return 0
 
 
 def free_dead_scheduler_locks(connection, lock_keys: list[str]) -> int:
-    """Delete the scheduler locks held by one of our worker processes that is no longer
-    alive (its liveness key lapsed); a lock held by anything else is left alone."""
+    """Delete the scheduler locks held by one of our worker processes known dead
+    (app.jobs.liveness); a lock held by anything else is left alone."""
     freed = 0
     for key in lock_keys:
         holder = connection.get(key)
         holder = holder.decode() if isinstance(holder, bytes) else holder
-        if holder and holder.startswith(PROCESS_PREFIX) and not is_alive(connection, holder):
+        if holder and is_dead(connection, holder):
             freed += int(connection.eval(RELEASE_IF_HELD_BY, 1, key, holder) or 0)
             log.warning("scheduler lock %s of lost worker process %s released", key, holder)
     return freed

@@ -25,6 +25,7 @@ import logging
 import signal
 import threading
 import time
+import uuid
 
 from rq import SimpleWorker
 from rq.executions import Execution
@@ -38,7 +39,7 @@ from app.jobs.recovery import ProcessHeartbeat, free_dead_scheduler_locks, proce
 
 log = logging.getLogger(__name__)
 
-JOB_HEARTBEAT_TTL = 6  # seconds; the worker command passes JOB_HEARTBEAT_TTL_SECONDS
+JOB_HEARTBEAT_TTL = 15  # seconds; the worker command passes JOB_HEARTBEAT_TTL_SECONDS
 IDLE_WAKEUP = 5  # seconds an idle worker blocks on Redis before it checks for a stop request
 # A worker's own heartbeat (its key lives worker_ttl + 60 s) is renewed at most this often
 # between jobs; RQ renews it three times per job, two round trips each.
@@ -204,9 +205,11 @@ def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool
 
     def start_one() -> None:
         names = queues_for_next(queue_names, [w.queue_names() for w in workers.values()], threads)
-        worker = worker_class(names, connection=connection, serializer=JSONSerializer)
+        # named after the process, so the reaper knows whose jobs died with it
+        worker = worker_class(names, connection=connection, serializer=JSONSerializer,
+                              name=f"{name}.{uuid.uuid4().hex[:12]}")
         worker.executions = beat.executions if beat is not None else None
-        thread = threading.Thread(target=worker.work, name=f"rq-{worker.name[:8]}", daemon=True,
+        thread = threading.Thread(target=worker.work, name=f"rq-{worker.name[-8:]}", daemon=True,
                                   kwargs={"burst": burst, "logging_level": logging_level})
         workers[thread] = worker
         thread.start()

@@ -1,21 +1,28 @@
 """Per-conversation locks so one conversation is answered by one worker at a time.
 
-A lock lives only as long as its holder: it is taken with a short TTL
-(`CONVERSATION_LOCK_TTL_SECONDS`) that a keeper thread of the holding process renews every
-third of it. A worker killed mid-reply (SIGKILL, OOM, a lost machine) renews nothing, so its
-conversations are free again within the TTL and the re-run of its job, or the customer's next
-message, goes ahead; a TTL as long as the job timeout kept them waiting for minutes. A
-holder stuck past the job timeout is no longer renewed either.
+A lock lives only as long as its holder:
+
+* its token names the holding process (app.jobs.liveness), so a job waiting for it takes it
+  over as soon as that process is known dead: at once on the same machine;
+* it is taken with a short TTL (`CONVERSATION_LOCK_TTL_SECONDS`) that a keeper thread of the
+  holding process renews, all of the process's locks in one round trip, every quarter of it;
+  nothing renews a dead process's locks, so on any machine they are free within the TTL.
+
+A TTL as long as the job timeout used to keep a killed worker's conversations waiting for
+minutes. A holder stuck past the job timeout is no longer renewed either.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 
 from flask import current_app
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
+
+from app.jobs.liveness import holder_process, is_dead, process_name
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +31,32 @@ class Busy(RuntimeError):
     """Another worker holds the conversation; the job retries later."""
 
 
+# Each KEYS[i] whose value is still ARGV[2i-1] gets a TTL of ARGV[2i] ms; 1 or 0 per key.
+RENEW_IF_OURS = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[2 * i - 1] then
+    out[i] = redis.call('pexpire', key, ARGV[2 * i])
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+RELEASE_IF_HELD_BY = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+POLL_SECONDS = 0.1
+
+
 class _Held:
-    __slots__ = ("lock", "renew_every", "renewed", "until")
+    __slots__ = ("lock", "ttl", "renew_every", "renewed", "until")
 
     def __init__(self, lock, ttl: float, longest: float) -> None:
         self.lock = lock
-        self.renew_every = ttl / 3
+        self.ttl = ttl
+        self.renew_every = ttl / 4
         self.renewed = time.monotonic()
         self.until = self.renewed + longest
 
@@ -64,28 +91,38 @@ class LockKeeper:
     def _run(self) -> None:
         while True:
             with self._guard:
-                due = list(self._held.values())
-            wait = min((h.renew_every for h in due), default=1.0)
+                held = list(self._held.values())
             now = time.monotonic()
-            for held in due:
-                if now - held.renewed >= held.renew_every:
-                    self._renew(held, now)
-            self._wake.wait(min(wait, 1.0) / 2)
+            for stuck in [h for h in held if now > h.until]:  # past the job timeout: let it lapse
+                log.warning("lock %s held past the job timeout; no longer renewed", stuck.lock.name)
+                self.let_go(stuck.lock)
+            due = [h for h in held if now <= h.until and now - h.renewed >= h.renew_every]
+            if due:
+                self._renew(due, now)
+            self._wake.wait(0.25)
 
-    def _renew(self, held: _Held, now: float) -> None:
-        if now > held.until:  # stuck past the job timeout: let the lock lapse
-            log.warning("lock %s held past the job timeout; no longer renewed", held.lock.name)
-            self.let_go(held.lock)
-            return
-        try:
-            held.lock.reacquire()
-            held.renewed = now
-        except LockError:
-            log.warning("lock %s expired before its renewal and may be another worker's now",
-                        held.lock.name)
-            self.let_go(held.lock)
-        except RedisError as exc:  # Redis unreachable for a moment: try again next round
-            log.warning("could not renew lock %s: %s", held.lock.name, exc)
+    def _renew(self, due: list[_Held], now: float) -> None:
+        """Renew every due lock in one round trip (per Redis connection)."""
+        by_client: dict[int, list[_Held]] = {}
+        for held in due:
+            by_client.setdefault(id(held.lock.redis), []).append(held)
+        for group in by_client.values():
+            redis = group[0].lock.redis
+            args = []
+            for held in group:
+                args += [held.lock.local.token, int(held.ttl * 1000)]
+            try:
+                results = redis.eval(RENEW_IF_OURS, len(group), *[h.lock.name for h in group], *args)
+            except RedisError as exc:  # Redis unreachable for a moment: try again next round
+                log.warning("could not renew %d conversation locks: %s", len(group), exc)
+                continue
+            for held, renewed in zip(group, results):
+                if renewed:
+                    held.renewed = now
+                else:
+                    log.warning("lock %s expired before its renewal and may be another worker's now",
+                                held.lock.name)
+                    self.let_go(held.lock)
 
 
 keeper = LockKeeper()
@@ -100,11 +137,10 @@ def conversation_lock(conversation_id: int, *, wait: float | None = None):
     config = current_app.config
     ttl = float(config["CONVERSATION_LOCK_TTL_SECONDS"])
     wait = config["CONVERSATION_LOCK_WAIT_SECONDS"] if wait is None else wait
+    redis = current_app.extensions["redis"]
     # not thread-local: the keeper thread renews it with the token of the thread that took it
-    lock = current_app.extensions["redis"].lock(
-        f"closer:lock:conversation:{conversation_id}", timeout=ttl, blocking_timeout=wait,
-        thread_local=False)
-    if not lock.acquire():
+    lock = redis.lock(f"closer:lock:conversation:{conversation_id}", timeout=ttl, thread_local=False)
+    if not _acquire(redis, lock, wait):
         raise Busy(f"conversation {conversation_id} is busy")
     keeper.hold(lock, ttl, longest=float(config["JOB_TIMEOUT"]) + ttl)
     try:
@@ -115,3 +151,20 @@ def conversation_lock(conversation_id: int, *, wait: float | None = None):
             lock.release()
         except Exception:  # expired meanwhile: another worker may own it now; nothing to undo
             pass
+
+
+def _acquire(redis, lock, wait: float) -> bool:
+    """Take the lock within `wait` seconds, taking it over from a holder known dead."""
+    token = f"{process_name()}.{uuid.uuid4().hex}"
+    deadline = time.monotonic() + wait
+    while True:
+        if lock.acquire(blocking=False, token=token):
+            return True
+        holder = redis.get(lock.name)
+        if holder is not None and is_dead(redis, holder_process(holder)):
+            if redis.eval(RELEASE_IF_HELD_BY, 1, lock.name, holder):
+                log.warning("%s: its holder's process is gone; taken over", lock.name)
+            continue
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_SECONDS)
