@@ -134,6 +134,9 @@ def worker(processes, threads, burst, with_scheduler, fork):
             ThreadedWorkerPool(QUEUE_NAMES, connection=redis, num_workers=processes, threads=threads,
                                serializer=JSONSerializer).start(burst=burst, logging_level=log_level)
         else:
+            from app.jobs.threads import warm_up
+
+            warm_up()
             run_threads(QUEUE_NAMES, redis, threads, burst=burst, with_scheduler=with_scheduler,
                         logging_level=log_level, **recovery)
         return

@@ -41,12 +41,19 @@ LOG = "/tmp/closer-bench-recovery-worker-{}.log"
 
 
 def in_flight(pid: int) -> int:
-    """Jobs the worker process `pid` is running now (RQ's worker records)."""
+    """Jobs the worker process `pid` is running now: entries of RQ's started registries
+    whose job's worker is one of its threads (named after the process: app.jobs.liveness)."""
     import redis
-    from rq import Worker
+
+    from app.jobs import QUEUE_NAMES
 
     connection = redis.Redis.from_url(REDIS_URL)
-    return sum(1 for w in Worker.all(connection=connection) if w.pid == pid and w.get_current_job_id())
+    entries = [e.decode() for name in QUEUE_NAMES for e in connection.zrange(f"rq:wip:{name}", 0, -1)]
+    with connection.pipeline(transaction=False) as pipe:
+        for entry in entries:
+            pipe.hget(f"rq:job:{entry.rpartition(':')[0]}", "worker_name")
+        workers = pipe.execute()
+    return sum(1 for w in workers if w and w.decode().split("-")[2:3] == [str(pid)])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -90,9 +97,9 @@ def main() -> None:
             for i in range(args.customers):
                 if i == kill_after and not args.no_kill:
                     victim = workers[0]  # both take jobs from the same queues
+                    running = in_flight(victim.pid)
                     os.killpg(victim.pid, signal.SIGKILL)
-                    # its worker records outlive it: what it was running when it died
-                    killed = (victim.pid, in_flight(victim.pid), time.monotonic() - start)
+                    killed = (victim.pid, running, time.monotonic() - start)
                 due = start + i * args.seconds / args.customers
                 time.sleep(max(0.0, due - time.monotonic()))
                 sig, body = signed_message(i, customers=args.customers)
