@@ -18,3 +18,19 @@ def format_money(amount_minor: int | None, currency: str = "INR") -> str:
     if amount_minor is None:
         return ""
     return format_currency(to_major(amount_minor, currency), currency, locale=LOCALE)
+
+
+def to_minor(amount_major, currency: str = "INR") -> int:
+    """A typed amount in major units ("1,500.50", 1500) as minor units; ValueError if it is not
+    a non-negative amount with at most the currency's decimals."""
+    from decimal import InvalidOperation
+
+    text = str(amount_major).strip().replace(",", "")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{amount_major!r} is not an amount") from None
+    digits = get_currency_precision(currency)
+    if not value.is_finite() or value < 0 or value.as_tuple().exponent < -digits:
+        raise ValueError(f"{amount_major!r} is not an amount in {currency}")
+    return int(value.scaleb(digits))

@@ -76,11 +76,11 @@ def test_session_database_matches_models(app):
 
 def test_tenant_tables_have_indexed_not_null_tenant_id(app):
     from app.extensions import db
-    from app.models import TENANT_MODELS
+    from app.models import tenant_models
 
     with app.app_context():
         insp = inspect(db.engine)
-        for model in TENANT_MODELS:
+        for model in tenant_models():
             cols = {c["name"]: c for c in insp.get_columns(model.__tablename__)}
             assert cols["tenant_id"]["nullable"] is False, model.__tablename__
             indexed = {tuple(i["column_names"]) for i in insp.get_indexes(model.__tablename__)}

@@ -121,6 +121,16 @@ def queue_chunking(document_id: int, tenant_id: int) -> None:
     enqueue("app.jobs.knowledge.chunk_document", document_id, tenant_id=tenant_id)
 
 
+# ------------------------------------------------------------------------------ audiences
+
+
+def queue_broadcast(broadcast_id: int, tenant_id: int, *, delay: float | None = None) -> None:
+    """The next batch of a broadcast, on the low queue (a broadcast never delays a reply).
+    Without a job id: each batch claims its recipients, so an extra run sends nothing twice."""
+    enqueue("app.jobs.audience.send_broadcast_batch", broadcast_id, tenant_id=tenant_id,
+            delay=delay, queue=LOW_QUEUE)
+
+
 # ------------------------------------------------------------------------------ payments
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import datetime, timezone
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
@@ -19,7 +18,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -31,67 +29,12 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import backref, column_property, declared_attr, relationship
+from sqlalchemy.orm import backref, column_property, relationship
 
 from app.money import format_money
 from app.security.crypto import EncryptedText
-
-# Named constraints from day one, so SQLite batch migrations can drop them later.
-Model.metadata.naming_convention = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def enum_column(enum_cls, name: str, default=None, nullable: bool = False) -> Column:
-    """A portable enum: VARCHAR plus a CHECK, stored by value (no PostgreSQL ENUM type to migrate)."""
-    return Column(
-        Enum(
-            enum_cls,
-            name=name,
-            native_enum=False,
-            create_constraint=True,
-            length=32,
-            values_callable=lambda e: [m.value for m in e],
-            validate_strings=True,
-        ),
-        nullable=nullable,
-        default=default,
-    )
-
-
-def str_enum(name: str, *values: str) -> type[enum.StrEnum]:
-    """A StrEnum whose member *names* are its values, plus UPPERCASE aliases for code.
-
-    Flask-AppBuilder's EnumField looks members up by the stored string, so the canonical
-    names must equal the values stored in the database ("pending_payment", not "PENDING_PAYMENT");
-    the aliases keep call sites readable (OrderStatus.PAID is OrderStatus.paid).
-    """
-    members = [(v, v) for v in values] + [(v.upper(), v) for v in values]
-    return enum.StrEnum(name, members, module=__name__)
-
-
-Role = str_enum('Role', "owner", "staff")
-Platform = str_enum('Platform', "messenger", "instagram", "whatsapp", "playground")
-TargetPlatform = str_enum('TargetPlatform', "messenger", "instagram", "whatsapp", "all")
-CampaignStatus = str_enum('CampaignStatus', "draft", "active", "paused", "ended")
-ChannelStatus = str_enum('ChannelStatus', "active", "error", "disabled")
-ConversationStatus = str_enum('ConversationStatus', "open", "converted", "closed")
-ConversationMode = str_enum('ConversationMode', "ai", "human")
-Direction = str_enum('Direction', "in", "out")
-Sender = str_enum('Sender', "customer", "ai", "agent", "system")
-MessageStatus = str_enum('MessageStatus', "received", "queued", "sent", "delivered", "read", "failed")
-OrderStatus = str_enum('OrderStatus', "pending_payment", "paid", "fulfilled", "shipped", "delivered", "cancelled", "expired", "refunded")
-TemplateStatus = str_enum('TemplateStatus', "draft", "pending", "approved", "rejected")
-RuleTrigger = str_enum('RuleTrigger', "keyword", "first_message", "outside_hours")
-RuleAction = str_enum('RuleAction', "reply", "handoff", "tag", "opt_out")
+from app.models.base import *  # noqa: F401,F403  (the vocabularies, helpers and TenantMixin)
+from app.models.base import TenantMixin, enum_column, utcnow
 
 
 # ---------------------------------------------------------------------------- tenancy
@@ -130,20 +73,6 @@ class Tenant(Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class TenantMixin:
-    """Marks a business table: tenant_id NOT NULL + index; the ORM guard scopes these classes."""
-
-    @declared_attr
-    def tenant_id(cls):
-        return Column(
-            Integer, ForeignKey("tenant.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-
-    @declared_attr
-    def tenant(cls):
-        return relationship(Tenant)
 
 
 class TenantMembership(TenantMixin, Model):
@@ -674,13 +603,23 @@ class AutomationRule(TenantMixin, Model):
         return self.name
 
 
-TENANT_MODELS = [
-    cls
-    for cls in Model.registry._class_registry.values()
-    if isinstance(cls, type) and issubclass(cls, TenantMixin)
-]
+def tenant_models() -> list[type]:
+    """Every tenant-owned table's class, the submodules' included (read when asked, not at
+    import, so a domain module imported later is not missed)."""
+    return [
+        cls
+        for cls in Model.registry._class_registry.values()
+        if isinstance(cls, type) and issubclass(cls, TenantMixin)
+    ]
 
 
 # ---------------------------------------------------------------------------- later domains
 # Tables of newer domains live in submodules named by domain; importing them here puts them on
 # the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
+from app.models.audience import (  # noqa: E402,F401
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    RecipientStatus,
+    Segment,
+)

@@ -37,6 +37,8 @@ RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
 RESOURCE_TENANT_SETTINGS = "TenantSettings"
 RESOURCE_TENANTS = "Tenants"  # create tenants (agency admins)
+RESOURCE_SEGMENTS = "Segments"
+RESOURCE_BROADCASTS = "Broadcasts"  # messages to many customers at once: the owner's decision
 RESOURCE_DELIVERIES = "WebhookDeliveries"  # platform Admins only: deliveries belong to no tenant
 
 # Menu categories and items that need menu_access
@@ -57,8 +59,10 @@ STAFF_RESOURCES = [
     RESOURCE_MESSAGES,
     RESOURCE_ORDERS,
     RESOURCE_ORDER_ITEMS,
+    RESOURCE_SEGMENTS,
 ]
 OWNER_RESOURCES = STAFF_RESOURCES + [
+    RESOURCE_BROADCASTS,
     RESOURCE_CHANNELS,
     RESOURCE_TEMPLATES,
     RESOURCE_AUTOMATION,
@@ -111,8 +115,10 @@ STAFF_MENU_ITEMS = [
     "Categories",
     "Orders",
     "Campaigns",
+    "Segments",
 ]
 OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
+    "Broadcasts",
     "Channels",
     "Templates",
     "Automation Rules",

@@ -13,6 +13,7 @@ from app.security.permissions import (
 
 
 def register_views(appbuilder) -> None:
+    from app.views.audience import BroadcastsView, SegmentApi, SegmentsView
     from app.views.automation import (
         AutomationRuleApi,
         AutomationRuleView,
@@ -45,12 +46,14 @@ def register_views(appbuilder) -> None:
     ab.add_view(ConversationView, "Conversations", icon="fa-comments", category=MENU_INBOX)
     ab.add_view(CustomerView, "Customers", icon="fa-address-book", category=MENU_INBOX)
     ab.add_view(PlaygroundView, "Playground", icon="fa-flask", category=MENU_INBOX)
+    ab.add_view(SegmentsView, "Segments", icon="fa-filter", category=MENU_INBOX)
     ab.add_view(ProductView, "Products", icon="fa-cube", category=MENU_CATALOG)
     ab.add_view(CategoryView, "Categories", icon="fa-tags", category=MENU_CATALOG)
     ab.add_view(OrderView, "Orders", icon="fa-shopping-cart", category=MENU_SALES)
     ab.add_view(CampaignView, "Campaigns", icon="fa-bullhorn", category=MENU_MARKETING)
     ab.add_view(TemplateView, "Templates", icon="fa-file-text-o", category=MENU_MARKETING)
     ab.add_view(AutomationRuleView, "Automation Rules", icon="fa-magic", category=MENU_MARKETING)
+    ab.add_view(BroadcastsView, "Broadcasts", icon="fa-paper-plane", category=MENU_MARKETING)
     ab.add_view(ChannelView, "Channels", icon="fa-plug", category=MENU_SETTINGS)
     ab.add_view(BusinessProfileView, "Business Profile", icon="fa-briefcase", category=MENU_SETTINGS)
     ab.add_view(KnowledgeDocumentView, "Knowledge", icon="fa-book", category=MENU_SETTINGS)
@@ -63,6 +66,6 @@ def register_views(appbuilder) -> None:
     for api in (
         ConversationApi, MessageApi, CustomerApi, ProductApi, CategoryApi, OrderApi,
         OrderItemApi, CampaignApi, TemplateApi, AutomationRuleApi, ChannelApi,
-        BusinessProfileApi, KnowledgeDocumentApi,
+        BusinessProfileApi, KnowledgeDocumentApi, SegmentApi,
     ):
         ab.add_api(api)
