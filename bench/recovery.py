@@ -42,7 +42,7 @@ LOG = "/tmp/closer-bench-recovery-worker-{}.log"
 
 def in_flight(pid: int) -> int:
     """Jobs the worker process `pid` is running now: entries of RQ's started registries
-    whose job's worker is one of its threads (named after the process: app.jobs.liveness)."""
+    whose worker is one of its threads (named after the process: app.jobs.liveness)."""
     import redis
 
     from app.jobs import QUEUE_NAMES
@@ -51,7 +51,7 @@ def in_flight(pid: int) -> int:
     entries = [e.decode() for name in QUEUE_NAMES for e in connection.zrange(f"rq:wip:{name}", 0, -1)]
     with connection.pipeline(transaction=False) as pipe:
         for entry in entries:
-            pipe.hget(f"rq:job:{entry.rpartition(':')[0]}", "worker_name")
+            pipe.hget(f"rq:execution:{entry}", "worker_name")
         workers = pipe.execute()
     return sum(1 for w in workers if w and w.decode().split("-")[2:3] == [str(pid)])
 

@@ -55,9 +55,11 @@ def _lost_entries(connection, key: str, now: float) -> list[str]:
                for e, score in connection.zrange(key, 0, -1, withscores=True)]
     if not entries:
         return []
+    # the execution's worker, written with the entry (the job's own `worker_name` still names
+    # the previous worker until the new one has prepared it: a re-run would look lost)
     with connection.pipeline(transaction=False) as pipe:
         for entry, _ in entries:
-            pipe.hget(f"rq:job:{entry.rpartition(':')[0]}", "worker_name")
+            pipe.hget(f"rq:execution:{entry}", "worker_name")
         workers = pipe.execute()
     lost, dead = [], {}
     for (entry, score), worker in zip(entries, workers):
