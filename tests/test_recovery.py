@@ -380,3 +380,14 @@ def test_the_sweep_replaces_an_answer_job_a_dying_worker_took_off_the_queue(
         assert sweep().inbound == 1
     run_jobs()
     assert [s["recipient"]["id"] for s in graph.sends()] == ["psid-popped"]
+
+
+def test_a_send_that_fails_again_is_retried_within_seconds(app):
+    """Its customer is waiting: the send job backs off seconds, not RQ's minute."""
+    from app.jobs.queueing import queue_send
+
+    queue = app.extensions["job_queues"]["default"]
+    with app.app_context():
+        queue_send(4321, 1)
+    job = Job.fetch("send-4321", connection=queue.connection, serializer=JSONSerializer)
+    assert job.retry_intervals == [3, 10, 30] and job.retries_left == app.config["JOB_RETRIES"]

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 RATING_DELAY_SECONDS = 30  # one model rating per conversation per this long
 SEND_RETRY_DELAY_SECONDS = 10  # a send the platform throttled is tried again after this
 SEND_RETRY_SOON_SECONDS = 2  # ... and one that met a 5xx or a network error, after this
+# The send job's own backoff when it fails again: a customer is waiting, and a platform's
+# transient errors pass in seconds; the first send retry above already paced a throttle.
+SEND_RETRY_INTERVALS = [3, 10, 30]
 
 
 # ------------------------------------------------------------------------------ messages
@@ -32,7 +35,7 @@ SEND_RETRY_SOON_SECONDS = 2  # ... and one that met a 5xx or a network error, af
 def queue_send(message_id: int, tenant_id: int, *, delay: float | None = None) -> None:
     """Deliver a QUEUED outbound message in the retrying send job."""
     enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
-            job_id=f"send-{message_id}", delay=delay)
+            job_id=f"send-{message_id}", delay=delay, retry_intervals=SEND_RETRY_INTERVALS)
 
 
 def queue_deliveries(source: str, event_ids: list[int]) -> None:
@@ -79,7 +82,7 @@ def requeue_answer(message_id: int, tenant_id: int) -> bool:
 def requeue_send(message_id: int, tenant_id: int) -> bool:
     """The sweep's send job for a reply still QUEUED (see requeue_answer). True if queued."""
     return enqueue_again("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
-                         job_id=f"send-{message_id}")
+                         job_id=f"send-{message_id}", retry_intervals=SEND_RETRY_INTERVALS)
 
 
 def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = None,
