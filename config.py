@@ -56,10 +56,33 @@ class Config:
     GROQ_MODEL = _env("GROQ_MODEL", "openai/gpt-oss-120b")
     # A small, fast model rates each conversation (lead score, sentiment) in its own job.
     GROQ_SCORING_MODEL = _env("GROQ_SCORING_MODEL", "llama-3.1-8b-instant")
+    # Leo, the owner's analytics assistant: its model (tool calling over the analytics), and
+    # Groq's web-searching compound model for outside context such as industry benchmarks
+    # (empty: no outside context). Questions longer than LEO_MAX_QUESTION_CHARS are refused.
+    LEO_MODEL = _env("LEO_MODEL", "openai/gpt-oss-120b")
+    LEO_OUTSIDE_MODEL = _env("LEO_OUTSIDE_MODEL", "groq/compound-mini")
+    LEO_MAX_QUESTION_CHARS = int(_env("LEO_MAX_QUESTION_CHARS", "500"))
     META_APP_ID = _env("META_APP_ID")
     META_APP_SECRET = _env("META_APP_SECRET")
     META_VERIFY_TOKEN = _env("META_VERIFY_TOKEN")
     GRAPH_API_BASE = _env("GRAPH_API_BASE", f"https://graph.facebook.com/{GRAPH_API_VERSION}")
+    # Connecting channels (app/services/integrations): Facebook Login's dialog, Instagram Login
+    # (its own app id/secret and hosts; unset, the Meta app's are used), the permissions asked.
+    META_DIALOG_BASE = _env("META_DIALOG_BASE", f"https://www.facebook.com/{GRAPH_API_VERSION}")
+    META_LOGIN_SCOPES = _env("META_LOGIN_SCOPES", "pages_show_list,pages_messaging,"
+                             "pages_manage_metadata,instagram_basic,instagram_manage_messages,"
+                             "business_management")
+    INSTAGRAM_APP_ID = _env("INSTAGRAM_APP_ID")
+    INSTAGRAM_APP_SECRET = _env("INSTAGRAM_APP_SECRET")
+    INSTAGRAM_API_BASE = _env("INSTAGRAM_API_BASE", f"https://graph.instagram.com/{GRAPH_API_VERSION}")
+    INSTAGRAM_LOGIN_BASE = _env("INSTAGRAM_LOGIN_BASE", "https://www.instagram.com")
+    INSTAGRAM_TOKEN_BASE = _env("INSTAGRAM_TOKEN_BASE", "https://api.instagram.com")
+    # A connect link's signed state is good for this long, and once.
+    CONNECT_STATE_MAX_AGE = int(_env("CONNECT_STATE_MAX_AGE", "600"))
+    # Channel health: tokens and subscriptions are checked this often; a channel is "quiet"
+    # when its usual traffic would have brought at least this many messages during its silence.
+    CHANNEL_CHECK_MINUTES = int(_env("CHANNEL_CHECK_MINUTES", "60"))
+    CHANNEL_QUIET_EXPECTED = float(_env("CHANNEL_QUIET_EXPECTED", "5"))
     RAZORPAY_KEY_ID = _env("RAZORPAY_KEY_ID")
     RAZORPAY_KEY_SECRET = _env("RAZORPAY_KEY_SECRET")
     RAZORPAY_WEBHOOK_SECRET = _env("RAZORPAY_WEBHOOK_SECRET")
@@ -124,6 +147,14 @@ class Config:
     FORCE_HTTPS = _bool("FORCE_HTTPS", True)
     JWT_ACCESS_TOKEN_EXPIRES = 3600
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    # Self-registration at /signup (off: /signup answers 404 and the landing page has no call
+    # to action; agency admins still create tenants from the Tenants screen).
+    SIGNUP_ENABLED = _bool("SIGNUP_ENABLED", True)
+    # Sign-up attempts per client address (Flask-Limiter syntax), counted like the login's.
+    SIGNUP_RATE_LIMIT = _env("SIGNUP_RATE_LIMIT", "5 per 10 minute")
+    # Largest onboarding document accepted (PDF, DOCX, TXT, Markdown); below MAX_CONTENT_LENGTH
+    # so an oversized file gets the form's own message rather than a bare 413.
+    DOCUMENT_MAX_BYTES = int(_env("DOCUMENT_MAX_BYTES", str(2 * 1024 * 1024)))
     DEFAULT_TIMEZONE = "Asia/Kolkata"
     DEFAULT_CURRENCY = "INR"
     PRODUCTION = True
@@ -200,6 +231,10 @@ class TestConfig(Config):
     META_VERIFY_TOKEN = "test_verify_token"
     RAZORPAY_WEBHOOK_SECRET = "test_webhook_secret"
     GRAPH_API_BASE = _env("GRAPH_API_BASE", "http://graph.test/v25.0") or ""
+    META_DIALOG_BASE = "http://facebook.test/v25.0"
+    INSTAGRAM_API_BASE = "http://graph.instagram.test/v25.0"
+    INSTAGRAM_LOGIN_BASE = "http://instagram.test"
+    INSTAGRAM_TOKEN_BASE = "http://api.instagram.test"
     RAZORPAY_API_BASE = "http://razorpay.test"
     GROQ_BASE_URL = "http://groq.test"
     GROQ_API_KEY = None

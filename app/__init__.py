@@ -90,6 +90,10 @@ def register_blueprints(app: Flask) -> None:
     from app.webhooks import register_webhooks
 
     app.register_blueprint(health_bp)
+    from app.views.meta_callbacks import bp as meta_callbacks_bp
+
+    csrf.exempt(meta_callbacks_bp)  # signed by Meta (signed_request), no session to forge
+    app.register_blueprint(meta_callbacks_bp)
     if not app.config.get("PRODUCTION", True):  # test mode exists only in development and testing
         app.register_blueprint(payment_page_bp)
     register_webhooks(app)

@@ -9,6 +9,7 @@ from app.extensions import appbuilder, db
 
 roles_cli = AppGroup("roles", help="Role rows used by the builtin role definitions.")
 tenant_cli = AppGroup("tenant", help="Create and list tenants.")
+agency_cli = AppGroup("agency", help="Create agencies and their admins.")
 
 
 @roles_cli.command("sync")
@@ -25,7 +26,8 @@ def roles_sync():
 @click.option("--email", required=True, help="Owner's email.")
 @click.option("--password", required=True,
               help="Owner's password (12+ characters, hard to guess, not their name).")
-@click.option("--agency", default=None, help="Agency name (created if new).")
+@click.option("--agency", default=None,
+              help="Agency to attach the tenant to (see `agency create`; created if new).")
 @with_appcontext
 def tenant_create(name, owner, email, password, agency):
     """Create tenant NAME with its owner; prints the new tenant's id."""
@@ -45,6 +47,51 @@ def tenant_create(name, owner, email, password, agency):
     except (TeamError, TenantError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(tenant.id)
+
+
+@tenant_cli.command("attach")
+@click.argument("tenant")
+@click.option("--agency", required=True, help="Name of an existing agency.")
+@with_appcontext
+def tenant_attach(tenant, agency):
+    """Attach an existing tenant (id or slug) to an existing agency."""
+    from sqlalchemy import or_, select
+
+    from app.models import Tenant
+    from app.services.agencies import AgencyError, attach_tenant
+
+    key = int(tenant) if tenant.isdigit() else None
+    found = db.session.scalar(select(Tenant).where(or_(Tenant.slug == tenant, Tenant.id == key)))
+    if found is None:
+        raise click.ClickException(f"No tenant with id or slug {tenant!r}")
+    try:
+        attached = attach_tenant(found, agency)
+    except AgencyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{found.name} is now in {attached.name}")
+
+
+@agency_cli.command("create")
+@click.argument("name")
+@click.option("--admin", "admin", required=True, help="The agency admin's username (new).")
+@click.option("--email", required=True, help="The agency admin's email.")
+@click.option("--password", required=True,
+              help="The agency admin's password (12+ characters, hard to guess, not their name).")
+@with_appcontext
+def agency_create(name, admin, email, password):
+    """Create agency NAME and its Agency Admin user; prints the new agency's id."""
+    from app.security.passwords import check_password
+    from app.services.agencies import AgencyError, create_agency
+
+    problems = check_password(password, [admin, email, name])
+    if problems:
+        raise click.BadParameter("; ".join(problems), param_hint="--password")
+    appbuilder.sm.sync_roles()
+    try:
+        agency = create_agency(name, admin_username=admin, admin_email=email, admin_password=password)
+    except AgencyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(agency.id)
 
 
 @tenant_cli.command("list")
@@ -177,5 +224,5 @@ def _app_for_threads(threads: int) -> Flask:
 
 
 def register(app: Flask) -> None:
-    for command in (roles_cli, tenant_cli, seed_demo, sweep_command, worker):
+    for command in (roles_cli, tenant_cli, agency_cli, seed_demo, sweep_command, worker):
         app.cli.add_command(command)

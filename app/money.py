@@ -1,7 +1,7 @@
 """Money is an integer of minor units plus an ISO currency; this is where it becomes text."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision
 
@@ -23,8 +23,6 @@ def format_money(amount_minor: int | None, currency: str = "INR") -> str:
 def to_minor(amount_major, currency: str = "INR") -> int:
     """A typed amount in major units ("1,500.50", 1500) as minor units; ValueError if it is not
     a non-negative amount with at most the currency's decimals."""
-    from decimal import InvalidOperation
-
     text = str(amount_major).strip().replace(",", "")
     try:
         value = Decimal(text)

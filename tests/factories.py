@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.extensions import appbuilder, db
 from app.models import (
     AgencyMembership,
+    AiPromise,
     AutomationRule,
     BusinessProfile,
     Campaign,
@@ -26,6 +27,7 @@ from app.models import (
     OrderItem,
     Platform,
     Product,
+    PromiseKind,
     Role,
     RuleAction,
     Sender,
@@ -35,6 +37,7 @@ from app.models import (
     TenantMembership,
     utcnow,
 )
+from app.models.inbox import CannedReply, ConversationNote
 from app.security.permissions import ROLE_ADMIN, ROLE_AGENCY_ADMIN
 from app.services import team
 from app.services.orders import next_order_number
@@ -113,7 +116,12 @@ def populate(tenant: Tenant, tag: str) -> TenantRows:
     db.session.add_all([rule, doc])
     db.session.flush()
     chunk = KnowledgeChunk(tenant_id=t, document_id=doc.id, position=0, content=f"Chunk-{tag}")
-    db.session.add(chunk)
+    note = ConversationNote(tenant_id=t, conversation_id=conv.id, body=f"Note-{tag} (private)")
+    canned = CannedReply(tenant_id=t, shortcut=f"tmpl-{tag}", body=f"Body-{tag} canned")
+    promise = AiPromise(tenant_id=t, conversation_id=conv.id, message_id=msg.id, kind=PromiseKind.PRICE,
+                        text=f"Promise-{tag} costs ₹799.00", value="₹799.00", value_minor=79900,
+                        catalog_value_minor=79900, product_id=product.id, matches=True)
+    db.session.add_all([chunk, note, canned, promise])
     db.session.flush()
     profile = db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == t))
     membership = db.session.scalar(select(TenantMembership).where(TenantMembership.tenant_id == t))
@@ -121,7 +129,8 @@ def populate(tenant: Tenant, tag: str) -> TenantRows:
         category=cat.id, product=product.id, campaign=campaign.id, channel=channel.id,
         customer=customer.id, conversation=conv.id, message=msg.id, order=order.id,
         order_item=item.id, order_event=order_event.id, template=template.id, rule=rule.id, document=doc.id,
-        chunk=chunk.id, profile=profile.id, membership=membership.id, tenant=t,
+        chunk=chunk.id, note=note.id, canned_reply=canned.id, promise=promise.id, profile=profile.id,
+        membership=membership.id, tenant=t,
     )
     return rows
 

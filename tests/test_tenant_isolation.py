@@ -21,11 +21,12 @@ ROW_KEY = {
     m.Order: "order", m.OrderItem: "order_item", m.OrderEvent: "order_event", m.Template: "template",
     m.AutomationRule: "rule", m.KnowledgeDocument: "document", m.BusinessProfile: "profile",
     m.TenantMembership: "membership", m.Tenant: "tenant",
+    m.ConversationNote: "note", m.CannedReply: "canned_reply", m.AiPromise: "promise",
 }
 PERSONAS = ["owner_a", "staff_a"]
 MARKERS = ["Cat-{t}", "SKU-{t}", "Prod-{t}", "Camp-{t}", "Chan-{t}", "page-{t}", "Cust-{t}",
            "psid-{t}", "Msg-{t}", "Note-{t}", "tmpl-{t}", "Body-{t}", "Rule-{t}", "Doc-{t}",
-           "Knowledge-{t}", "Chunk-{t}", "Tenant {t}", "owner_{l}", "secret-token-{t}"]
+           "Knowledge-{t}", "Chunk-{t}", "Promise-{t}", "Tenant {t}", "owner_{l}", "secret-token-{t}"]
 
 
 def leaks(text: str, *tags: str) -> list[str]:
@@ -159,7 +160,8 @@ def _view_names():
         "CategoryView", "ProductView", "CampaignView", "CustomerView", "ConversationView",
         "MessageView", "OrderView", "OrderItemView", "OrderEventView", "ChannelView", "TemplateView",
         "AutomationRuleView", "BusinessProfileView", "KnowledgeDocumentView", "TeamView",
-        "TenantSettingsView", "TenantsView",
+        "TenantSettingsView", "TenantsView", "CannedReplyView", "ConversationNoteView",
+        "AiPromiseView",
     ]
 
 
@@ -264,7 +266,7 @@ def _api_names():
     return [
         "ConversationApi", "MessageApi", "CustomerApi", "ProductApi", "CategoryApi", "OrderApi",
         "OrderItemApi", "CampaignApi", "TemplateApi", "AutomationRuleApi", "ChannelApi",
-        "BusinessProfileApi", "KnowledgeDocumentApi",
+        "BusinessProfileApi", "KnowledgeDocumentApi", "AiPromiseApi",
     ]
 
 

@@ -54,14 +54,21 @@ class InboundEvent:
 
 
 def graph_for(channel):
-    """A Graph API client for this channel: base URL from settings, its decrypted token."""
+    """A Graph API client for this channel: base URL from settings, its decrypted token.
+
+    An Instagram account connected through Instagram Login (no Page) talks to Instagram's own
+    host with its own token, and its proof of the app secret uses Instagram Login's secret."""
     from flask import current_app
 
     from app.clients.graph import GraphClient
 
+    config = current_app.config
+    if getattr(channel, "connected_via", None) == "instagram_login":
+        return GraphClient(config["INSTAGRAM_API_BASE"], channel.access_token,
+                           app_secret=config.get("INSTAGRAM_APP_SECRET") or config.get("META_APP_SECRET"))
     return GraphClient(
-        current_app.config["GRAPH_API_BASE"], channel.access_token,
-        app_secret=current_app.config.get("META_APP_SECRET"),
+        config["GRAPH_API_BASE"], channel.access_token,
+        app_secret=config.get("META_APP_SECRET"),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from app.channels import fields as f
 from app.channels.base import EventKind, InboundEvent, Parsed, SendResult, graph_for
+from app.channels.referrals import meta_referral
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class MessengerAdapter:
                                 message_kind=self._kind(msg),
                                 payload=f.label(f.optional_obj(msg, "quick_reply"), "payload",
                                                 limit=f.MAX_TEXT),
-                                referral=f.optional_obj(msg, "referral") or None, **base)
+                                referral=meta_referral(msg.get("referral")), **base)
         if "message_edit" in item:
             edit = f.obj(item, "message_edit", required=True)
             return InboundEvent(kind=EventKind.EDIT, customer_id=sender,
@@ -82,7 +83,7 @@ class MessengerAdapter:
             return InboundEvent(kind=EventKind.MESSAGE, customer_id=customer, message_id=mid,
                                 text=f.label(pb, "title", limit=f.MAX_TEXT),
                                 payload=f.label(pb, "payload", limit=f.MAX_TEXT),
-                                message_kind="postback", referral=f.optional_obj(pb, "referral") or None,
+                                message_kind="postback", referral=meta_referral(pb.get("referral")),
                                 **base)
         if "reaction" in item:
             r = f.obj(item, "reaction", required=True)
@@ -102,8 +103,10 @@ class MessengerAdapter:
                                 mids=[mid] if mid else [], watermark=f.to_datetime(r.get("watermark")),
                                 **base)
         if "referral" in item:
-            return InboundEvent(kind=EventKind.REFERRAL, customer_id=sender,
-                                referral=f.obj(item, "referral", required=True), **base)
+            referral = meta_referral(f.obj(item, "referral", required=True))
+            if referral is None:
+                raise f.Malformed("referral names no ad, ref or source")
+            return InboundEvent(kind=EventKind.REFERRAL, customer_id=sender, referral=referral, **base)
         if "optin" in item:
             return InboundEvent(kind=EventKind.OPTIN, customer_id=sender,
                                 payload=f.label(f.obj(item, "optin", required=True), "payload",

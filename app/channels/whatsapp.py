@@ -12,6 +12,7 @@ from typing import Any
 
 from app.channels import fields as f
 from app.channels.base import EventKind, InboundEvent, Parsed, SendResult, graph_for
+from app.channels.referrals import whatsapp_referral
 
 log = logging.getLogger(__name__)
 MEDIA = ("image", "video", "document", "audio", "sticker")
@@ -61,6 +62,9 @@ class WhatsAppAdapter:
                 if not isinstance(change, dict):
                     parsed.skip(f"{where}.changes[{j}]", f"is {f.kind_of(change)}, not an object")
                     continue
+                if change.get("field") == "smb_message_echoes":
+                    self._echoes(change, f"{where}.changes[{j}]", arrival, parsed)
+                    continue
                 if change.get("field") != "messages":
                     log.info("whatsapp: ignoring change field %r", f.label(change, "field", limit=64))
                     continue
@@ -96,6 +100,33 @@ class WhatsAppAdapter:
                 log.warning("whatsapp: system error on %s: %s %s", account,
                             f.label(err, "code", limit=16), f.label(err, "title", limit=200))
 
+    def _echoes(self, change: dict, where: str, arrival: datetime, parsed: Parsed) -> None:
+        """Messages a person sent from the WhatsApp Business app on a number shared with the
+        Cloud API (coexistence): `value.message_echoes[]`, business in `from`, customer in
+        `to`. They come from no app of ours, so the agent steps back (app.services.takeover)."""
+        try:
+            value = f.obj(change, "value", required=True)
+            account = f.ident(f.obj(value, "metadata", required=True), "phone_number_id",
+                              required=True, name="metadata.phone_number_id")
+            echoes = f.items(value, "message_echoes")
+        except f.UNREADABLE as exc:
+            parsed.skip(where, f.reason(exc))
+            return
+        for k, echo in enumerate(echoes):
+            try:
+                if not isinstance(echo, dict):
+                    raise f.Malformed(f"is {f.kind_of(echo)}, not an object")
+                customer = f.ident(echo, "to", limit=f.MAX_PHONE) or f.required(
+                    f.ident(echo, "to_user_id"), "to")
+                kind, text, _ = _text(echo)
+                parsed.events.append(InboundEvent(
+                    platform=self.platform, kind=EventKind.ECHO, account_id=account,
+                    customer_id=customer, message_id=f.ident(echo, "id", limit=255),
+                    timestamp=f.event_time(echo.get("timestamp"), arrival), message_kind=kind,
+                    text=text, app_id="", raw=echo))
+            except f.UNREADABLE as exc:
+                parsed.skip(f"{where}.value.message_echoes[{k}]", f.reason(exc))
+
     @staticmethod
     def _names(contacts: list) -> dict[str, str]:
         names = {}
@@ -126,7 +157,7 @@ class WhatsAppAdapter:
         kind, text, payload = _text(msg)
         return InboundEvent(kind=EventKind.MESSAGE, message_id=f.ident(msg, "id", limit=255),
                             message_kind=kind, text=text, payload=payload,
-                            referral=f.optional_obj(msg, "referral") or None, **base)
+                            referral=whatsapp_referral(msg.get("referral")), **base)
 
     def _status(self, account: str, status: dict, arrival: datetime) -> InboundEvent:
         error = None

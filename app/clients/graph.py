@@ -109,7 +109,9 @@ class GraphClient:
         self.app_secret = app_secret
         self.timeout = timeout
 
-    def _auth(self) -> tuple[dict, dict]:
+    def _auth(self, required: bool = True) -> tuple[dict, dict]:
+        if not required:  # OAuth code exchanges authenticate with the app's id and secret
+            return {}, {}
         if not self.token:
             raise ChannelAuthError("The channel has no access token", code=190)
         params = {}
@@ -119,14 +121,21 @@ class GraphClient:
             ).hexdigest()
         return {"Authorization": f"Bearer {self.token}"}, params
 
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", path, json=body)
+    def post(self, path: str, body: dict[str, Any] | None = None, *,
+             params: dict[str, Any] | None = None, form: dict[str, Any] | None = None,
+             auth: bool = True) -> dict[str, Any]:
+        extra = {"json": body} if body is not None else {"data": form} if form is not None else {}
+        return self._call("POST", path, params=params or {}, auth=auth, **extra)
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return self._call("GET", path, params=params or {})
+    def get(self, path: str, params: dict[str, Any] | None = None, *,
+            auth: bool = True) -> dict[str, Any]:
+        return self._call("GET", path, params=params or {}, auth=auth)
 
-    def _call(self, method: str, path: str, **kwargs) -> dict[str, Any]:
-        headers, params = self._auth()
+    def delete(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._call("DELETE", path, params=params or {})
+
+    def _call(self, method: str, path: str, *, auth: bool = True, **kwargs) -> dict[str, Any]:
+        headers, params = self._auth(auth)
         kwargs["params"] = {**kwargs.get("params", {}), **params}
         url = f"{self.base_url}/{path.lstrip('/')}"
         try:

@@ -124,6 +124,12 @@ def queue_chunking(document_id: int, tenant_id: int) -> None:
     enqueue("app.jobs.knowledge.chunk_document", document_id, tenant_id=tenant_id)
 
 
+def queue_document(upload_id: int, tenant_id: int) -> None:
+    """Read an uploaded onboarding document into knowledge (one job per upload)."""
+    enqueue("app.jobs.documents.extract_document", upload_id, tenant_id=tenant_id,
+            job_id=f"document-{upload_id}")
+
+
 # ------------------------------------------------------------------------------ audiences
 
 
@@ -182,3 +188,33 @@ def queue_sweep() -> None:
     # on the queue customers wait on: behind a backlog there, a sweep elsewhere would wait too
     enqueue("app.jobs.maintenance.periodic_sweep", job_id=f"sweep-{period}", retry=False,
             queue=HIGH_QUEUE)
+
+
+# ------------------------------------------------------------------------------ channels
+
+CHANNEL_CHECK_EVERY_SECONDS = 300
+
+
+def queue_channel_checks() -> None:
+    """The channel health check (tokens, subscriptions): at most one per five minutes across
+    every worker (the id names the period); it checks only channels that are due. A queue
+    failure is logged: the next sweep queues it again."""
+    period = int(time.time() // CHANNEL_CHECK_EVERY_SECONDS)
+    try:
+        enqueue("app.jobs.integrations.check_channels", job_id=f"channel-checks-{period}",
+                retry=False, queue=LOW_QUEUE)
+    except Exception:
+        log.warning("could not queue the channel health check")
+
+
+def queue_data_deletion(request_id: int) -> None:
+    """Anonymize the person named by a stored data-deletion request (by its id only)."""
+    enqueue("app.jobs.integrations.delete_person_data", request_id,
+            job_id=f"data-deletion-{request_id}")
+
+
+def requeue_data_deletion(request_id: int) -> bool:
+    """A stored deletion request whose job never ran or failed: queue it again (no-op while
+    its job is pending)."""
+    return enqueue_again("app.jobs.integrations.delete_person_data", request_id,
+                         job_id=f"data-deletion-{request_id}")

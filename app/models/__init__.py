@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
     select,
 )
@@ -69,6 +70,11 @@ class Tenant(Model):
     # Changes whenever the content replies read changes (app.services.tenant_content).
     content_stamp = Column(String(32), nullable=False, default=lambda: secrets.token_hex(8),
                            server_default="initial")
+    # How long the agent stays quiet in a chat after a person wrote in it (app.services.takeover).
+    human_pause_minutes = Column(Integer, nullable=False, default=30, server_default="30")
+    # Whether the agent opens a conversation by saying it is automated (app.services.disclosure).
+    ai_disclosure = Column(Boolean, nullable=False, default=False, server_default=false())
+    ai_disclosure_text = Column(Text)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -248,6 +254,10 @@ class Campaign(TenantMixin, Model):
     audience = Column(Text)
     starts_at = Column(DateTime(timezone=True))
     ends_at = Column(DateTime(timezone=True))
+    # Ads and links that credit this campaign: conversations that arrive through one of these
+    # Meta ad ids (comma-separated) or with this m.me / ig.me `ref` are attributed to it.
+    ad_ids = Column(String(500))
+    ref = Column(String(120))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -271,6 +281,24 @@ class Channel(TenantMixin, Model):
     last_error = Column(Text)
     last_webhook_at = Column(DateTime(timezone=True))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # How it was connected (ChannelConnection) and by whom: the deauthorize callback names the
+    # Facebook user (app-scoped id), whose channels then stop.
+    connected_via = Column(String(32))
+    connected_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    connected_by = relationship(User)
+    connected_meta_user_id = Column(String(64), index=True)
+    page_id = Column(String(64))  # an Instagram account reached through its Facebook Page
+    waba_id = Column(String(64))  # a WhatsApp number's business account
+    display_name = Column(String(160))  # verified name and number, Page or account name
+    # Health (app.services.integrations.health): None = not checked yet.
+    token_valid = Column(Boolean)
+    token_checked_at = Column(DateTime(timezone=True))
+    token_expires_at = Column(DateTime(timezone=True))
+    subscribed = Column(Boolean)
+    last_send_error = Column(Text)
+    last_send_error_at = Column(DateTime(timezone=True))
+    # Set by the periodic check while the channel is unusually quiet (the navbar's alarm).
+    quiet_since = Column(DateTime(timezone=True))
 
     def __str__(self) -> str:
         return f"{self.name} ({self.platform})"
@@ -302,6 +330,9 @@ class Conversation(TenantMixin, Model):
     __tablename__ = "conversation"
     __table_args__ = (
         CheckConstraint("lead_score >= 0 AND lead_score <= 100", name="lead_score_range"),
+        # Newest first per tenant (dashboard's recent conversations, the inbox's default order)
+        # is a short backward index scan instead of sorting all of a tenant's conversations.
+        Index("ix_conversation_tenant_last_message", "tenant_id", "last_message_at", "id"),
     )
     id = Column(Integer, primary_key=True)
     channel_id = Column(Integer, ForeignKey("channel.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -318,6 +349,17 @@ class Conversation(TenantMixin, Model):
     sentiment = Column(Float)
     last_inbound_at = Column(DateTime(timezone=True))
     last_message_at = Column(DateTime(timezone=True))
+    # First touch: the ad or link the customer came from (every later one is a Referral row).
+    referral_source = Column(String(32))
+    ad_id = Column(String(64))
+    referral_ref = Column(String(255))
+    # A person spoke here (inbox reply, or an echo from another app): the agent waits until then.
+    paused_until = Column(DateTime(timezone=True))
+    taken_over_at = Column(DateTime(timezone=True))
+    # Bumped each time a person takes over: the reply job's compare-and-set reads it.
+    takeover_seq = Column(Integer, nullable=False, default=0, server_default="0")
+    last_staff_at = Column(DateTime(timezone=True))  # a person's last message (inbox or echo)
+    agent_last_seen_at = Column(DateTime(timezone=True))  # staff last opened it: unread counts
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     def __str__(self) -> str:
@@ -336,7 +378,7 @@ class Message(TenantMixin, Model):
         Index("ix_message_pending", "handled_at", "direction"),
         # the sweep's replies still QUEUED, looked for every few seconds
         Index("ix_message_unsent", "status", "created_at"),
-        Index("ix_message_conversation_created", "conversation_id", "created_at"),
+        # ix_message_conversation_created: with the analytics indexes below (it carries columns)
     )
     id = Column(Integer, primary_key=True)
     conversation_id = Column(
@@ -414,6 +456,11 @@ class Order(TenantMixin, Model):
     shipped_at = Column(DateTime(timezone=True))
     delivered_at = Column(DateTime(timezone=True))
     closed_at = Column(DateTime(timezone=True))  # cancelled, expired or refunded
+    # The turn that closed the sale: who wrote the last message we sent before the order was
+    # placed ("ai" or "agent", the Message.sender values), and which person when it was staff.
+    closed_by_sender = Column(String(16))
+    closed_by_user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    closed_by_user = relationship(User, foreign_keys=[closed_by_user_id])
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -574,7 +621,8 @@ class Template(TenantMixin, Model):
     """A reusable message (WhatsApp: an approved template usable outside the 24-hour window)."""
 
     __tablename__ = "template"
-    __table_args__ = (UniqueConstraint("tenant_id", "platform", "name"),)
+    # WhatsApp keeps one template name in several languages: each is a row of its own.
+    __table_args__ = (UniqueConstraint("tenant_id", "platform", "name", "language"),)
     id = Column(Integer, primary_key=True)
     name = Column(String(120), nullable=False)
     platform = enum_column(TargetPlatform, "template_platform", default=TargetPlatform.ALL)
@@ -582,6 +630,9 @@ class Template(TenantMixin, Model):
     category = Column(String(32), nullable=False, default="utility")
     body = Column(Text, nullable=False)
     status = enum_column(TemplateStatus, "template_status", default=TemplateStatus.DRAFT)
+    # Placeholders ({{1}}, {{name}}) its body needs filled; Meta's id for fetched templates.
+    variable_count = Column(Integer, nullable=False, default=0, server_default="0")
+    external_id = Column(String(64))
 
     def __str__(self) -> str:
         return self.name
@@ -615,9 +666,35 @@ def tenant_models() -> list[type]:
     ]
 
 
+# ---------------------------------------------------------------------------- analytics indexes
+# Every analytics query starts with "this tenant, this time range": composite indexes with
+# tenant_id first keep it to the tenant's own rows, whatever the other tenants hold. On
+# PostgreSQL the message indexes also carry the columns the aggregates read, so counting a
+# quarter's messages or finding each conversation's first reply never visits the table.
+MESSAGE_FACTS = ["direction", "sender", "status"]
+Index("ix_message_tenant_created", Message.tenant_id, Message.created_at,
+      postgresql_include=[*MESSAGE_FACTS, "conversation_id", "channel_id"])
+Index("ix_message_conversation_created", Message.conversation_id, Message.created_at,
+      postgresql_include=[*MESSAGE_FACTS, "tenant_id"])
+Index("ix_conversation_tenant_created", Conversation.tenant_id, Conversation.created_at,
+      postgresql_include=["channel_id", "campaign_id", "lead_score", "sentiment", "ad_id"])
+Index("ix_orders_tenant_paid", Order.tenant_id, Order.paid_at,
+      postgresql_include=["status", "total_minor", "closed_by_sender", "campaign_id", "conversation_id"])
+Index("ix_orders_tenant_created", Order.tenant_id, Order.created_at)
+Index("ix_conversation_tenant_ad", Conversation.tenant_id, Conversation.ad_id)
+
+
 # ---------------------------------------------------------------------------- later domains
 # Tables of newer domains live in submodules named by domain; importing them here puts them on
 # the one MetaData (Alembic's autogenerate and create_all see every table through `app.models`).
+from app.models.onboarding import (  # noqa: E402,F401
+    ONBOARDING_STEPS,
+    DocumentKind,
+    DocumentUpload,
+    OnboardingProgress,
+    StepStatus,
+    UploadStatus,
+)
 from app.models.audience import (  # noqa: E402,F401
     Broadcast,
     BroadcastRecipient,
@@ -625,3 +702,7 @@ from app.models.audience import (  # noqa: E402,F401
     RecipientStatus,
     Segment,
 )
+from app.models.attribution import *  # noqa: E402,F401,F403
+from app.models.inbox import CannedReply, ConversationNote  # noqa: E402,F401
+from app.models.integrations import *  # noqa: E402,F401,F403
+from app.models.promises import AiPromise, PromiseKind  # noqa: E402,F401

@@ -27,16 +27,22 @@ RESOURCE_CAMPAIGNS = "Campaigns"
 RESOURCE_CUSTOMERS = "Customers"
 RESOURCE_CONVERSATIONS = "Conversations"
 RESOURCE_MESSAGES = "Messages"
+RESOURCE_CANNED_REPLIES = "CannedReplies"
 RESOURCE_ORDERS = "Orders"
 RESOURCE_ORDER_ITEMS = "OrderItems"
 RESOURCE_CHANNELS = "Channels"
 RESOURCE_TEMPLATES = "Templates"
 RESOURCE_AUTOMATION = "AutomationRules"
+RESOURCE_LEO = "Leo"  # ask the analytics assistant (panel, page and API)
+RESOURCE_PROMISES = "AiPromises"  # the log of what automated replies promised
 RESOURCE_PROFILE = "BusinessProfile"
 RESOURCE_KNOWLEDGE = "Knowledge"
 RESOURCE_TEAM = "Team"
 RESOURCE_TENANT_SETTINGS = "TenantSettings"
 RESOURCE_TENANTS = "Tenants"  # create tenants (agency admins)
+RESOURCE_ONBOARDING = "Onboarding"  # the set-up wizard a new business starts in
+RESOURCE_ANALYTICS = "Analytics"  # the tenant's figures (dashboard, analytics page, API)
+RESOURCE_AGENCY_OVERVIEW = "AgencyOverview"  # every tenant of the user's agencies side by side
 RESOURCE_SEGMENTS = "Segments"
 RESOURCE_BROADCASTS = "Broadcasts"  # messages to many customers at once: the owner's decision
 RESOURCE_DELIVERIES = "WebhookDeliveries"  # platform Admins only: deliveries belong to no tenant
@@ -55,10 +61,14 @@ STAFF_RESOURCES = [
     RESOURCE_CATEGORIES,
     RESOURCE_CAMPAIGNS,
     RESOURCE_CUSTOMERS,
+    RESOURCE_LEO,
+    RESOURCE_PROMISES,
     RESOURCE_CONVERSATIONS,
     RESOURCE_MESSAGES,
     RESOURCE_ORDERS,
     RESOURCE_ORDER_ITEMS,
+    RESOURCE_ANALYTICS,
+    RESOURCE_CANNED_REPLIES,
     RESOURCE_SEGMENTS,
 ]
 OWNER_RESOURCES = STAFF_RESOURCES + [
@@ -70,8 +80,9 @@ OWNER_RESOURCES = STAFF_RESOURCES + [
     RESOURCE_KNOWLEDGE,
     RESOURCE_TEAM,
     RESOURCE_TENANT_SETTINGS,
+    RESOURCE_ONBOARDING,
 ]
-AGENCY_RESOURCES = OWNER_RESOURCES + [RESOURCE_TENANTS]
+AGENCY_RESOURCES = OWNER_RESOURCES + [RESOURCE_TENANTS, RESOURCE_AGENCY_OVERVIEW]
 
 STAFF_MENUS = [MENU_INBOX, MENU_CATALOG, MENU_SALES, MENU_MARKETING]
 OWNER_MENUS = STAFF_MENUS + [MENU_SETTINGS]
@@ -108,17 +119,23 @@ def _role(resources: list[str], menus: list[str], menu_items: list[str],
 
 # Menu item names (the `name` given to add_view), grouped by who sees them.
 STAFF_MENU_ITEMS = [
+    "Inbox",
     "Conversations",
+    "Canned Replies",
     "Playground",
+    "AI Promises",
+    "Ask Leo",
     "Customers",
     "Products",
     "Categories",
     "Orders",
     "Campaigns",
+    "Analytics",
     "Segments",
 ]
 OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
     "Broadcasts",
+    "Integrations",
     "Channels",
     "Templates",
     "Automation Rules",
@@ -127,8 +144,9 @@ OWNER_MENU_ITEMS = STAFF_MENU_ITEMS + [
     "Team",
     "Add Team Member",
     "Store Settings",
+    "Get Started",
 ]
-AGENCY_MENU_ITEMS = OWNER_MENU_ITEMS + ["Tenants"]
+AGENCY_MENU_ITEMS = OWNER_MENU_ITEMS + ["Tenants", "Agency Overview"]
 
 
 def fab_roles() -> dict[str, list[list[str]]]:

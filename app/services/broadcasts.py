@@ -79,13 +79,16 @@ def _check_variables(template: Template, variables) -> list[str]:
     if not isinstance(variables, list) or not all(isinstance(v, str) for v in variables):
         raise BroadcastError("variables must be a list of texts")
     needed = templates.placeholder_count(template.body)
+    if (template.variable_count or 0) > needed:
+        raise BroadcastError(f"template {template.name} has variables outside its body (a header's): "
+                             "broadcasts fill body variables only")
     variables = [v.strip()[:1024] for v in variables[:needed]] + [""] * max(0, needed - len(variables))
     for n, text in enumerate(variables, 1):
         if not text:
-            raise BroadcastError(f"the template uses {{{{{n}}}}}: give it a value")
+            raise BroadcastError(f"the template's variable {n} has no value: give it one")
         unknown = {f for f in FIELDS.findall(text)} - KNOWN_FIELDS
         if unknown:
-            raise BroadcastError(f"unknown field {{{sorted(unknown)[0]}}} in {{{{{n}}}}}: use "
+            raise BroadcastError(f"unknown field {{{sorted(unknown)[0]}}} in variable {n}: use "
                                  + ", ".join("{" + f + "}" for f in sorted(KNOWN_FIELDS)))
     return variables
 
@@ -205,7 +208,8 @@ def send_batch(broadcast_id: int, tenant_id: int) -> int:
         msg = outbound.queue_message(
             _conversation(broadcast, customer), templates.render(template.body, values),
             sender=Sender.SYSTEM, kind="template",
-            payload={"template": templates.whatsapp_template(template.name, template.language, values),
+            payload={"template": templates.whatsapp_template(template.name, template.language, values,
+                                                     template.body),
                      "broadcast_id": broadcast.id})
         db.session.flush()
         db.session.execute(update(BroadcastRecipient).where(BroadcastRecipient.id == recipient.id)

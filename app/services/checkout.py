@@ -29,7 +29,7 @@ from app.models import (
     utcnow,
 )
 from app.money import format_money
-from app.services import stock
+from app.services import attribution, stock
 from app.services.orders import (
     OrderError,
     conversation_of_customer,
@@ -156,6 +156,13 @@ def normalize_lines(raw: list[tuple[int, int]]) -> list[Line]:
     return [Line(pid, qty) for pid, qty in sorted(merged.items())]  # one lock order: no deadlocks
 
 
+def closing(conv, tenant_id: int, source: str, actor_id: int | None) -> dict:
+    """Who closed the sale (app.services.attribution), as the order's closed_by_* fields."""
+    sender, user_id = attribution.closing_turn(conv.id if conv else None, tenant_id,
+                                               source=source, actor_id=actor_id)
+    return {"closed_by_sender": sender, "closed_by_user_id": user_id}
+
+
 def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | None,
                 lines: list[tuple[int, int]], *, source: str, actor_id: int | None = None,
                 reason: str | None = None) -> Order:
@@ -201,7 +208,8 @@ def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | 
                       customer_id=customer.id if customer else (conv.customer_id if conv else None),
                       conversation_id=conv.id if conv else None,
                       campaign_id=conv.campaign_id if conv else None,
-                      **payment_ids(number))
+                      **payment_ids(number),
+                      **closing(conv, tenant_id, source, actor_id))
         db.session.add(order)
         total = 0
         for line in wanted:

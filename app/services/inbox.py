@@ -1,28 +1,276 @@
-"""What staff do in a conversation: reply as a person, take over from the AI and hand back."""
+"""What staff do in a conversation: reply as a person (free text, or an approved WhatsApp
+template outside the 24-hour window), take over from the agent and hand back, assign, leave
+private notes, tag the customer, close or mark converted.
+
+Every message a person sends is written with sender=agent and its author, through the same
+send path as the agent's (app.services.outbound), and pauses the agent in that chat
+(app.services.takeover). Sending happens in a job, never in the request.
+"""
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
+from sqlalchemy import func, select
+
 from app.extensions import db
-from app.models import Conversation, ConversationMode, Message, Sender
-from app.services import outbound
+from app.models import (
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    Platform,
+    Sender,
+    TargetPlatform,
+    Template,
+    TemplateStatus,
+    TenantMembership,
+    utcnow,
+)
+from app.models.inbox import ConversationNote
+from app.jobs.queueing import queue_answers
+from app.services import outbound, takeover
 
 MAX_REPLY = 2000
+MAX_NOTE = 4000
+MAX_TAG = 40
+MAX_TAGS_TEXT = 500  # Customer.tags
+MAX_VARIABLE = 1024
+TEMPLATE_VARIABLE = re.compile(r"\{\{\s*(\d{1,2})\s*\}\}")
+TAG_TEXT = re.compile(r"^[\w][\w .&/+-]*$", re.UNICODE)
 
 
 class InboxError(ValueError):
     """A staff action the rules refuse (message is shown to the user)."""
 
 
-def staff_reply(conv: Conversation, author_id: int, text: str, *, take_over: bool = True) -> Message:
-    """Queue a person's reply (sent by a job, never in the request); by default the AI stops
-    answering this chat."""
+class NotFound(InboxError):
+    """An id that names nothing of this tenant's (the view answers 404, revealing nothing)."""
+
+
+# ------------------------------------------------------------------------------ sending
+
+
+def window(conv: Conversation, now: datetime | None = None) -> dict:
+    """What a person may send now: free text (`open`), text tagged HUMAN_AGENT (Messenger
+    and Instagram up to 7 days), only a template (WhatsApp after 24 h), or nothing."""
+    now = now or utcnow()
+    platform = str(conv.channel.platform)
+    last = takeover.aware(conv.last_inbound_at)
+    state = {"platform": platform, "closes_at": None, "human_agent_until": None,
+             "mode": "open", "reason": None}
+    if platform == Platform.PLAYGROUND:
+        return state
+    if last is not None:
+        state["closes_at"] = (last + outbound.STANDARD_WINDOW).isoformat()
+        if platform != Platform.WHATSAPP:
+            state["human_agent_until"] = (last + outbound.HUMAN_AGENT_WINDOW).isoformat()
+    probe = Message(sender=Sender.AGENT, kind="text")
+    reason, tag = outbound.window_refusal(conv, probe, now)
+    if tag:
+        state["mode"] = "human_agent"
+    elif reason and platform == Platform.WHATSAPP:
+        state["mode"], state["reason"] = "template", reason
+    elif reason:
+        state["mode"], state["reason"] = "closed", reason
+    return state
+
+
+def staff_reply(conv: Conversation, author_id: int, text: str, *, take_over: bool = False) -> Message:
+    """Queue a person's reply and pause the agent in this chat (`take_over`: hand the chat
+    to people until handed back)."""
     text = (text or "").strip()
     if not text:
         raise InboxError("Type a message first")
     if len(text) > MAX_REPLY:
         raise InboxError(f"Messages are limited to {MAX_REPLY} characters")
+    state = window(conv)
+    if state["mode"] == "template":
+        raise InboxError("More than 24 hours since the customer's last message: WhatsApp allows "
+                         "only an approved template now (choose one below)")
+    if state["mode"] == "closed":
+        raise InboxError(state["reason"])
     msg = outbound.queue_message(conv, text, sender=Sender.AGENT, author_id=author_id)
-    if take_over:
-        conv.mode = ConversationMode.HUMAN
+    _spoke(conv, take_over)
     db.session.commit()
     outbound.send_later([msg.id], conv.tenant_id)
     return msg
+
+
+def usable_templates(conv: Conversation) -> list[Template]:
+    """Approved templates this conversation's channel can send (WhatsApp only)."""
+    if str(conv.channel.platform) != Platform.WHATSAPP:
+        return []
+    return list(db.session.scalars(select(Template).where(
+        Template.tenant_id == conv.tenant_id, Template.status == TemplateStatus.APPROVED,
+        Template.platform.in_([TargetPlatform.WHATSAPP, TargetPlatform.ALL]),
+    ).order_by(Template.name)))
+
+
+def variable_count(body: str) -> int:
+    """How many numbered variables ({{1}}, {{2}}, ...) a WhatsApp template body has."""
+    numbers = {int(n) for n in TEMPLATE_VARIABLE.findall(body or "")}
+    return max(numbers) if numbers else 0
+
+
+def send_template(conv: Conversation, author_id: int, template_id, variables: list[str], *,
+                  take_over: bool = False) -> Message:
+    """Queue an approved WhatsApp template with its variables filled, as this person."""
+    try:
+        template_id = int(template_id)
+    except (TypeError, ValueError):
+        raise InboxError("Choose a template") from None
+    exists = db.session.scalar(select(Template.id).where(
+        Template.id == template_id, Template.tenant_id == conv.tenant_id))
+    if exists is None:
+        raise NotFound(f"template {template_id}")
+    template = next((t for t in usable_templates(conv) if t.id == template_id), None)
+    if template is None:
+        raise InboxError("That template is not approved for WhatsApp yet")
+    values = [(v or "").strip() for v in variables or []]
+    needed = variable_count(template.body)
+    values = values[:needed] if len(values) >= needed else values
+    if len(values) != needed or any(not v for v in values):
+        raise InboxError(f"The template {template.name} needs {needed} value(s), each filled in")
+    if any(len(v) > MAX_VARIABLE for v in values):
+        raise InboxError(f"Template values are limited to {MAX_VARIABLE} characters")
+    body = {"name": template.name, "language": {"code": template.language or "en"}}
+    if needed:
+        body["components"] = [{"type": "body",
+                               "parameters": [{"type": "text", "text": v} for v in values]}]
+    shown = TEMPLATE_VARIABLE.sub(lambda m: values[int(m.group(1)) - 1] if 0 < int(m.group(1)) <= needed
+                                  else m.group(0), template.body)
+    msg = outbound.queue_message(conv, shown, sender=Sender.AGENT, kind="template",
+                                 payload={"template": body, "template_id": template.id},
+                                 author_id=author_id)
+    _spoke(conv, take_over)
+    db.session.commit()
+    outbound.send_later([msg.id], conv.tenant_id)
+    return msg
+
+
+def _spoke(conv: Conversation, take_over: bool) -> None:
+    takeover.person_spoke(conv)
+    if take_over:
+        takeover.take_over(conv)
+
+
+# ------------------------------------------------------------------------------ handling
+
+
+def take_over(conv: Conversation) -> None:
+    takeover.take_over(conv)
+    db.session.commit()
+
+
+def hand_back(conv: Conversation) -> None:
+    takeover.hand_back(conv)
+    _answer_waiting(conv)
+
+
+def resume(conv: Conversation) -> None:
+    takeover.resume(conv)
+    _answer_waiting(conv)
+
+
+def _answer_waiting(conv: Conversation) -> None:
+    """Back with the AI: what the customer wrote after the last message sent to them waited
+    for a person (set aside, handled, while paused); the agent answers it now, as one burst.
+    Commits. Nothing waits when the chat is still with people."""
+    if takeover.steps_back(conv):
+        db.session.commit()
+        return
+    last_out = db.session.scalar(select(func.max(Message.created_at)).where(
+        Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id,
+        Message.direction == Direction.OUT))
+    stmt = select(Message).where(
+        Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id,
+        Message.direction == Direction.IN, Message.handled_at.is_not(None))
+    if last_out is not None:
+        stmt = stmt.where(Message.created_at > last_out)
+    waiting = list(db.session.scalars(stmt.order_by(Message.created_at, Message.id)))
+    for msg in waiting:
+        msg.handled_at = None
+    db.session.commit()
+    if waiting:
+        queue_answers([(waiting[-1].id, conv.tenant_id)], conversations={waiting[-1].id: conv.id})
+
+
+def assign(conv: Conversation, user_id) -> None:
+    """Assign to a teammate with a seat in this tenant ('' unassigns)."""
+    if user_id in (None, ""):
+        conv.assignee_id = None
+        db.session.commit()
+        return
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        raise InboxError("Choose a teammate") from None
+    if user_id not in teammates(conv.tenant_id):
+        raise InboxError("That person is not on this business's team")
+    conv.assignee_id = user_id
+    db.session.commit()
+
+
+def teammates(tenant_id: int) -> dict[int, str]:
+    """{user id: username} of everyone with a seat in the tenant."""
+    from flask_appbuilder.security.sqla.models import User
+
+    rows = db.session.execute(select(User.id, User.username).join(
+        TenantMembership, TenantMembership.user_id == User.id,
+    ).where(TenantMembership.tenant_id == tenant_id, User.active.is_(True)).order_by(User.username))
+    return {uid: name for uid, name in rows}
+
+
+STATUSES = {"close": ConversationStatus.CLOSED, "converted": ConversationStatus.CONVERTED,
+            "reopen": ConversationStatus.OPEN}
+
+
+def set_status(conv: Conversation, action: str) -> None:
+    status = STATUSES.get(action)
+    if status is None:
+        raise InboxError("Unknown status change")
+    conv.status = status
+    db.session.commit()
+
+
+# ------------------------------------------------------------------------------ notes and tags
+
+
+def add_note(conv: Conversation, author_id: int, body: str) -> ConversationNote:
+    body = (body or "").strip()
+    if not body:
+        raise InboxError("Write the note first")
+    if len(body) > MAX_NOTE:
+        raise InboxError(f"Notes are limited to {MAX_NOTE} characters")
+    note = ConversationNote(tenant_id=conv.tenant_id, conversation_id=conv.id,
+                            author_id=author_id, body=body, created_at=utcnow())
+    db.session.add(note)
+    db.session.commit()
+    return note
+
+
+def tags_of(customer) -> list[str]:
+    return [t.strip() for t in (customer.tags or "").split(",") if t.strip()]
+
+
+def add_tag(customer, tag: str) -> None:
+    tag = " ".join((tag or "").split())
+    if not tag:
+        raise InboxError("Type a tag first")
+    if len(tag) > MAX_TAG or not TAG_TEXT.match(tag):
+        raise InboxError(f"Tags are up to {MAX_TAG} letters, digits, spaces and . & / + - _")
+    tags = tags_of(customer)
+    if tag.lower() in {t.lower() for t in tags}:
+        return
+    joined = ", ".join(sorted([*tags, tag], key=str.lower))
+    if len(joined) > MAX_TAGS_TEXT:
+        raise InboxError("This customer has too many tags; remove one first")
+    customer.tags = joined
+    db.session.commit()
+
+
+def remove_tag(customer, tag: str) -> None:
+    tag = (tag or "").strip().lower()
+    customer.tags = ", ".join(t for t in tags_of(customer) if t.lower() != tag) or None
+    db.session.commit()

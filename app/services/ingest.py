@@ -17,9 +17,10 @@ from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 
 from app.channels.base import EventKind, InboundEvent
 from app.extensions import db
-from app.services import tenant_content
+from app.services import attribution, takeover, tenant_content
 from app.models import (
     Channel,
+    ChannelStatus,
     Conversation,
     ConversationStatus,
     Customer,
@@ -131,11 +132,12 @@ class _Batch:
     def channel(self, platform: str, account: str) -> Channel | None:
         key = (platform, account)
         if key not in self.channels:
-            # A paused tenant's channels are acknowledged and dropped like unknown ones.
+            # A paused tenant's channels, and disconnected ones, are acknowledged and dropped
+            # like unknown ones.
             row = db.session.execute(
                 select(Channel, Tenant.content_stamp).join(Tenant, Tenant.id == Channel.tenant_id)
                 .where(Channel.platform == platform, Channel.external_id == account,
-                       Tenant.active.is_(True))
+                       Tenant.active.is_(True), Channel.status != ChannelStatus.DISABLED)
             ).first()
             self.channels[key] = row[0] if row else None
             if row:
@@ -251,6 +253,8 @@ def _on_message(batch, channel, event: InboundEvent, result: IngestResult, now) 
     db.session.add(msg)
     conv.last_inbound_at = max(_aware(conv.last_inbound_at) or at, at)
     conv.last_message_at = max(_aware(conv.last_message_at) or at, at)
+    if event.referral:
+        attribution.record_referral(conv, str(channel.platform), event.referral, at, message=msg)
     result.stored += 1
     batch.to_answer.append(msg)  # its id is known after the batch's flush
 
@@ -280,6 +284,7 @@ def _on_echo(batch, channel, event: InboundEvent, result, now) -> None:
         external_id=event.message_id, status=MessageStatus.SENT, created_at=at, sent_at=at,
         handled_at=at, payload={"raw": event.raw, "app_id": event.app_id}))
     conv.last_message_at = max(_aware(conv.last_message_at) or at, at)
+    takeover.person_spoke(conv, at)  # a person wrote from the platform's own app: AI waits
     result.stored += 1
 
 
@@ -348,7 +353,10 @@ def _on_status(batch, channel, event: InboundEvent, result, now) -> None:
 def _on_referral(batch, channel, event: InboundEvent, result, now) -> None:
     """An ad or link click opens the thread: the lead shows up before their first message."""
     if event.customer_id:
-        conversation_for(batch, channel, _customer(batch, channel, event, now))
+        conv = conversation_for(batch, channel, _customer(batch, channel, event, now))
+        if event.referral:
+            attribution.record_referral(conv, str(channel.platform), event.referral,
+                                        event.timestamp or now)
 
 
 HANDLERS = {

@@ -28,6 +28,7 @@ from app.clients.graph import (
 )
 from app.extensions import db
 from app.jobs.queueing import SEND_RETRY_DELAY_SECONDS, SEND_RETRY_SOON_SECONDS, queue_send
+from app.services import takeover
 from app.models import (
     Channel,
     ChannelStatus,
@@ -89,9 +90,16 @@ def _fail(msg: Message, reason: str) -> None:
     log.info("message %s not sent: %s", msg.id, reason)
 
 
-def deliver(message_id: int, tenant_id: int) -> str:
+def _note_send_error(channel: Channel, exc: GraphError) -> None:
+    """The channel's last refused send, for its health on the integrations page."""
+    channel.last_send_error, channel.last_send_error_at = exc.describe()[:1000], utcnow()
+
+
+def deliver(message_id: int, tenant_id: int, *, fresh: bool = False) -> str:
     """Send one QUEUED outbound message; returns its new status. Idempotent: anything not
-    QUEUED is left alone. Raises TransientGraphError when the caller should retry later."""
+    QUEUED is left alone. Raises TransientGraphError when the caller should retry later.
+    `fresh`: the reply job's own message, just committed under a compare-and-set that ruled
+    out a takeover (so no second look at the conversation is needed before sending)."""
     msg = db.session.get(Message, message_id)  # the reply job's own row costs no query
     if msg is None or msg.tenant_id != tenant_id:
         return "missing"
@@ -106,6 +114,9 @@ def deliver(message_id: int, tenant_id: int) -> str:
     if customer.opted_out and msg.sender in (Sender.AI,):
         _fail(msg, "The customer opted out of automated messages")
         return str(msg.status)
+    if not fresh and takeover.overtaken(msg):
+        _fail(msg, "Not sent: a person took over the conversation before it went out")
+        return str(msg.status)
     now = utcnow()
     reason, tag = window_refusal(conv, msg, now)
     if reason:
@@ -119,9 +130,12 @@ def deliver(message_id: int, tenant_id: int) -> str:
         raise
     except ChannelAuthError as exc:
         channel.status, channel.last_error = ChannelStatus.ERROR, f"Reconnect needed: {exc.describe()}"
+        channel.token_valid = False
+        _note_send_error(channel, exc)
         _fail(msg, f"Channel needs reconnecting: {exc.describe()}")
         return str(msg.status)
     except (RecipientUnavailable, WindowClosed, MessageRejected, GraphError) as exc:
+        _note_send_error(channel, exc)
         _fail(msg, exc.describe())
         return str(msg.status)
     msg.status, msg.external_id, msg.sent_at = MessageStatus.SENT, result.external_id, utcnow()
@@ -131,13 +145,13 @@ def deliver(message_id: int, tenant_id: int) -> str:
     return str(msg.status)
 
 
-def send_or_retry_later(message_ids: list[int], tenant_id: int) -> None:
+def send_or_retry_later(message_ids: list[int], tenant_id: int, *, fresh: bool = False) -> None:
     """Deliver each message now (the caller holds its conversation's lock, so nothing
     overtakes it); one the platform can't take right now (a rate limit, a 5xx) goes to the
     send job, which retries it with backoff."""
     for message_id in message_ids:
         try:
-            deliver(message_id, tenant_id)
+            deliver(message_id, tenant_id, fresh=fresh)
         except TransientGraphError as exc:
             db.session.rollback()
             log.info("message %s: transient send failure (%s); retrying in a job", message_id, exc)

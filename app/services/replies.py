@@ -23,7 +23,6 @@ from app.extensions import db
 from app.models import (
     ChannelStatus,
     Conversation,
-    ConversationMode,
     Direction,
     Message,
     Platform,
@@ -32,7 +31,7 @@ from app.models import (
     utcnow,
 )
 from app.jobs.queueing import queue_rating
-from app.services import automation, outbound, tenant_content
+from app.services import automation, disclosure, outbound, promises, takeover, tenant_content
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
@@ -104,7 +103,7 @@ def answer(message_id: int, tenant_id: int, conversation_id: int | None = None) 
                 return outcome
         if reply is None:
             return outcome
-        outbound.send_or_retry_later([reply.id], tenant_id)
+        outbound.send_or_retry_later([reply.id], tenant_id, fresh=True)
     if current_app.config.get("GROQ_API_KEY"):
         queue_rating(conversation_id, tenant_id)
     return "answered"
@@ -124,8 +123,10 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     """Decide and write the reply to `pending`: ("answered", the reply) or (why not, None).
     `sent`, `asked`: messages the conversation has sent so far, and of them the AI.
     `final`: this reply goes out even if the customer wrote again meanwhile."""
-    if conv.mode == ConversationMode.HUMAN or conv.customer.opted_out:
-        _claim(pending)
+    # read under the lock, before the model: what the compare-and-set below checks against
+    seen_seq = conv.takeover_seq or 0
+    if takeover.steps_back(conv) or conv.customer.opted_out:
+        _claim(pending)  # they wait for the person, who sees them in the inbox
         db.session.commit()
         return "no reply", None
     first = not sent
@@ -153,17 +154,25 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     # the orders read before the model still stand unless the reply placed or changed one
     scoring.update(conv, reply.meta, recent, None if _acted(reply) else known.statuses)
     last = pending[-1]
-    payload = {"agent": reply.agent, **reply.meta}
+    payload = {"agent": reply.agent, **reply.meta, "takeover_seq": seen_seq}
     if reply.quick_replies:
         payload["quick_replies"] = reply.quick_replies
+    automated = Sender.SYSTEM if reply.agent.startswith("rule:") else Sender.AI
     out = outbound.queue_message(
-        conv, reply.text, sender=Sender.SYSTEM if reply.agent.startswith("rule:") else Sender.AI,
-        payload=payload, reply_to_id=last.id,
+        conv, disclosure.opening(conv, reply.text, first=first) if automated == Sender.AI else reply.text,
+        sender=automated, payload=payload, reply_to_id=last.id,
     )
     created = last.created_at if last.created_at.tzinfo else last.created_at.replace(tzinfo=timezone.utc)
     out.latency_ms = int((utcnow() - created).total_seconds() * 1000)
     out.prompt_tokens = reply.meta.get("prompt_tokens")
     out.completion_tokens = reply.meta.get("completion_tokens")
+    if not takeover.still_ours(conv.id, seen_seq):  # a person took over while the model wrote
+        db.session.rollback()
+        _claim(pending)
+        db.session.commit()
+        log.info("conversation %s: a person took over; the AI's reply is dropped", conv.id)
+        return "taken over", None
+    promises.record(conv, out, content)  # the promise log is written with the reply, or not at all
     try:
         db.session.commit()
     except IntegrityError:  # the reply to this message exists already (a re-run)

@@ -6,7 +6,8 @@ from app.security.permissions import RESOURCE_CAMPAIGNS
 from app.views.base import TenantModelApi, TenantModelView
 
 FLOW = ["greeting", "qualification_questions", "objection_handling", "closing", "audience"]
-COLUMNS = ["name", "target_platform", "status", "products", *FLOW, "starts_at", "ends_at"]
+COLUMNS = ["name", "target_platform", "status", "products", *FLOW, "starts_at", "ends_at",
+           "ad_ids", "ref"]
 
 
 class CampaignView(TenantModelView):
@@ -21,6 +22,8 @@ class CampaignView(TenantModelView):
         "qualification_questions": "One question per line, asked before recommending",
         "objection_handling": "How to answer common objections (price, delivery, quality)",
         "closing": "How to ask for the order",
+        "ad_ids": "Meta ad ids (comma-separated) whose clicks are credited to this campaign",
+        "ref": "The ref of an m.me / ig.me link credited to this campaign",
     }
     base_order = ("created_at", "desc")
 

@@ -8,7 +8,9 @@ from app.models import Channel
 from app.security.permissions import RESOURCE_CHANNELS
 from app.views.base import TenantModelApi, TenantModelView
 
-PUBLIC = ["name", "platform", "external_id", "status", "last_error", "last_webhook_at"]
+PUBLIC = ["name", "platform", "external_id", "status", "last_error", "last_webhook_at",
+          "connected_via", "display_name", "token_valid", "token_checked_at", "subscribed",
+          "last_send_error", "last_send_error_at"]
 TOKEN_HELP = "Page / Instagram / WhatsApp access token. Stored encrypted; leave blank to keep."
 
 

@@ -19,4 +19,7 @@ def closer_tenants() -> dict:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from app.views.integrations import channel_alarms
+
     app.jinja_env.globals["closer_tenants"] = closer_tenants
+    app.jinja_env.globals["closer_channel_alarms"] = channel_alarms

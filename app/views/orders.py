@@ -24,7 +24,7 @@ from app.security.permissions import (
     RESOURCE_ORDER_ITEMS,
     RESOURCE_ORDERS,
 )
-from app.services import checkout, outbound
+from app.services import attribution, checkout, outbound
 from app.services.payments import fulfilment, links, refunds
 from app.services.payments.gateway import PaymentError, TransientPaymentError
 from app.services import orders as order_service
@@ -66,6 +66,8 @@ class OrderRules:
         order_service.check_parties(item, created)
         if created:
             order_service.assign_number(item)
+            item.closed_by_sender, item.closed_by_user_id = attribution.closing_turn(
+                item.conversation_id, item.tenant_id, source="admin", actor_id=_actor())
 
     def before_delete(self, item):
         checkout.release_order(item)
@@ -112,10 +114,11 @@ class OrderView(OrderRules, TenantModelView):
     related_views = [OrderItemView, OrderEventView]
     list_columns = ["number", "customer", "status", "total", "campaign", "paid_at", "refund_request",
                     "created_at"]
-    label_columns = {"refund_request": "Refund request", "refund_request_reason": "Refund reason"}
+    label_columns = {"refund_request": "Refund request", "refund_request_reason": "Refund reason",
+                     "closed_by_sender": "Sale closed by", "closed_by_user": "Closed by (person)"}
     show_fieldsets = [
         ("Order", {"fields": ["number", "status", "total", "customer", "conversation", "campaign",
-                              "notes", "created_at", "updated_at"]}),
+                              "closed_by_sender", "closed_by_user", "notes", "created_at", "updated_at"]}),
         ("Payment", {"fields": ["payment_link_url", "payment_link_expires_at", "payment_link_sent_at",
                                 "paid_at", "razorpay_payment_id", "payment_error", "refund_requested_at",
                                 "refund_requested_by", "refund_request_reason", "refund_id"]}),
@@ -217,7 +220,7 @@ class OrderApi(OrderRules, TenantModelApi):
         "id", "number", "customer.id", "conversation.id", "campaign.id", "status", "currency",
         "total_minor", "payment_link_url", "payment_error", "tracking_number", "notes", "paid_at",
         "shipped_at", "delivered_at", "closed_at", "refund_requested_at", "refund_requested_by.id",
-        "refund_request_reason", "refund_id", "created_at",
+        "refund_request_reason", "refund_id", "closed_by_sender", "closed_by_user.id", "created_at",
     ]
     add_columns = ["customer", "conversation", "campaign", "notes"]
     edit_columns = ORDER_EDIT

@@ -1,10 +1,14 @@
 """Business settings an Owner keeps: store settings, business profile, knowledge."""
 from flask_appbuilder.models.sqla.filters import FilterInFunction
+from sqlalchemy import inspect
+from wtforms import BooleanField, IntegerField
+from wtforms.validators import NumberRange, Optional
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.models import BusinessProfile, KnowledgeDocument, Tenant
 from app.security import tenancy
 from app.services import knowledge
+from app.services.disclosure import DEFAULT_TEXT
 from app.views.validators import TENANT_VALIDATORS
 from app.security.permissions import (
     RESOURCE_KNOWLEDGE,
@@ -15,6 +19,8 @@ from app.security.permissions import (
 from app.views.base import TenantModelApi, TenantModelView
 from flask_appbuilder import ModelView
 
+INBOX_SETTINGS = ["human_pause_minutes", "ai_disclosure", "ai_disclosure_text"]
+DEFAULT_DISCLOSURE = DEFAULT_TEXT.format(business="<business name>")
 PROFILE_COLUMNS = ["business_name", "owner_name", "industry", "description", "website", "phone",
                    "goals", "audience", "tone", "policies"]
 
@@ -58,9 +64,34 @@ class TenantSettingsView(ModelView):
     include_route_methods = {"list", "show", "edit"}
     validators_columns = TENANT_VALIDATORS
     list_columns = ["name", "slug", "currency", "timezone"]
-    show_columns = ["name", "slug", "agency", "currency", "timezone", "created_at"]
-    edit_columns = ["name", "currency", "timezone"]
+    show_columns = ["name", "slug", "agency", "currency", "timezone", *INBOX_SETTINGS, "created_at"]
+    edit_columns = ["name", "currency", "timezone", *INBOX_SETTINGS]
+    label_columns = {"human_pause_minutes": "AI pause after a person replies (minutes)",
+                     "ai_disclosure": "AI says it is automated",
+                     "ai_disclosure_text": "Disclosure wording"}
+    description_columns = {
+        "human_pause_minutes": "When someone replies from the inbox or the Page / Instagram / "
+                               "WhatsApp Business app, the AI stays quiet in that chat this long",
+        "ai_disclosure": "The AI's first message in a conversation says it is automated and "
+                         "how to reach a person",
+        "ai_disclosure_text": "Optional; empty uses: " + DEFAULT_DISCLOSURE,
+    }
     search_columns = ["name"]
+
+
+    # Explicit fields: FAB would mark both required (NOT NULL), refusing a checkbox left off.
+    edit_form_extra_fields = {
+        "human_pause_minutes": IntegerField(
+            "AI pause after a person replies (minutes)", validators=[Optional(), NumberRange(
+                0, 10080, message="Between 0 and 10080 minutes (a week)")]),
+        "ai_disclosure": BooleanField("AI says it is automated"),
+    }
+
+    def pre_update(self, item):
+        """A form posted without the pause (an older page) keeps the stored one."""
+        if item.human_pause_minutes is None:
+            previous = inspect(item).attrs.human_pause_minutes.history.deleted
+            item.human_pause_minutes = previous[0] if previous else 30
 
 
 class BusinessProfileApi(TenantModelApi):

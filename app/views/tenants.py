@@ -3,14 +3,16 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, IndexView, ModelView, expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AgencyMembership, Conversation, Order, Product, Tenant
+from app.models import AgencyMembership, Tenant
 from app.security import tenancy
 from app.views.validators import TENANT_VALIDATORS
 from app.security.permissions import RESOURCE_TENANTS, VIEW_METHOD_PERMISSIONS
 from app.services import tenants as tenant_service
+from app.views.signup import signup_enabled
+from app.views import dashboard
 
 
 def allowed_ids() -> list[int]:
@@ -77,30 +79,18 @@ class TenantSwitchView(BaseView):
 
 
 class CloserIndexView(IndexView):
-    """Home: what is happening in the active tenant."""
+    """Home: the active tenant's dashboard for a signed-in user."""
 
     index_template = "closer/index.html"
 
     @expose("/")
     def index(self):
+        if g.user is None or not g.user.is_authenticated:
+            return self.render_template(
+                "closer/landing.html", appbuilder=self.appbuilder, signup_enabled=signup_enabled()
+            )
         tenant_id = tenancy.active_tenant_id()
-        stats = {}
-        tenant = None
-        if tenant_id is not None:
-            tenant = db.session.get(Tenant, tenant_id)
-            stats = {
-                "open_conversations": db.session.scalar(
-                    select(func.count()).select_from(Conversation).where(
-                        Conversation.tenant_id == tenant_id, Conversation.status == "open"
-                    )
-                ),
-                "orders": db.session.scalar(
-                    select(func.count()).select_from(Order).where(Order.tenant_id == tenant_id)
-                ),
-                "products": db.session.scalar(
-                    select(func.count()).select_from(Product).where(Product.tenant_id == tenant_id)
-                ),
-            }
-        return self.render_template(
-            self.index_template, appbuilder=self.appbuilder, tenant=tenant, stats=stats
-        )
+        tenant = db.session.get(Tenant, tenant_id) if tenant_id is not None else None
+        if tenant is not None:
+            return dashboard.render(self, tenant)
+        return self.render_template(self.index_template, appbuilder=self.appbuilder, tenant=None)

@@ -52,8 +52,11 @@ def receive():
     body = request.get_data(cache=False)
     if len(body) > MAX_BODY:
         return jsonify(error="payload too large"), 413
-    if not meta_signature_valid(current_app.config.get("META_APP_SECRET"), body,
-                                request.headers.get("X-Hub-Signature-256")):
+    signature = request.headers.get("X-Hub-Signature-256")
+    # Instagram accounts connected through Instagram Login belong to the Instagram app, whose
+    # own secret signs their deliveries.
+    if not any(meta_signature_valid(current_app.config.get(name), body, signature)
+               for name in ("META_APP_SECRET", "INSTAGRAM_APP_SECRET")):
         log.warning("meta webhook: missing or wrong signature from %s", request.remote_addr)
         return jsonify(error="invalid signature"), 403
     try:

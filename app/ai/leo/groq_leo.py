@@ -1,0 +1,105 @@
+"""Leo with a Groq model: tool calls into the analytics functions in a bounded loop.
+
+The model sees only this tenant's figures, through tools bound to the tenant on the server.
+Outside context (industry benchmarks) comes, when asked for, from Groq's compound model in a
+separate call that is given the question and the business's industry only, never its figures,
+and is always labelled as outside information.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+from groq import BadRequestError
+
+from app.ai.leo import tools
+from app.clients.groq_client import complete
+
+log = logging.getLogger(__name__)
+MAX_ROUNDS = 5
+OUTSIDE = re.compile(r"\bbenchmarks?\b|\bindustry\b|\btypical\b|\bcompetitors?\b|\bother (shops|stores|brands|businesses)\b|"
+                     r"\bnormal\b|\bgood (conversion|rate)\b|\bmarket average\b", re.I)
+OUTSIDE_LABEL = "Outside information (general, not from your data)"
+
+
+def system_prompt(ctx: tools.LeoContext) -> str:
+    return (
+        f"You are Leo, the analytics assistant of {ctx.name}. Today is {ctx.today.isoformat()} "
+        f"({ctx.today.strftime('%A')}) in the business's timezone {ctx.zone.key}; its currency is "
+        f"{ctx.currency}. Answer the owner's question about their sales chats from tool results only: "
+        "call a tool for every figure you state and never estimate or invent one. Amounts in tool "
+        "results ending in _minor are minor units (paise for INR: divide by 100). Rates are 0-1 "
+        "fractions: show them as percentages. Name the period you used. If no period is given, use "
+        "the last 30 days. Answer in at most 120 words, plain text, no tables. You know nothing "
+        "about other businesses: if asked about one, say you can only see this business."
+    )
+
+
+class GroqLeo:
+    def __init__(self, client, model: str, *, outside_model: str | None = None,
+                 call_timeout_s: float = 20.0):
+        self.client, self.model, self.outside_model = client, model, outside_model
+        self.call_timeout_s = call_timeout_s
+
+    def answer(self, ctx: tools.LeoContext, question: str) -> tuple[str, dict]:
+        convo = [{"role": "system", "content": system_prompt(ctx)}, {"role": "user", "content": question}]
+        usage = {"prompt_tokens": 0, "completion_tokens": 0}
+        text = ""
+        for round_no in range(MAX_ROUNDS + 1):
+            last = round_no == MAX_ROUNDS
+            try:
+                resp = complete(self.client, timeout=self.call_timeout_s, model=self.model, messages=convo,
+                                tools=tools.TOOL_SCHEMAS, tool_choice="none" if last else "auto",
+                                temperature=0.2, max_completion_tokens=700)
+            except BadRequestError as exc:
+                body = exc.body if isinstance(exc.body, dict) else {}
+                error = body.get("error", body) if isinstance(body, dict) else {}
+                if last or not (isinstance(error, dict) and error.get("code") == "tool_use_failed"):
+                    raise
+                convo.append({"role": "system", "content": "Your last tool call was malformed. Call the tool "
+                              "again with valid JSON arguments, or answer without tools."})
+                continue
+            if resp.usage:
+                usage["prompt_tokens"] += resp.usage.prompt_tokens or 0
+                usage["completion_tokens"] += resp.usage.completion_tokens or 0
+            msg = resp.choices[0].message
+            if msg.tool_calls and not last:
+                convo.append({"role": "assistant", "content": msg.content or "", "tool_calls": [
+                    {"id": c.id, "type": "function",
+                     "function": {"name": c.function.name, "arguments": c.function.arguments}}
+                    for c in msg.tool_calls]})
+                for call in msg.tool_calls:
+                    try:
+                        args = json.loads(call.function.arguments or "{}")
+                    except ValueError:
+                        result = {"error": "arguments were not valid JSON; try again"}
+                    else:
+                        result = tools.call(ctx, call.function.name, args if isinstance(args, dict) else {})
+                    convo.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
+                continue
+            text = (msg.content or "").strip()
+            break
+        meta = {"model": self.model, **usage}
+        if self.outside_model and OUTSIDE.search(question):
+            outside = self._outside(question, ctx)
+            if outside:
+                meta["outside"] = {"model": self.outside_model, "label": OUTSIDE_LABEL, "text": outside}
+                text = f"{text}\n\n{OUTSIDE_LABEL}: {outside}"
+        return text, meta
+
+    def _outside(self, question: str, ctx: tools.LeoContext) -> str | None:
+        """General context from the web-searching compound model; none of the tenant's data goes
+        out with the question. A failure here leaves the answer without it."""
+        from groq import APIError
+
+        try:
+            resp = complete(self.client, timeout=self.call_timeout_s, model=self.outside_model, messages=[
+                {"role": "system", "content": "Give brief, general industry context (benchmarks, typical "
+                 "rates) for a small business selling through chat in India. At most 80 words. Say where "
+                 "figures come from."},
+                {"role": "user", "content": question}], max_completion_tokens=300)
+        except APIError as exc:
+            log.info("leo: outside context unavailable (%s)", exc)
+            return None
+        return (resp.choices[0].message.content or "").strip() or None

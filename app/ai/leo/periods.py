@@ -1,0 +1,96 @@
+"""Reading a period and a platform out of an owner's question ("this month", "on Instagram").
+
+Days are the tenant's own calendar days: the caller passes today's date in the tenant's
+timezone, and every period is a range of whole local days, both ends included (what the
+analytics functions take).
+"""
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+            "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fourteen": 14, "thirty": 30,
+            "ninety": 90, "a": 1, "an": 1}
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+PLATFORM_WORDS = {
+    "instagram": ("instagram", "insta", r"\big\b"),
+    "whatsapp": ("whatsapp", "whats app", r"\bwa\b"),
+    "messenger": ("messenger", "facebook", r"\bfb\b"),
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    label: str
+
+    def as_dict(self) -> dict:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
+
+
+def _month(year: int, month: int, today: date, label: str) -> Period:
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    return Period(date(year, month, 1), min(last, today), label)
+
+
+def _span(n: int, unit: str, today: date, label: str) -> Period:
+    days = {"day": 1, "week": 7, "month": 30, "year": 365}[unit] * n
+    days = max(1, min(days, MAX_DAYS))
+    return Period(today - timedelta(days=days - 1), today, label)
+
+
+def parse_period(text: str, today: date) -> Period | None:
+    """The period a question names, or None if it names none."""
+    q = (text or "").lower()
+    week_start = today - timedelta(days=today.weekday())
+    if re.search(r"\btoday\b|\bso far today\b", q):
+        return Period(today, today, "today")
+    if re.search(r"\byesterday\b", q):
+        day = today - timedelta(days=1)
+        return Period(day, day, "yesterday")
+    m = re.search(r"\b(?:last|past|previous)\s+(\d{1,3}|" + "|".join(_NUMBERS) + r")\s+(day|week|month|year)s?\b", q)
+    if m:
+        n = int(m.group(1)) if m.group(1).isdigit() else _NUMBERS[m.group(1)]
+        return _span(n, m.group(2), today, f"the last {n} {m.group(2)}{'s' if n != 1 else ''}")
+    if re.search(r"\bthis week\b|\bthe week so far\b", q):
+        return Period(week_start, today, "this week")
+    if re.search(r"\b(last|previous) week\b", q):
+        return Period(week_start - timedelta(days=7), week_start - timedelta(days=1), "last week")
+    if re.search(r"\bpast week\b", q):
+        return _span(7, "day", today, "the last 7 days")
+    if re.search(r"\bthis month\b|\bmonth so far\b|\bmtd\b", q):
+        return Period(today.replace(day=1), today, "this month")
+    if re.search(r"\b(last|previous) month\b", q):
+        prev = today.replace(day=1) - timedelta(days=1)
+        return _month(prev.year, prev.month, today, "last month")
+    if re.search(r"\bpast month\b", q):
+        return _span(30, "day", today, "the last 30 days")
+    if re.search(r"\bthis year\b|\bytd\b|\byear so far\b", q):
+        return Period(date(today.year, 1, 1), today, "this year")
+    if re.search(r"\b(last|previous) year\b", q):
+        return Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), "last year")
+    m = re.search(r"\b(?:in|for|during)\s+(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b", q)
+    if m:
+        month = _MONTHS[m.group(1)]
+        year = today.year if month <= today.month else today.year - 1
+        return _month(year, month, today, f"{calendar.month_name[month]} {year}")
+    return None
+
+
+def default_period(today: date) -> Period:
+    return _span(DEFAULT_DAYS, "day", today, f"the last {DEFAULT_DAYS} days")
+
+
+def parse_platform(text: str) -> str | None:
+    q = (text or "").lower()
+    for platform, words in PLATFORM_WORDS.items():
+        if any(re.search(w if w.startswith(r"\b") else r"\b" + re.escape(w), q) for w in words):
+            return platform
+    return None

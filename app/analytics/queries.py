@@ -1,0 +1,223 @@
+"""Tenant-scoped aggregates over a range of the tenant's days: the figures every dashboard,
+the analytics page, Leo and the API share.
+
+Every statement names its tenant explicitly (Core SQL, which the request's ORM guard does not
+see) and bounds its time column by the UTC instants of the tenant's local midnights. The
+definitions of each figure are in the README's analytics section.
+"""
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import case, func, select
+
+from app.analytics import buckets
+from app.analytics.memo import per_request
+from app.analytics.cohort import PAID, SENT, cohort
+from app.analytics.filters import (
+    M,
+    O,
+    C,
+    Filters,
+    conversation_where,
+    message_where,
+    order_where,
+    tenant_facts,
+    utc_bounds,
+)
+from app.extensions import db
+REFUNDED = "refunded"
+
+
+def _sum_if(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _money_if(condition):
+    return func.coalesce(func.sum(case((condition, O.c.total_minor), else_=0)), 0)
+
+
+def ratio(part: int | float, whole: int | float) -> float:
+    """part / whole as a 0-1 fraction (0.0 when there is nothing to divide by)."""
+    return round(part / whole, 4) if whole else 0.0
+
+
+def message_quarters(f: Filters, lo, hi) -> list[tuple[int, int, int, int, int]]:
+    """(quarter-hour, received, sent, sent by the AI, sent by staff) over the range: the one
+    scan of the tenant's messages that the summary, the time series and the inbound heatmap
+    of a page share."""
+    def compute():
+        q = buckets.quarter_hour(M.c.created_at).label("q")
+        sent = (M.c.direction == "out") & M.c.status.in_(SENT)
+        return [tuple(int(v or 0) for v in row) for row in db.session.execute(
+            select(q, _sum_if(M.c.direction == "in"), _sum_if(sent), _sum_if(sent & (M.c.sender == "ai")),
+                   _sum_if(sent & (M.c.sender == "agent")))
+            .where(*message_where(f), M.c.created_at >= lo, M.c.created_at < hi).group_by(q))]
+    return per_request(("messages", f, lo, hi), compute)
+
+
+def paid_quarters(f: Filters, lo, hi) -> list[tuple[int, int, int]]:
+    """(quarter-hour, orders paid, revenue) of orders still paid, by payment time."""
+    def compute():
+        q = buckets.quarter_hour(O.c.paid_at).label("q")
+        return [tuple(int(v or 0) for v in row) for row in db.session.execute(
+            select(q, func.count(), func.coalesce(func.sum(O.c.total_minor), 0))
+            .where(*order_where(f), O.c.status.in_(PAID), O.c.paid_at >= lo, O.c.paid_at < hi)
+            .group_by(q))]
+    return per_request(("paid", f, lo, hi), compute)
+
+
+def message_counts(f: Filters, lo, hi) -> dict:
+    received = sent = ai = staff = 0
+    for _, r, s_, a, st in message_quarters(f, lo, hi):
+        received, sent, ai, staff = received + r, sent + s_, ai + a, staff + st
+    return {"messages_received": received, "messages_sent": sent,
+            "messages_sent_ai": ai, "messages_sent_staff": staff}
+
+
+def order_figures(f: Filters, lo, hi) -> dict:
+    """Orders placed in the range, and orders *paid* in the range with their money: revenue
+    is what is still paid (a later refund takes the order out of its payment day's revenue)."""
+    placed = db.session.scalar(
+        select(func.count()).select_from(O).where(*order_where(f), O.c.created_at >= lo, O.c.created_at < hi)
+    )
+    paid_now = O.c.status.in_(PAID)
+    row = db.session.execute(
+        select(
+            _sum_if(paid_now).label("paid"),
+            _money_if(paid_now).label("revenue"),
+            _money_if(O.c.status == REFUNDED).label("refunds"),
+            _sum_if(paid_now & (O.c.closed_by_sender == "ai")).label("ai"),
+            _sum_if(paid_now & (O.c.closed_by_sender == "agent")).label("human"),
+            _money_if(paid_now & (O.c.closed_by_sender == "ai")).label("ai_revenue"),
+            _money_if(paid_now & (O.c.closed_by_sender == "agent")).label("human_revenue"),
+        ).where(*order_where(f), O.c.paid_at >= lo, O.c.paid_at < hi)
+    ).one()
+    paid, revenue = int(row.paid), int(row.revenue)
+    ai, human = int(row.ai), int(row.human)
+    return {
+        "orders_placed": int(placed or 0),
+        "orders_paid": paid,
+        "revenue_minor": revenue,
+        "refunds_minor": int(row.refunds),
+        "average_order_minor": round(revenue / paid) if paid else 0,
+        "ai_closed_sales": ai,
+        "human_closed_sales": human,
+        "ai_share": ratio(ai, ai + human),
+        "ai_closed_revenue_minor": int(row.ai_revenue),
+        "human_closed_revenue_minor": int(row.human_revenue),
+    }
+
+
+def median_seconds(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def summary(f: Filters) -> dict:
+    zone, currency, _ = tenant_facts(f.tenant_id)
+    lo, hi = utc_bounds(f.start, f.end, zone)
+    c = cohort(f, lo, hi)
+    return {
+        "start": f.start.isoformat(), "end": f.end.isoformat(), "currency": currency,
+        **message_counts(f, lo, hi),
+        "conversations": c.conversations,
+        "response_rate": ratio(c.engaged, c.replied),
+        "median_first_response_seconds": median_seconds(c.response_seconds),
+        **order_figures(f, lo, hi),
+        "conversion_rate": ratio(c.paid, c.conversations),
+    }
+
+
+def funnel(f: Filters) -> dict:
+    zone, _, _ = tenant_facts(f.tenant_id)
+    c = cohort(f, *utc_bounds(f.start, f.end, zone))
+    return {"conversations": c.conversations, "engaged": c.engaged, "ordered": c.ordered, "paid": c.paid}
+
+
+def timeseries(f: Filters) -> list[dict]:
+    zone, _, _ = tenant_facts(f.tenant_id)
+    lo, hi = utc_bounds(f.start, f.end, zone)
+    days = {}
+    day = f.start
+    while day <= f.end:
+        days[day] = {"day": day, "messages_received": 0, "messages_sent": 0, "conversations": 0,
+                     "orders_paid": 0, "revenue_minor": 0}
+        day += timedelta(days=1)
+
+    day_of = buckets.DayFinder(f.start, f.end, zone)
+
+    def add(bucket, **values):
+        row = days.get(day_of(bucket))
+        if row is not None:
+            for key, value in values.items():
+                row[key] += value
+
+    for bucket, received, sent, _, _ in message_quarters(f, lo, hi):
+        add(bucket, messages_received=received, messages_sent=sent)
+    q = buckets.quarter_hour(C.c.created_at).label("q")
+    for bucket, count in db.session.execute(
+        select(q, func.count()).where(*conversation_where(f), C.c.created_at >= lo, C.c.created_at < hi)
+        .group_by(q)
+    ):
+        add(bucket, conversations=int(count))
+    for bucket, count, revenue in paid_quarters(f, lo, hi):
+        add(bucket, orders_paid=count, revenue_minor=revenue)
+    return list(days.values())
+
+
+HEATMAP_KINDS = ("inbound", "paid")
+
+
+def heatmap(f: Filters, kind: str) -> list[dict]:
+    """Every weekday (0 = Monday) x hour cell of the tenant's local week, zeros included."""
+    if kind not in HEATMAP_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(HEATMAP_KINDS)}")
+    zone, _, _ = tenant_facts(f.tenant_id)
+    lo, hi = utc_bounds(f.start, f.end, zone)
+    if kind == "inbound":
+        counts = [(bucket, received) for bucket, received, *_ in message_quarters(f, lo, hi) if received]
+    else:
+        counts = [(bucket, paid) for bucket, paid, _ in paid_quarters(f, lo, hi)]
+    cells = Counter()
+    for bucket, count in counts:
+        moment = buckets.local(bucket, zone)
+        cells[(moment.weekday(), moment.hour)] += count
+    return [{"weekday": wd, "hour": h, "count": cells[(wd, h)]} for wd in range(7) for h in range(24)]
+
+
+LEAD_BUCKETS = ((0, 20, "0-19"), (20, 40, "20-39"), (40, 60, "40-59"), (60, 80, "60-79"), (80, 101, "80-100"))
+SENTIMENT_BUCKETS = ((-1.01, -0.5, "very negative"), (-0.5, -0.05, "negative"), (-0.05, 0.05, "neutral"),
+                     (0.05, 0.5, "positive"), (0.5, 1.01, "very positive"))
+RESPONSE_BUCKETS = ((0, 60, "under 1 min"), (60, 300, "1-5 min"), (300, 900, "5-15 min"),
+                    (900, 3600, "15-60 min"), (3600, 14400, "1-4 h"), (14400, float("inf"), "over 4 h"))
+
+
+def _bucketed(values, bounds, none_label: str | None = None) -> list[dict]:
+    counts = Counter()
+    for value in values:
+        if value is None:
+            if none_label:
+                counts[none_label] += 1
+            continue
+        for low, high, label in bounds:
+            if low <= value < high:
+                counts[label] += 1
+                break
+    labels = [label for _, _, label in bounds] + ([none_label] if none_label else [])
+    return [{"bucket": label, "count": counts[label]} for label in labels]
+
+
+def distributions(f: Filters) -> dict:
+    """Lead score, sentiment and first-response time over the conversations started in range."""
+    zone, _, _ = tenant_facts(f.tenant_id)
+    c = cohort(f, *utc_bounds(f.start, f.end, zone))
+    return {
+        "lead_score": _bucketed(c.lead_scores, LEAD_BUCKETS),
+        "sentiment": _bucketed(c.sentiments, SENTIMENT_BUCKETS, none_label="unknown"),
+        "first_response": _bucketed(c.response_seconds, RESPONSE_BUCKETS),
+    }
+
+
+__all__ = ["summary", "funnel", "timeseries", "heatmap", "distributions", "ratio"]

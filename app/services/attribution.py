@@ -1,0 +1,94 @@
+"""Revenue attribution as one chain: the ad or link a conversation came from, the campaign it
+credits, and the turn (the AI or a named person) that closed the sale.
+
+Ingest calls `record_referral` for every referral it reads; the order service calls
+`closing_turn` when an order is placed. Nothing here commits: both run inside their caller's
+transaction, so a referral is stored exactly when its message is.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Campaign, Conversation, Direction, Message, MessageStatus, Referral, Sender
+
+REPLY_SENDERS = (Sender.AI, Sender.AGENT)
+
+
+def _listed(value: str | None) -> set[str]:
+    return {part for part in re.split(r"[\s,;]+", value or "") if part}
+
+
+def credited_campaign(tenant_id: int, ad_id: str | None, ref: str | None) -> int | None:
+    """The tenant's campaign that lists this ad id (Campaign.ad_ids) or this link ref."""
+    if not ad_id and not ref:
+        return None
+    rows = db.session.execute(select(Campaign.id, Campaign.ad_ids, Campaign.ref).where(
+        Campaign.tenant_id == tenant_id,
+        (Campaign.ad_ids.is_not(None)) | (Campaign.ref.is_not(None)),
+    ).order_by(Campaign.id)).all()
+    for campaign_id, ad_ids, campaign_ref in rows:
+        if ad_id and ad_id in _listed(ad_ids):
+            return campaign_id
+    for campaign_id, _, campaign_ref in rows:
+        if ref and campaign_ref and ref.strip().lower() == campaign_ref.strip().lower():
+            return campaign_id
+    return None
+
+
+def _already_recorded(conv: Conversation, referral: dict, at: datetime) -> bool:
+    """A bare referral event Meta delivers twice is one referral (it has no message id)."""
+    if conv.id is None:
+        return False
+    return db.session.scalar(select(Referral.id).where(
+        Referral.tenant_id == conv.tenant_id, Referral.conversation_id == conv.id,
+        Referral.message_id.is_(None), Referral.created_at == at,
+        Referral.ad_id.is_(None) if referral.get("ad_id") is None else Referral.ad_id == referral["ad_id"],
+        Referral.ref.is_(None) if referral.get("ref") is None else Referral.ref == referral["ref"],
+    ).limit(1)) is not None
+
+
+def record_referral(conv: Conversation, platform: str, referral: dict, at: datetime,
+                    message: Message | None = None) -> Referral | None:
+    """Keep the referral; the conversation's first one is its first touch and credits the
+    campaign that lists its ad or ref (later ones are kept but change no attribution)."""
+    if message is None and _already_recorded(conv, referral, at):
+        return None
+    first = conv.referral_source is None and conv.ad_id is None and conv.referral_ref is None
+    row = Referral(tenant_id=conv.tenant_id, conversation=conv, message=message, platform=platform,
+                   source=referral.get("source"), type=referral.get("type"),
+                   ad_id=referral.get("ad_id"), ref=referral.get("ref"),
+                   headline=referral.get("headline"), source_url=referral.get("source_url"),
+                   ctwa_clid=referral.get("ctwa_clid"), first_touch=first, created_at=at)
+    db.session.add(row)
+    if first:
+        conv.referral_source = referral.get("source") or "unknown"
+        conv.ad_id = referral.get("ad_id")
+        conv.referral_ref = referral.get("ref")
+        campaign_id = credited_campaign(conv.tenant_id, conv.ad_id, conv.referral_ref)
+        if campaign_id is not None:
+            conv.campaign_id = campaign_id
+    return row
+
+
+def closing_turn(conversation_id: int | None, tenant_id: int, *, source: str,
+                 actor_id: int | None) -> tuple[str | None, int | None]:
+    """(sender, user id) of the turn that closed the sale: who wrote the last message we sent
+    in the conversation before the order was placed. With no such message, the one placing
+    the order closed it: the agent's tool ("ai") or a signed-in person ("agent")."""
+    if conversation_id is not None:
+        last = db.session.execute(select(Message.sender, Message.author_id).where(
+            Message.tenant_id == tenant_id, Message.conversation_id == conversation_id,
+            Message.direction == Direction.OUT, Message.sender.in_(REPLY_SENDERS),
+            Message.status != MessageStatus.FAILED,
+        ).order_by(Message.created_at.desc(), Message.id.desc()).limit(1)).first()
+        if last is not None:
+            return str(last.sender), (last.author_id if last.sender == Sender.AGENT else None)
+    if source == "agent":
+        return str(Sender.AI), None
+    if actor_id is not None:
+        return str(Sender.AGENT), actor_id
+    return None, None

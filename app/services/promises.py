@@ -1,0 +1,200 @@
+"""The promise log: what each automated reply stated, checked against what the business has.
+
+`record()` runs inside the reply's own transaction (the reply job calls it after writing the
+reply, before committing it), so the rows exist exactly when the reply does. Catalog prices
+and orders are read live; campaign offers, policies and knowledge come from the tenant's
+cached content, so a reply without claims costs nothing and one with claims two small reads.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from rapidfuzz import fuzz
+from sqlalchemy import case, func, select
+
+from app.ai import promises as reading
+from app.extensions import db
+from app.models import AiPromise, Conversation, Message, Order, Product, PromiseKind
+from app.money import format_money
+
+NAME_SCORE = 90  # how closely a sentence must spell a product's name to credit the price to it
+MAX_EXAMPLES = 5
+KINDS = ("price", "discount", "delivery", "order_number")
+
+
+def record(conv: Conversation, message: Message, content) -> list[AiPromise]:
+    """Add one AiPromise per claim in `message.text` to the session (the caller commits)."""
+    found = reading.claims(message.text or "")
+    if not found:
+        return []
+    currency = content.tenant.currency if content is not None else "INR"
+    with db.session.no_autoflush:  # the reply is not written until the caller commits it
+        products = _products(conv.tenant_id) if any(c.kind == "price" for c in found) else []
+        orders = _orders(conv) if any(c.kind in ("price", "order_number") for c in found) else []
+    offers = _offer_text(conv, content)
+    policies = _policy_text(conv, content)
+    rows = []
+    for claim in found:
+        row = AiPromise(tenant_id=conv.tenant_id, conversation_id=conv.id, message=message,
+                        kind=PromiseKind(claim.kind), text=claim.sentence[:2000], value=claim.value[:64],
+                        value_minor=claim.value_minor)
+        if claim.kind == "price":
+            _check_price(row, claim, products, orders, currency)
+        elif claim.kind == "discount":
+            _check_discount(row, claim, offers)
+        elif claim.kind == "delivery":
+            _check_delivery(row, claim, policies)
+        else:
+            _check_order(row, claim, orders, conv)
+        row.checked_against = (row.checked_against or "")[:255] or None
+        db.session.add(row)
+        rows.append(row)
+    return rows
+
+
+def _products(tenant_id: int) -> list:
+    return db.session.execute(select(Product.id, Product.name, Product.price_minor).where(
+        Product.tenant_id == tenant_id, Product.active.is_(True))).all()
+
+
+def _orders(conv: Conversation) -> list:
+    """Every order of this tenant a reply could be talking about: the customer's."""
+    return db.session.execute(select(
+        Order.number, Order.total_minor, Order.status, Order.customer_id, Order.conversation_id,
+    ).where(Order.tenant_id == conv.tenant_id, Order.customer_id == conv.customer_id)
+        .order_by(Order.id.desc())).all()
+
+
+def _named_product(sentence: str, position: int, products: list):
+    """The product the sentence names closest before the amount (else anywhere in it)."""
+    for text in (sentence[:position], sentence):
+        best, best_end = None, -1
+        for p in products:
+            hit = fuzz.partial_ratio_alignment(p.name.lower(), text.lower())
+            if hit is not None and hit.score >= NAME_SCORE and hit.dest_end > best_end:
+                best, best_end = p, hit.dest_end
+        if best is not None:
+            return best
+    return None
+
+
+def _check_price(row: AiPromise, claim, products: list, orders: list, currency: str) -> None:
+    value = claim.value_minor
+    if claim.total and orders:
+        same = next((o for o in orders if o.total_minor == value), None)
+        latest = same or orders[0]
+        row.catalog_value_minor, row.matches = latest.total_minor, same is not None
+        row.checked_against = f"total of {latest.number}"
+        return
+    product = _named_product(claim.sentence, claim.position, products)
+    if product is None:
+        product = next((p for p in products if p.price_minor == value), None)
+        if product is None:
+            same = next((o for o in orders if o.total_minor == value), None)
+            if same is not None:
+                row.catalog_value_minor, row.matches = same.total_minor, True
+                row.checked_against = f"total of {same.number}"
+                return
+            row.matches = False
+            row.checked_against = "no product in the catalog has this price"
+            return
+    row.product_id, row.catalog_value_minor = product.id, product.price_minor
+    price = product.price_minor
+    row.matches = value == price
+    row.checked_against = f"catalog price of {product.name}"
+    if not row.matches and price and value % price == 0:
+        quantity = value // price
+        if re.search(rf"\b{quantity}\b", claim.sentence) or claim.total:
+            row.matches = True
+            row.checked_against = f"{quantity} × catalog price of {product.name} ({format_money(price, currency)})"
+
+
+def _offer_text(conv: Conversation, content) -> str:
+    campaign = content.campaign(conv.campaign_id) if content is not None else None
+    if campaign is None:
+        return ""
+    return " ".join(filter(None, (campaign.greeting, campaign.objection_handling, campaign.closing)))
+
+
+def _check_discount(row: AiPromise, claim, offers: str) -> None:
+    offered = reading.percents_offered(offers)
+    if claim.percent is not None:
+        row.matches = claim.percent in offered
+        row.checked_against = (f"the campaign offers {', '.join(f'{p}%' for p in sorted(offered))}"
+                               if offered else "the campaign offers no discount")
+    elif claim.value_minor is not None:
+        stated = {c.value_minor for c in reading.claims(offers) if c.kind == "discount" and c.value_minor}
+        row.matches = claim.value_minor in stated
+        row.checked_against = "the campaign's offer" if stated else "the campaign offers no discount"
+    else:
+        row.matches = bool(reading.DISCOUNT_WORD.search(offers) or offered)
+        row.checked_against = "the campaign's offer" if row.matches else "the campaign offers no discount"
+
+
+def _policy_text(conv: Conversation, content) -> str:
+    if content is None:
+        return ""
+    profile = content.profile
+    campaign = content.campaign(conv.campaign_id)
+    parts = [profile.policies if profile else None,
+             campaign.objection_handling if campaign else None,
+             *content.knowledge.chunks]
+    return "\n".join(p for p in parts if p)
+
+
+def _hours(h: int) -> str:
+    return f"{h // 24} days" if h % 24 == 0 and h >= 48 else ("1 day" if h == 24 else f"{h} hours")
+
+
+def _check_delivery(row: AiPromise, claim, policies: str) -> None:
+    if claim.free:
+        stated = reading.free_delivery_stated(policies)
+        row.matches = stated
+        row.checked_against = {True: "the policy offers free delivery",
+                               False: "the policy charges for delivery",
+                               None: "no delivery charges on record"}[stated]
+        return
+    hours = reading.policy_hours(policies)
+    if not hours or claim.within_hours is None:
+        row.matches = None
+        row.checked_against = "no delivery time on record"
+        return
+    fastest = min(hours)  # the quickest the business ever says it delivers
+    row.matches = claim.within_hours >= fastest
+    row.checked_against = f"the policy: delivery in up to {_hours(fastest)}"
+
+
+def _check_order(row: AiPromise, claim, orders: list, conv: Conversation) -> None:
+    order = next((o for o in orders if o.number.upper() == claim.value), None)
+    if order is None:
+        row.matches = False
+        row.checked_against = "not an order of this customer"
+        return
+    row.matches = True
+    row.catalog_value_minor = order.total_minor
+    row.checked_against = f"order {order.number} of this customer ({order.status})"
+
+
+def summary(tenant_id: int, start: datetime, end: datetime) -> dict:
+    """What automated replies promised between `start` and `end` (UTC, end exclusive):
+    counts per kind, how many contradict the records, and the latest contradictions."""
+    window = (AiPromise.tenant_id == tenant_id, AiPromise.created_at >= start, AiPromise.created_at < end)
+    rows = db.session.execute(select(
+        AiPromise.kind, func.count(),
+        func.sum(case((AiPromise.matches.is_(False), 1), else_=0)),
+        func.sum(case((AiPromise.matches.is_(None), 1), else_=0)),
+    ).where(*window).group_by(AiPromise.kind)).all()
+    found = {str(k): {"count": n, "mismatches": int(bad or 0), "unchecked": int(unknown or 0)}
+             for k, n, bad, unknown in rows}
+    by_kind = {kind: found.get(kind, {"count": 0, "mismatches": 0, "unchecked": 0}) for kind in KINDS}
+    examples = db.session.scalars(select(AiPromise).where(*window, AiPromise.matches.is_(False))
+                                  .order_by(AiPromise.created_at.desc(), AiPromise.id.desc())
+                                  .limit(MAX_EXAMPLES)).all()
+    return {
+        "promises": sum(v["count"] for v in by_kind.values()),
+        "mismatches": sum(v["mismatches"] for v in by_kind.values()),
+        "by_kind": by_kind,
+        "examples": [{"id": p.id, "kind": str(p.kind), "stated": p.stated(), "on_record": p.on_record(),
+                      "conversation_id": p.conversation_id, "text": p.text[:200]} for p in examples],
+    }

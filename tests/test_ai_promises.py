@@ -1,0 +1,193 @@
+"""The promise log: every automated reply's prices, discounts, delivery promises and order numbers
+are recorded with the value on record, mismatches flagged; the log is tenant scoped."""
+from __future__ import annotations
+
+import pytest
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import select
+
+from app.ai.promises import claims, policy_hours
+from app.extensions import db
+from app.models import (
+    AiPromise,
+    AutomationRule,
+    BusinessProfile,
+    Campaign,
+    Conversation,
+    Direction,
+    Message,
+    RuleAction,
+    Sender,
+)
+from tests.groq_fake import completion, fake_groq
+
+PROMO = ("Prod-A is ₹699.00 today with 10% off, and we deliver within 2 days! "
+         "Prod-A is ₹799.00 as listed. Your order ORD-1001 is confirmed.")
+
+
+# ---------------------------------------------------------------------------- reading claims
+
+
+def test_claims_of_every_kind():
+    found = [(c.kind, c.value, c.value_minor) for c in claims(
+        "The Silk Scarf is Rs. 1,200 and with 15% off the total comes to ₹1,020.00. Flat ₹100 off kurtas. "
+        "It ships in 3-5 business days with free shipping. Same-day delivery in Pune. "
+        "Order ORD-1042 is paid.")]
+    assert found == [
+        ("price", "Rs. 1,200", 120000), ("price", "₹1,020.00", 102000), ("discount", "15%", None),
+        ("discount", "₹100.00 off", 10000), ("delivery", "in 3-5 days", None), ("delivery", "free delivery", None),
+        ("delivery", "same-day delivery", None), ("order_number", "ORD-1042", None),
+    ]
+
+
+@pytest.mark.parametrize("text", [
+    "Hi! How can I help you today?", "We don't offer discounts, sorry.", "Refunds reach your bank within 5-7 days.",
+    "Our studio is open 10 to 6.",
+])
+def test_plain_replies_promise_nothing(text):
+    assert claims(text) == []
+
+
+def test_policy_delivery_times():
+    assert policy_hours("Orders are packed within 24 hours of payment and usually arrive in 4-6 working days "
+                        "(2-3 days in metro cities). Returns within 7 days of delivery.") == {144, 72}
+
+
+# ---------------------------------------------------------------------------- through the reply path
+
+
+@pytest.fixture
+def promo_rule(app, world):
+    with app.app_context():
+        t = world.a.tenant_id
+        db.session.add(AutomationRule(tenant_id=t, name="promo", match="promo", action=RuleAction.REPLY,
+                                      response=PROMO, priority=1))
+        profile = db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == t))
+        profile.policies = "Delivery in 3-5 working days across India. Shipping is free above ₹999."
+        db.session.commit()
+        db.session.remove()
+    return world
+
+
+def customer_writes(app, world, text, tenant="a"):
+    from app.services import replies
+    from app.services.playground import customer_says
+
+    rows = getattr(world, tenant)
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == f"owner_{tenant}"))
+        for message_id, tenant_id in customer_says(rows.tenant_id, user, text):
+            replies.answer(message_id, tenant_id)
+            replies.answer(message_id, tenant_id)  # a re-run finds the work done, and writes nothing twice
+        db.session.remove()
+
+
+def promise_rows(app, tenant_id):
+    with app.app_context():
+        rows = db.session.scalars(select(AiPromise).where(  # not the world's own row of every table
+            AiPromise.tenant_id == tenant_id, AiPromise.text.not_like("Promise-%")).order_by(AiPromise.id)).all()
+        out = [(str(p.kind), p.value, p.value_minor, p.catalog_value_minor, p.matches, p.checked_against,
+                p.product.name if p.product else None) for p in rows]
+        db.session.remove()
+        return out
+
+
+def test_rule_reply_promises_are_recorded_and_mismatches_flagged(app, promo_rule, graph):
+    customer_writes(app, promo_rule, "any promo?")
+    rows = promise_rows(app, promo_rule.a.tenant_id)
+    assert rows == [
+        ("price", "₹699.00", 69900, 79900, False, "catalog price of Prod-A", "Prod-A"),
+        ("discount", "10%", None, None, False, "the campaign offers no discount", None),
+        ("delivery", "within 2 days", None, None, False, "the policy: delivery in up to 5 days", None),
+        ("price", "₹799.00", 79900, 79900, True, "catalog price of Prod-A", "Prod-A"),
+        ("order_number", "ORD-1001", None, None, False, "not an order of this customer", None),
+    ]
+    with app.app_context():
+        reply = db.session.scalar(select(Message).where(Message.tenant_id == promo_rule.a.tenant_id,
+                                                        Message.text == PROMO))
+        assert {p.message_id for p in db.session.scalars(select(AiPromise).where(
+            AiPromise.tenant_id == promo_rule.a.tenant_id, AiPromise.text.not_like("Promise-%")))} == {reply.id}
+        db.session.remove()
+    assert promise_rows(app, promo_rule.b.tenant_id) == []
+
+
+def test_offers_policies_and_orders_on_record_match(app, world):
+    """The customer's own order, the campaign's own discount and the policy's own delivery time."""
+    from app.services import promises, tenant_content
+
+    with app.app_context():
+        t = world.a.tenant_id
+        db.session.get(Campaign, world.a["campaign"]).closing = "Offer 10% off to close hesitant buyers."
+        profile = db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == t))
+        profile.policies = "We ship in 2-4 days."
+        db.session.commit()
+        conv = db.session.get(Conversation, world.a["conversation"])
+        msg = Message(tenant_id=t, conversation_id=conv.id, channel_id=conv.channel_id, direction=Direction.OUT,
+                      sender=Sender.AI, text="Good news: 10% off for you, delivered in 3-4 days. Order ORD-1001 "
+                      "totals ₹799.00 and 5% off is not on.")
+        db.session.add(msg)
+        rows = promises.record(conv, msg, tenant_content.get(t))
+        db.session.commit()
+        got = [(str(r.kind), r.value, r.matches) for r in rows]
+        db.session.remove()
+    assert got == [("discount", "10%", True), ("delivery", "in 3-4 days", True),
+                   ("price", "₹799.00", True), ("discount", "5%", False), ("order_number", "ORD-1001", True)]
+
+
+def test_ai_replies_are_recorded_too(app, world, monkeypatch, graph):
+    with fake_groq(app, monkeypatch) as route:
+        route.side_effect = [
+            completion(tool_calls=[("product_details", {"product_id": world.a["product"]})]),
+            completion("Prod-A is ₹799.00 and in stock. Shall I reserve one?"),
+        ]
+        customer_writes(app, world, "how much is Prod-A?")
+    assert promise_rows(app, world.a.tenant_id) == [
+        ("price", "₹799.00", 79900, 79900, True, "catalog price of Prod-A", "Prod-A")]
+
+
+# ---------------------------------------------------------------------------- the log, per tenant
+
+
+def _ids(app, tenant_id):
+    with app.app_context():
+        ids = db.session.scalars(select(AiPromise.id).where(
+            AiPromise.tenant_id == tenant_id, AiPromise.text.not_like("Promise-%")).order_by(AiPromise.id)).all()
+        db.session.remove()
+        return ids
+
+
+def test_staff_filter_the_log_and_other_tenants_get_404(app, promo_rule, graph, browser, api):
+    customer_writes(app, promo_rule, "promo please")
+    customer_writes(app, promo_rule, "promo", tenant="b")  # B has no such rule: its agent answers
+    a_ids = _ids(app, promo_rule.a.tenant_id)
+    staff = browser("staff_a")
+    page = staff.get("/aipromiseview/list/").get_data(as_text=True)
+    assert page.count("ORD-1001") >= 1 and "₹699.00" in page and "delivery in up to 5 days" in page
+    only_delivery = staff.get("/aipromiseview/list/?_flt_0_kind=delivery").get_data(as_text=True)
+    assert "within 2 days" in only_delivery and "ORD-1001" not in only_delivery
+    assert staff.get(f"/aipromiseview/show/{a_ids[0]}").status_code == 200
+
+    client = api("staff_a")
+    listed = client.get("/api/v1/ai_promises/?q=(filters:!((col:matches,opr:eq,value:!f)))").json
+    assert listed["count"] == 4 and {r["kind"] for r in listed["result"]} == {"price", "discount", "delivery",
+                                                                               "order_number"}
+    kinds = client.get("/api/v1/ai_promises/?q=(filters:!((col:kind,opr:eq,value:delivery)))").json
+    assert [r["value"] for r in kinds["result"]] == ["within 2 days"]
+
+    owner_b = api("owner_b")
+    assert owner_b.get(f"/api/v1/ai_promises/{a_ids[0]}").status_code == 404
+    assert all(r["id"] not in a_ids for r in owner_b.get("/api/v1/ai_promises/").json["result"])
+    b_browser = browser("owner_b")
+    assert b_browser.get(f"/aipromiseview/show/{a_ids[0]}").status_code == 404
+    assert "₹699.00" not in b_browser.get("/aipromiseview/list/").get_data(as_text=True)
+    assert api("agency").get("/api/v1/ai_promises/", tenant_id=promo_rule.c.tenant_id).status_code == 403
+
+
+def test_the_log_is_read_only(app, promo_rule, graph, api, browser):
+    customer_writes(app, promo_rule, "promo")
+    pk = _ids(app, promo_rule.a.tenant_id)[0]
+    client = api("owner_a")
+    assert client.delete(f"/api/v1/ai_promises/{pk}").status_code in (404, 405)
+    assert client.put(f"/api/v1/ai_promises/{pk}", json={"matches": True}).status_code in (404, 405)
+    assert client.post("/api/v1/ai_promises/", json={"kind": "price"}).status_code in (404, 405)
+    assert browser("owner_a").get(f"/aipromiseview/edit/{pk}").status_code == 404

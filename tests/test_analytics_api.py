@@ -1,0 +1,125 @@
+"""GET /api/v1/analytics/*: figures of the caller's tenant only, parameters checked, the
+agency overview for agency admins of their own agencies and Admins only."""
+from __future__ import annotations
+
+import pytest
+
+from tests import analytics_shop
+
+RANGE = "start=2026-11-10&end=2026-11-12"
+
+
+@pytest.fixture
+def shop(app, world):
+    with app.app_context():
+        return world, analytics_shop.build(world)
+
+
+def test_summary_of_the_owners_tenant(shop, api):
+    resp = api("owner_a").get(f"/api/v1/analytics/summary?{RANGE}")
+    assert resp.status_code == 200, resp.json
+    s = resp.json["result"]
+    assert (s["revenue_minor"], s["orders_paid"], s["conversations"], s["messages_received"]) == (90000, 2, 3, 4)
+    for key in ("messages_sent", "response_rate", "conversion_rate", "average_order_minor",
+                "median_first_response_seconds"):
+        assert key in s
+    assert resp.json["start"] == "2026-11-10" and resp.json["end"] == "2026-11-12"
+
+
+def test_other_owner_sees_only_their_own_numbers(shop, api):
+    world, _ = shop
+    s = api("owner_b").get(f"/api/v1/analytics/summary?{RANGE}").json["result"]
+    assert s["revenue_minor"] == 990000 and s["conversations"] == 1
+    # Naming tenant A is refused, by query string or header.
+    assert api("owner_b").get(f"/api/v1/analytics/summary?{RANGE}&tenant_id={world.a.tenant_id}").status_code == 403
+    assert api("owner_b").get(f"/api/v1/analytics/summary?{RANGE}", tenant_id=world.a.tenant_id).status_code == 403
+
+
+def test_agency_admin_reads_its_tenants_but_not_another_agencys(shop, api):
+    world, _ = shop
+    client = api("agency")
+    s = client.get(f"/api/v1/analytics/summary?{RANGE}", tenant_id=world.b.tenant_id).json["result"]
+    assert s["revenue_minor"] == 990000
+    s = client.get(f"/api/v1/analytics/summary?{RANGE}&tenant_id={world.a.tenant_id}").json
+    assert s["tenant_id"] == world.a.tenant_id and s["result"]["revenue_minor"] == 90000
+    assert api("agency_y").get(f"/api/v1/analytics/summary?{RANGE}", tenant_id=world.a.tenant_id).status_code == 403
+
+
+def test_a_campaign_of_another_tenant_is_not_found(shop, api):
+    world, ids = shop
+    assert api("owner_a").get(f"/api/v1/analytics/summary?{RANGE}&campaign_id={ids['k1']}").status_code == 200
+    assert api("owner_b").get(f"/api/v1/analytics/summary?{RANGE}&campaign_id={ids['k1']}").status_code == 404
+    s = api("owner_a").get(f"/api/v1/analytics/summary?{RANGE}&campaign_id={ids['k1']}&platform=messenger").json
+    assert s["result"]["revenue_minor"] == 90000
+
+
+@pytest.mark.parametrize("query, needle", [
+    ("start=2026-13-01&end=2026-11-12", "start must be a date"),
+    ("start=yesterday", "start must be a date"),
+    ("start=2026-11-10&end=11/12/2026", "end must be a date"),
+    ("start=2026-11-12&end=2026-11-10", "end must be on or after start"),
+    ("start=2020-01-01&end=2026-11-10", "at most"),
+    (f"{RANGE}&platform=tiktok", "platform must be one of"),
+    (f"{RANGE}&campaign_id=abc", "campaign_id must be an integer"),
+])
+def test_bad_parameters_are_400_with_a_clear_message(shop, api, query, needle):
+    resp = api("owner_a").get(f"/api/v1/analytics/summary?{query}")
+    assert resp.status_code == 400
+    assert needle in resp.json["message"]
+
+
+def test_timeseries_breakdown_heatmap_funnel_distributions(shop, api):
+    client = api("owner_a")
+    rows = client.get(f"/api/v1/analytics/timeseries?{RANGE}").json["result"]
+    assert [r["day"] for r in rows] == ["2026-11-10", "2026-11-11", "2026-11-12"]
+    assert rows[0]["revenue_minor"] == 90000
+    rows = client.get(f"/api/v1/analytics/breakdown?{RANGE}&by=product").json["result"]
+    assert rows[0]["label"] == "Silk saree" and rows[0]["quantity"] == 1
+    assert client.get(f"/api/v1/analytics/breakdown?{RANGE}&by=customer").status_code == 400
+    cells = client.get(f"/api/v1/analytics/heatmap?{RANGE}&kind=inbound").json["result"]
+    assert len(cells) == 168 and sum(c["count"] for c in cells) == 4
+    assert client.get(f"/api/v1/analytics/heatmap?{RANGE}&kind=weekly").status_code == 400
+    assert client.get(f"/api/v1/analytics/funnel?{RANGE}").json["result"]["paid"] == 2
+    assert "sentiment" in client.get(f"/api/v1/analytics/distributions?{RANGE}").json["result"]
+
+
+def test_default_range_is_the_last_30_days(shop, api):
+    body = api("owner_a").get("/api/v1/analytics/summary").json
+    from datetime import date
+    start, end = date.fromisoformat(body["start"]), date.fromisoformat(body["end"])
+    assert (end - start).days == 29
+
+
+def test_without_a_token_there_is_nothing(shop, app):
+    assert app.test_client().get(f"/api/v1/analytics/summary?{RANGE}").status_code == 401
+
+
+def test_agency_overview_only_for_agency_admins_and_their_own_agencies(shop, api):
+    world, _ = shop
+    rows = api("agency").get(f"/api/v1/analytics/agency?{RANGE}").json["result"]
+    assert [r["name"] for r in rows] == ["Tenant A", "Tenant B"]
+    assert rows[0]["revenue_minor"] == 90000 and rows[1]["revenue_minor"] == 990000
+    assert {"tenant_id", "conversations", "conversion_rate", "median_first_response_seconds",
+            "channel_health"} <= set(rows[0])
+    rows = api("agency_y").get(f"/api/v1/analytics/agency?{RANGE}").json["result"]
+    assert [r["name"] for r in rows] == ["Tenant C"]
+    for user in ("owner_a", "staff_a"):
+        assert api(user).get(f"/api/v1/analytics/agency?{RANGE}").status_code == 403
+    admin = api("admin").get(f"/api/v1/analytics/agency?{RANGE}").json["result"]
+    assert {r["name"] for r in admin} == {"Tenant A", "Tenant B", "Tenant C"}
+
+
+def test_agency_id_of_another_agency_is_not_found(shop, app, api):
+    from app.extensions import db
+    from app.models import Tenant
+
+    world, _ = shop
+    with app.app_context():
+        x = db.session.get(Tenant, world.a.tenant_id).agency_id
+        y = db.session.get(Tenant, world.c.tenant_id).agency_id
+    rows = api("agency").get(f"/api/v1/analytics/agency?{RANGE}&agency_id={x}").json["result"]
+    assert {r["name"] for r in rows} == {"Tenant A", "Tenant B"}
+    assert api("agency").get(f"/api/v1/analytics/agency?{RANGE}&agency_id={y}").status_code == 404
+    assert api("agency").get(f"/api/v1/analytics/agency?{RANGE}&agency_id=x").status_code == 400
+    rows = api("admin").get(f"/api/v1/analytics/agency?{RANGE}&agency_id={y}").json["result"]
+    assert [r["name"] for r in rows] == ["Tenant C"]

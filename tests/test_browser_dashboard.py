@@ -1,0 +1,74 @@
+"""The dashboard, analytics and agency pages in a real browser (Debian's chromium): the plots
+are drawn by the locally served plotly.js under the admin's Content-Security-Policy, with no
+console error, no CSP violation and nothing loaded from outside 127.0.0.1."""
+from __future__ import annotations
+
+import pytest
+
+from tests.test_browser import launch, login, server  # noqa: F401  (server is a fixture)
+from tests.test_browser_csp import REPORT_VIOLATIONS
+from tests.test_dashboard_pages import paid_now
+
+
+@pytest.fixture
+def clean_page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context()
+        context.add_init_script(REPORT_VIOLATIONS)
+        problems, outside = [], []
+
+        def block_outside(route):
+            if not route.request.url.split("/")[2].startswith("127.0.0.1"):
+                outside.append(route.request.url)
+                return route.abort()
+            return route.continue_()
+
+        context.route("**/*", block_outside)
+        pg = context.new_page()
+        pg.on("console", lambda msg: problems.append(f"{pg.url}: {msg.text}")
+              if msg.type == "error" else None)
+        pg.on("pageerror", lambda exc: problems.append(f"{pg.url}: {exc}"))
+        pg.on("response", lambda resp: problems.append(f"{resp.status} {resp.url}")
+              if resp.status >= 400 else None)
+        pg.problems = problems
+        yield pg
+        assert not outside, f"the page tried to load from outside: {outside}"
+        browser.close()
+
+
+def test_dashboard_and_analytics_plots_render(app, world, server, clean_page):  # noqa: F811
+    page = clean_page
+    paid_now(app, world.a)
+    login(page, server, "owner_a")
+    page.wait_for_selector("#chart-revenue .plot-container", timeout=20_000)
+    page.wait_for_selector("#chart-messages .plot-container", timeout=20_000)
+    assert "₹799.00" in page.inner_text("#headline-revenue_minor")
+
+    page.goto(server + "/analytics/")
+    page.wait_for_selector("#chart-funnel .plot-container", timeout=20_000)
+    drawn = page.evaluate("document.querySelectorAll('.closer-chart .plot-container').length")
+    expected = page.evaluate("document.querySelectorAll('script.closer-figure').length")
+    assert drawn == expected >= 9
+    assert page.locator("#chart-heat-paid .main-svg").count() >= 1
+
+    page.select_option("#f-platform", "whatsapp")
+    page.click("#analytics-filters button[type=submit]")
+    page.wait_for_url("**platform=whatsapp**")
+    assert page.locator("#analytics-filters").is_visible()
+    assert page.problems == [], page.problems
+
+
+def test_agency_overview_in_a_browser(world, server, clean_page):  # noqa: F811
+    page = clean_page
+    login(page, server, "agency")
+    page.goto(server + "/agency/")
+    page.wait_for_selector("#agency-tenants")
+    rows = page.locator("#agency-tenants tbody tr")
+    assert rows.count() == 2
+    page.locator(f'tr[data-tenant-id="{world.b.tenant_id}"] button').click()
+    page.wait_for_selector("#dashboard")
+    assert "Tenant B" in page.inner_text("#dashboard h2")
+    assert page.problems == [], page.problems

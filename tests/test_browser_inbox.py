@@ -1,0 +1,72 @@
+"""A person in a real browser works a Messenger conversation from the inbox: it appears in the
+live list, the thread shows the customer and the AI, they take over, insert a canned reply,
+send it, and the reply is stored as theirs and sent to the (local, faked) Graph API."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Conversation, ConversationMode, Message, MessageStatus
+from app.models.inbox import CannedReply
+from tests import meta_payloads as mp
+from tests.graph_stub import GraphStub
+from tests.test_browser import login, page, server  # noqa: F401  (shared chromium fixtures)
+
+PAGE_ID = "page-A"
+
+
+@pytest.fixture
+def graph_stub(app, monkeypatch):
+    """The Graph API as a local server: the worker process, if any, reaches it too."""
+    with GraphStub() as stub:
+        monkeypatch.setenv("GRAPH_API_BASE", stub.base_url)
+        monkeypatch.setitem(app.config, "GRAPH_API_BASE", stub.base_url)
+        yield stub
+
+
+@pytest.fixture
+def live(graph_stub, server):  # noqa: F811  (the stub must be up before the worker starts)
+    return server
+
+
+def test_take_over_and_reply_from_the_inbox(live, page, graph_stub, app, world, post_meta):  # noqa: F811
+    console = []
+    page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
+    with app.app_context():
+        db.session.add(CannedReply(tenant_id=world.a.tenant_id, shortcut="thanks",
+                                   body="Thanks {first_name}! {product:SKU-A} is {price:SKU-A}."))
+        db.session.commit()
+        db.session.remove()
+    post_meta(mp.messenger(PAGE_ID, mp.text("psid-browser", PAGE_ID, "m_b1", "Hi, is the kurta in stock?")))
+
+    login(page, live, "staff_a")
+    page.goto(live + "/inbox/")
+    row = page.locator(".inbox-row", has_text=re.compile(r"Stub Person|psid-browser"))
+    row.wait_for(timeout=15_000)
+    row.click()
+    page.wait_for_selector(".msg-in:has-text('Hi, is the kurta in stock?')")
+    page.wait_for_selector(".msg-ai:has-text('Hello from A')", timeout=30_000)  # the AI greeted
+
+    page.click("#take-over")
+    page.wait_for_selector("#mode-label:has-text('A person is handling this chat')")
+    page.click(".canned-insert:has-text('thanks')")
+    page.wait_for_function("() => document.getElementById('reply-text').value.includes('₹799.00')")
+    assert page.input_value("#reply-text") == "Thanks Stub! Prod-A is ₹799.00."
+    page.click("#send-reply")
+    page.wait_for_selector(".alert:has-text('Reply queued')")
+    mine = page.locator(".msg-agent", has_text="Thanks Stub! Prod-A is ₹799.00.")
+    mine.wait_for(timeout=15_000)
+    page.wait_for_selector(".msg-agent .tick-sent", timeout=30_000)  # the tick follows the send
+    assert "staff_a" in mine.inner_text()
+
+    sent = [s["message"]["text"] for s in graph_stub.sends if "message" in s]
+    assert sent == ["Hello from A", "Thanks Stub! Prod-A is ₹799.00."]
+    with app.app_context():
+        msg = db.session.scalar(select(Message).filter_by(text="Thanks Stub! Prod-A is ₹799.00."))
+        assert msg.sender == "agent" and msg.author.username == "staff_a" and msg.status == MessageStatus.SENT
+        assert db.session.get(Conversation, msg.conversation_id).mode == ConversationMode.HUMAN
+        db.session.remove()
+    assert not console, console
