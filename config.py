@@ -101,8 +101,23 @@ class Config:
     REPLY_DEBOUNCE_SECONDS = float(_env("REPLY_DEBOUNCE_SECONDS", "0.5"))
     # ... unless the burst began longer ago than this: someone who keeps typing is answered.
     REPLY_BURST_MAX_SECONDS = float(_env("REPLY_BURST_MAX_SECONDS", "15"))
-    # Unanswered inbound messages / unsent replies older than this are re-queued by the sweep.
-    SWEEP_AFTER_SECONDS = int(_env("SWEEP_AFTER_SECONDS", "30"))
+    # Unanswered inbound messages / unsent replies older than this are re-queued by the sweep,
+    # which runs every SWEEP_EVERY_SECONDS (queued by the workers' heartbeat).
+    SWEEP_AFTER_SECONDS = int(_env("SWEEP_AFTER_SECONDS", "15"))
+    SWEEP_EVERY_SECONDS = int(_env("SWEEP_EVERY_SECONDS", "10"))
+    # Jobs each `flask worker` process runs at once when `-t` is not given. A reply spends
+    # nearly all its time waiting on the model and the Send API, so one process carries about
+    # this many replies in flight (~20 replies/s at ~2 s each).
+    WORKER_THREADS = int(_env("WORKER_THREADS", "40"))
+    # A conversation's lock and a running job's entry in RQ's started registry are renewed by
+    # their worker process while it lives. A job waiting for the lock takes it over, and the
+    # reaper re-runs the job, as soon as that process is known dead: at once on the same
+    # machine, within ~10 s (its heartbeat's liveness key) from another. These TTLs are the
+    # backstop for holders that run no heartbeat.
+    CONVERSATION_LOCK_TTL_SECONDS = float(_env("CONVERSATION_LOCK_TTL_SECONDS", "15"))
+    JOB_HEARTBEAT_TTL_SECONDS = int(_env("JOB_HEARTBEAT_TTL_SECONDS", "15"))
+    # How long a job waits for a conversation another job is answering before it retries.
+    CONVERSATION_LOCK_WAIT_SECONDS = float(_env("CONVERSATION_LOCK_WAIT_SECONDS", "30"))
 
     # Flask-AppBuilder
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.CloserSecurityManager"

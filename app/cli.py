@@ -138,8 +138,9 @@ def sweep_command():
 
 @click.command("worker")
 @click.option("--processes", "-n", default=1, show_default=True, help="Worker processes.")
-@click.option("--threads", "-t", default=1, show_default=True,
-              help="Jobs each process runs at once (one RQ worker per thread).")
+@click.option("--threads", "-t", type=click.IntRange(min=1), default=None,
+              help="Jobs each process runs at once (one RQ worker per thread).  "
+                   "[default: WORKER_THREADS (40); 1 with --fork]")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--with-scheduler/--without-scheduler", default=True, show_default=True)
 @click.option("--fork/--no-fork", default=False, show_default=True,
@@ -151,45 +152,55 @@ def worker(processes, threads, burst, with_scheduler, fork):
     Every worker listens to the default queue first and to the low-priority one (model
     ratings) only when the default queue is empty.
 
-    Replies mostly wait on the LLM and the Graph API, so a few processes with many threads
-    each (e.g. `-n 2 -t 40`) carry the same load as dozens of processes in a fraction of
-    the memory and CPU.
+    Replies mostly wait on the LLM and the Graph API, so each process runs many jobs at once
+    on threads (WORKER_THREADS, 40, unless -t says otherwise): a few such processes carry the
+    load of dozens of single-job ones in a fraction of the memory and CPU. Each process also
+    keeps its jobs' and locks' heartbeats, takes up a dead worker's jobs within seconds and
+    queues the periodic sweep (app.jobs.recovery).
     """
-    from rq import SimpleWorker, Worker
+    from rq import Worker
     from rq.serializers import JSONSerializer
 
     from app.jobs import QUEUE_NAMES
     from app.jobs.context import set_worker_app
+    from app.jobs.threads import recovery_settings
 
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: the embedded default runs jobs in-process")
     redis = current_app.extensions["redis"]
-    if threads > 1 and fork:
+    if fork and (threads or 1) > 1:
         raise click.BadParameter("a work horse per job and threads don't mix", param_hint="--fork")
+    threads = threads or (1 if fork else current_app.config["WORKER_THREADS"])
     set_worker_app(_app_for_threads(threads) if threads > 1 else current_app._get_current_object())
     log_level = current_app.config["WORKER_LOG_LEVEL"]
-    from app.jobs.queueing import queue_sweep
-
-    if not burst:
-        queue_sweep(delay=5)  # the periodic sweep keeps itself going from here
-    if threads > 1:
+    recovery = recovery_settings(current_app.config)
+    if not fork:
         from app.jobs.threads import ThreadedWorkerPool, run_threads
 
         if processes > 1:
             ThreadedWorkerPool(QUEUE_NAMES, connection=redis, num_workers=processes, threads=threads,
                                serializer=JSONSerializer).start(burst=burst, logging_level=log_level)
         else:
+            from app.jobs.threads import warm_up
+
+            warm_up()
             run_threads(QUEUE_NAMES, redis, threads, burst=burst, with_scheduler=with_scheduler,
-                        logging_level=log_level)
+                        logging_level=log_level, **recovery)
         return
+    if not burst:  # RQ's forking workers keep their own job heartbeats; the rest runs here
+        import threading
+
+        from app.jobs.recovery import ProcessHeartbeat, process_name
+
+        ProcessHeartbeat(redis, QUEUE_NAMES, name=process_name(), job_ttl=recovery["job_ttl"],
+                         sweep_every=recovery["sweep_every"], stop=threading.Event()).start()
     if processes > 1:
         from rq.worker_pool import WorkerPool
 
-        WorkerPool(QUEUE_NAMES, connection=redis, num_workers=processes,
-                   worker_class=Worker if fork else SimpleWorker,
+        WorkerPool(QUEUE_NAMES, connection=redis, num_workers=processes, worker_class=Worker,
                    serializer=JSONSerializer).start(burst=burst, logging_level=log_level)
         return
-    (Worker if fork else SimpleWorker)(QUEUE_NAMES, connection=redis, serializer=JSONSerializer).work(
+    Worker(QUEUE_NAMES, connection=redis, serializer=JSONSerializer).work(
         burst=burst, with_scheduler=with_scheduler, logging_level=log_level
     )
 

@@ -3,14 +3,27 @@ other processes (where `responses` can't reach). It records what was sent."""
 from __future__ import annotations
 
 import itertools
+import random
 import time
 
 from tests.stub_server import JsonHandler, StubServer
 
 
+# Meta's answer to a send it could not take right now (code 2: "Service temporarily unavailable")
+TRANSIENT_ERROR = {"error": {"message": "An unexpected error has occurred. Please retry your request later.",
+                             "type": "OAuthException", "code": 2, "is_transient": True,
+                             "fbtrace_id": "AStubTrace"}}
+
+
 class GraphStub(StubServer):
-    def __init__(self, send_delay: float = 0.0, get_delay: float = 0.0):
+    """`fail_rate`: the share of sends answered with Meta's transient 500 (seeded, so a run
+    repeats); those are counted in `failed` and not recorded as sent."""
+
+    def __init__(self, send_delay: float = 0.0, get_delay: float = 0.0, fail_rate: float = 0.0,
+                 seed: int = 7):
         self.send_delay, self.get_delay = send_delay, get_delay
+        self.fail_rate, self.failed = fail_rate, 0
+        self._random = random.Random(seed)
         self.sends: list[dict] = []
         self.sent_log: list[tuple[float, dict]] = []  # (monotonic time answered, body)
         self.gets: list[str] = []
@@ -28,6 +41,9 @@ class GraphStub(StubServer):
                 body = self.read_json()
                 time.sleep(stub.send_delay)
                 with stub.lock:
+                    if stub.fail_rate and stub._random.random() < stub.fail_rate:
+                        stub.failed += 1
+                        return self.reply(TRANSIENT_ERROR, status=500)
                     n = next(stub._ids)
                     stub.sends.append(body)
                     stub.sent_log.append((time.monotonic(), body))

@@ -180,13 +180,14 @@ def test_background_queue_gets_one_thread_in_eight():
 @needs_redis
 def test_a_job_held_by_a_killed_worker_process_is_taken_up_again(app, world, post_meta):
     """SIGKILL the process of a threaded pool that holds a reply mid-flight: the pool starts
-    another, and RQ's abandoned-job handling (the registry clean-up its workers run now and
-    then, run here at once) gives the job back to the running workers, which answer once."""
+    another, and the job goes back to the running workers within seconds (the other
+    process's heartbeat finds its holder dead and hands it to RQ's abandoned-job handling),
+    which answer once."""
     import signal
 
     from rq import Worker
     from rq.job import Job
-    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+    from rq.registry import StartedJobRegistry
 
     assert post_meta(mp.messenger(PAGE, mp.text("psid-gone", PAGE, "m_gone", "hello?"))).status_code == 200
     queue = app.extensions["job_queues"]["high"]
@@ -200,28 +201,32 @@ def test_a_job_held_by_a_killed_worker_process_is_taken_up_again(app, world, pos
             job = Job.fetch(held[0], connection=redis, serializer=queue.serializer)
             holder = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name,
                                         connection=redis)
-            os.kill(holder.pid, signal.SIGKILL)
             stub.get_delay = 0
+            os.kill(holder.pid, signal.SIGKILL)
+            killed = time.monotonic()
+            wait_for(lambda: stub.sends, 30, "the reply")
+            assert time.monotonic() - killed < 15
             children = lambda: subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
                                               text=True).stdout.split()
             wait_for(lambda: len(children()) == 2 and str(holder.pid) not in children(), 30,
                      "the pool to replace the killed process")
-            assert stub.sends == [] and ai_replies(app) == {}
-            StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 3600)
-            scheduled = ScheduledJobRegistry(queue=queue)
-            assert scheduled.get_job_ids() == [job.id]  # retried (RQ's Retry) after its backoff:
-            scheduled.remove(job.id)  # not waiting the backoff out here
-            queue.enqueue_job(Job.fetch(job.id, connection=redis, serializer=queue.serializer))
-            wait_for(lambda: stub.sends, 60, "the reply")  # once the dead holder's lock expired
             with app.app_context():
                 wait_for(lambda: db.session.scalar(select(Message.handled_at).filter_by(
                     external_id="m_gone")) is not None, 30, "the message to be answered")
                 db.session.remove()
         finally:
+            # Shutting down is not what this test is about (see the idle-pool test): a job the
+            # sweep queued meanwhile (a channel health check against this stub) may still run.
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
             finally:
-                os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+                try:  # whatever of its process group is left
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.communicate(timeout=30)
     assert [s["recipient"]["id"] for s in stub.sends] == ["psid-gone"]
     assert list(ai_replies(app).values()) == [1]

@@ -73,11 +73,12 @@ def init_queue(app: Flask) -> None:
 
 def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None = None,
             delay: float | None = None, not_before: float | None = None, retry: bool = True,
-            queue: str = QUEUE_NAME):
+            queue: str = QUEUE_NAME, retry_intervals: list[int] | None = None):
     """Queue `path(*args, tenant_id=...)`, after `delay` seconds if given.
 
     `queue` is one of QUEUE_NAMES: workers take a LOW_QUEUE job only when the default queue
-    is empty, so background work never delays a reply.
+    is empty, so background work never delays a reply. `retry_intervals`: the Retry's
+    backoff, if not RETRY_INTERVALS.
 
     `not_before` (epoch seconds, for `@job` functions, meant for sub-second to few-second
     waits such as the reply debounce) keeps the job from starting its work earlier. The job
@@ -93,7 +94,8 @@ def enqueue(path: str, *args, tenant_id: int | None = None, job_id: str | None =
     q = current_app.extensions["job_queues"][queue]
     options = dict(
         job_id=job_id, unique=job_id is not None,
-        retry=Retry(max=current_app.config["JOB_RETRIES"], interval=RETRY_INTERVALS) if retry else None,
+        retry=Retry(max=current_app.config["JOB_RETRIES"], interval=retry_intervals or RETRY_INTERVALS)
+        if retry else None,
         job_timeout=current_app.config["JOB_TIMEOUT"],
         # A finished delivery or answer leaves its record in the database, not in Redis:
         # keeping RQ's result (a stream entry, a registry entry and a rewrite of the job) was
@@ -121,15 +123,23 @@ def _existing_job(job_id: str):
 
 
 def job_pending(job_id: str) -> bool:
-    """Whether a job of this id is waiting (queued, scheduled, deferred) or running."""
+    """Whether a job of this id is waiting (queued, scheduled, deferred) or running.
+
+    A job QUEUED but no longer on its queue is not: a worker took it off (a Redis BLPOP)
+    and died before RQ recorded it as started, where no registry will ever find it."""
     from rq.job import JobStatus
 
     existing = _existing_job(job_id)
-    return existing is not None and existing.get_status(refresh=False) in (
-        JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+    if existing is None:
+        return False
+    status = existing.get_status(refresh=False)
+    if status == JobStatus.QUEUED:
+        return current_app.extensions["redis"].lpos(f"rq:queue:{existing.origin}", job_id) is not None
+    return status in (JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
-def enqueue_again(path: str, *args, job_id: str, queue: str = QUEUE_NAME) -> bool:
+def enqueue_again(path: str, *args, job_id: str, queue: str = QUEUE_NAME,
+                  tenant_id: int | None = None, retry_intervals: list[int] | None = None) -> bool:
     """Queue `path(*args)` under `job_id` unless a job of that id is still pending; a finished
     or failed one of that id is replaced. True if queued.
 
@@ -141,5 +151,5 @@ def enqueue_again(path: str, *args, job_id: str, queue: str = QUEUE_NAME) -> boo
     existing = _existing_job(job_id)
     if existing is not None:
         existing.delete()
-    enqueue(path, *args, job_id=job_id, queue=queue)
+    enqueue(path, *args, tenant_id=tenant_id, job_id=job_id, queue=queue, retry_intervals=retry_intervals)
     return True

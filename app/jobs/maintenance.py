@@ -1,8 +1,8 @@
-"""Periodic maintenance run by the workers' scheduler."""
+"""Periodic maintenance, queued by every worker process's heartbeat (app.jobs.recovery)."""
 from __future__ import annotations
 
 from app.jobs.context import job
-from app.jobs.queueing import queue_channel_checks, queue_sweep
+from app.jobs.queueing import queue_channel_checks
 from app.services.sweep import sweep
 
 
@@ -10,5 +10,4 @@ from app.services.sweep import sweep
 def periodic_sweep() -> dict:
     report = sweep()
     queue_channel_checks()
-    queue_sweep()
     return {"deliveries": report.deliveries, "inbound": report.inbound, "outbound": report.outbound}

@@ -21,9 +21,12 @@ from app.jobs import HIGH_QUEUE, LOW_QUEUE, enqueue, enqueue_again, job_pending
 
 log = logging.getLogger(__name__)
 
-SWEEP_EVERY_SECONDS = 60
 RATING_DELAY_SECONDS = 30  # one model rating per conversation per this long
-SEND_RETRY_DELAY_SECONDS = 10  # a send that just failed transiently is tried again after this
+SEND_RETRY_DELAY_SECONDS = 10  # a send the platform throttled is tried again after this
+SEND_RETRY_SOON_SECONDS = 2  # ... and one that met a 5xx or a network error, after this
+# The send job's own backoff when it fails again: a customer is waiting, and a platform's
+# transient errors pass in seconds; the first send retry above already paced a throttle.
+SEND_RETRY_INTERVALS = [3, 10, 30]
 
 
 # ------------------------------------------------------------------------------ messages
@@ -32,7 +35,7 @@ SEND_RETRY_DELAY_SECONDS = 10  # a send that just failed transiently is tried ag
 def queue_send(message_id: int, tenant_id: int, *, delay: float | None = None) -> None:
     """Deliver a QUEUED outbound message in the retrying send job."""
     enqueue("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
-            job_id=f"send-{message_id}", delay=delay)
+            job_id=f"send-{message_id}", delay=delay, retry_intervals=SEND_RETRY_INTERVALS)
 
 
 def queue_deliveries(source: str, event_ids: list[int]) -> None:
@@ -67,6 +70,19 @@ def queue_answer(message_id: int, tenant_id: int, conversation_id: int | None = 
     enqueue("app.jobs.inbound.handle_inbound", message_id, *([conversation_id] if conversation_id else []),
             tenant_id=tenant_id, job_id=f"inbound-{message_id}", not_before=not_before,
             queue=HIGH_QUEUE)
+
+
+def requeue_answer(message_id: int, tenant_id: int) -> bool:
+    """The sweep's answer job for a message still unanswered: queued unless one is pending,
+    replacing a failed one (kept a week) that would otherwise block it. True if queued."""
+    return enqueue_again("app.jobs.inbound.handle_inbound", message_id, tenant_id=tenant_id,
+                         job_id=f"inbound-{message_id}", queue=HIGH_QUEUE)
+
+
+def requeue_send(message_id: int, tenant_id: int) -> bool:
+    """The sweep's send job for a reply still QUEUED (see requeue_answer). True if queued."""
+    return enqueue_again("app.jobs.outbound.send_outbound", message_id, tenant_id=tenant_id,
+                         job_id=f"send-{message_id}", retry_intervals=SEND_RETRY_INTERVALS)
 
 
 def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = None,
@@ -188,10 +204,17 @@ def queue_reconcile(order_id: int, tenant_id: int) -> None:
 # ------------------------------------------------------------------------------ maintenance
 
 
-def queue_sweep(delay: float = SWEEP_EVERY_SECONDS) -> None:
-    """One sweep per minute across every worker: the job id names the minute it runs in."""
-    due = int((time.time() + delay) // SWEEP_EVERY_SECONDS)
-    enqueue("app.jobs.maintenance.periodic_sweep", job_id=f"sweep-{due}", delay=delay, retry=False)
+def queue_sweep() -> None:
+    """This period's sweep (SWEEP_EVERY_SECONDS), once across every worker process that asks:
+    the job id names the period. Not retried: the next period's sweep does it again."""
+    every = current_app.config["SWEEP_EVERY_SECONDS"]
+    period = int(time.time() // every)
+    # the id alone does not do it: a finished job of the high queue leaves no trace
+    if not current_app.extensions["redis"].set(f"closer:sweep:{period}", 1, nx=True, ex=int(every) * 2 + 1):
+        return
+    # on the queue customers wait on: behind a backlog there, a sweep elsewhere would wait too
+    enqueue("app.jobs.maintenance.periodic_sweep", job_id=f"sweep-{period}", retry=False,
+            queue=HIGH_QUEUE)
 
 
 # ------------------------------------------------------------------------------ channels

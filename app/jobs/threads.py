@@ -25,25 +25,33 @@ import logging
 import signal
 import threading
 import time
+import uuid
 
 from rq import SimpleWorker
+from rq.executions import Execution
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
 from rq.utils import now
 from rq.worker_pool import WorkerPool
 
+from app.jobs.recovery import ProcessHeartbeat, free_dead_scheduler_locks, process_name
+
 log = logging.getLogger(__name__)
 
+JOB_HEARTBEAT_TTL = 15  # seconds; the worker command passes JOB_HEARTBEAT_TTL_SECONDS
 IDLE_WAKEUP = 5  # seconds an idle worker blocks on Redis before it checks for a stop request
 # A worker's own heartbeat (its key lives worker_ttl + 60 s) is renewed at most this often
 # between jobs; RQ renews it three times per job, two round trips each.
 HEARTBEAT_SECONDS = 15
-SCHEDULER_CHECK_SECONDS = 30
+# How often a process without the scheduler locks tries to take them (a dead holder's are
+# freed first: app.jobs.recovery); RQ's own scheduler tries every ten minutes.
+SCHEDULER_CHECK_SECONDS = 2
 # The RQ release whose worker and scheduler internals the classes below were checked against:
-# ThreadWorker overrides `dequeue_job_and_maintain_ttl`, `heartbeat`, `set_state` and
-# `_install_signal_handlers` and sets `_stop_requested`; SchedulerThread drives an RQScheduler
-# through its methods. tests/test_job_system.py fails on any other release until they are
+# ThreadWorker overrides `dequeue_job_and_maintain_ttl`, `heartbeat`, `set_state`,
+# `prepare_execution`, `execute_job` and `_install_signal_handlers` and sets `_stop_requested`;
+# SchedulerThread drives an RQScheduler through its methods and frees its lock keys;
+# app.jobs.recovery renews the started registry's entries by their keys. tests/test_job_system.py fails on any other release until they are
 # checked again.
 RQ_CHECKED = "2.12.0"
 
@@ -52,6 +60,31 @@ class ThreadWorker(SimpleWorker):
     """A SimpleWorker that may run on any thread of its process."""
 
     death_penalty_class = TimerDeathPenalty
+    executions = None  # the process's app.jobs.recovery.Executions, when a heartbeat runs
+
+    def prepare_execution(self, job):
+        """RQ's bookkeeping for a job about to run, with the started registry's entry set to
+        expire in JOB_HEARTBEAT_TTL_SECONDS (RQ: the job timeout plus a minute): the
+        process's heartbeat renews it while the job runs, so only a dead process's jobs
+        lapse, within seconds, and are taken up again. Without a heartbeat, RQ's own."""
+        if self.executions is None:
+            return super().prepare_execution(job)
+        from rq.worker.base import WorkerStatus
+
+        with self.connection.pipeline() as pipeline:
+            self.execution = Execution.create(job, self.executions.ttl, pipeline=pipeline,
+                                              worker_name=self.name)
+            self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
+            pipeline.execute()
+        self.executions.add(self, self.execution, job)
+        return self.execution
+
+    def execute_job(self, job, queue):
+        try:
+            super().execute_job(job, queue)
+        finally:
+            if self.executions is not None:
+                self.executions.discard(self)
 
     @property
     def dequeue_timeout(self) -> int:
@@ -118,14 +151,19 @@ class SchedulerThread(threading.Thread):
     jobs (RQ's per-queue lock); the others try to take the lock over every
     SCHEDULER_CHECK_SECONDS, so a dead holder is replaced once its lock expires."""
 
-    def __init__(self, queue_names: list[str], connection, stop: threading.Event) -> None:
+    def __init__(self, queue_names: list[str], connection, stop: threading.Event,
+                 name: str | None = None) -> None:
         super().__init__(name="rq-scheduler", daemon=True)
-        self.scheduler = RQScheduler(queue_names, connection=connection, serializer=JSONSerializer)
+        # named after the process: a lock held by a name whose process is gone is freed
+        self.scheduler = RQScheduler(queue_names, connection=connection, serializer=JSONSerializer,
+                                     name=name)
         self.queue_names = set(queue_names)
         self.stop = stop
+        self.connection = connection
 
     def run(self) -> None:
         scheduler = self.scheduler
+        name = scheduler.name if scheduler.name.startswith("closer-") else None
         scheduler.register_birth()
         tried = None
         try:
@@ -133,6 +171,9 @@ class SchedulerThread(threading.Thread):
                 if scheduler.acquired_locks != self.queue_names and (
                         tried is None or time.monotonic() - tried > SCHEDULER_CHECK_SECONDS):
                     tried = time.monotonic()
+                    if name is not None:
+                        free_dead_scheduler_locks(self.connection, [
+                            scheduler.get_locking_key(q) for q in self.queue_names - scheduler.acquired_locks])
                     scheduler.acquire_locks()
                 if scheduler.acquired_locks:
                     scheduler.heartbeat()
@@ -144,25 +185,37 @@ class SchedulerThread(threading.Thread):
 
 def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool = False,
                 with_scheduler: bool = True, logging_level: str = "INFO",
-                stop: threading.Event | None = None, worker_class: type[ThreadWorker] = ThreadWorker) -> None:
+                stop: threading.Event | None = None, worker_class: type[ThreadWorker] = ThreadWorker,
+                job_ttl: int = JOB_HEARTBEAT_TTL, sweep_every: float | None = None) -> None:
     """Run `threads` workers in this process until stopped (a signal, or `stop` set) or, in
     burst mode, until the queues are empty; a worker thread that dies is replaced, and so is
     the scheduler's. `queue_names` is in priority order: a worker takes a job from a later
-    queue only when every earlier one is empty."""
+    queue only when every earlier one is empty.
+
+    Outside burst mode the process's heartbeat (app.jobs.recovery) runs beside them: running
+    jobs' started entries renewed every third of `job_ttl` seconds, abandoned jobs of dead
+    processes taken up again, and, with `sweep_every`, the periodic sweep queued."""
     stop = stop or threading.Event()
     state = {"stopping": None}  # when the first stop signal came
     workers: dict[threading.Thread, ThreadWorker] = {}
+    name = process_name()
+    beat_stop = threading.Event()  # set only once every job has ended: warm stops renew to the end
+    beat = None if burst else ProcessHeartbeat(connection, queue_names, name=name, job_ttl=job_ttl,
+                                               sweep_every=sweep_every, stop=beat_stop)
 
     def start_one() -> None:
         names = queues_for_next(queue_names, [w.queue_names() for w in workers.values()], threads)
-        worker = worker_class(names, connection=connection, serializer=JSONSerializer)
-        thread = threading.Thread(target=worker.work, name=f"rq-{worker.name[:8]}", daemon=True,
+        # named after the process, so the reaper knows whose jobs died with it
+        worker = worker_class(names, connection=connection, serializer=JSONSerializer,
+                              name=f"{name}.{uuid.uuid4().hex[:12]}")
+        worker.executions = beat.executions if beat is not None else None
+        thread = threading.Thread(target=worker.work, name=f"rq-{worker.name[-8:]}", daemon=True,
                                   kwargs={"burst": burst, "logging_level": logging_level})
         workers[thread] = worker
         thread.start()
 
     def start_scheduler() -> SchedulerThread:
-        thread = SchedulerThread(queue_names, connection, stop)
+        thread = SchedulerThread(queue_names, connection, stop, name=name)
         thread.start()
         return thread
 
@@ -182,6 +235,9 @@ def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool
             raise SystemExit(1)
         warm_stop()
 
+    if beat is not None:
+        beat.beat()  # alive before the scheduler looks for dead processes' locks
+        beat.start()
     scheduler = start_scheduler() if with_scheduler and not burst else None
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, on_signal)
@@ -202,10 +258,18 @@ def run_threads(queue_names: list[str], connection, threads: int, *, burst: bool
             if scheduler is not None and not scheduler.is_alive() and not stop.is_set():
                 log.warning("the scheduler thread ended; starting another")
                 scheduler = start_scheduler()
+            if beat is not None and not beat.is_alive() and not beat_stop.is_set():
+                log.warning("the heartbeat thread ended; starting another")
+                beat = ProcessHeartbeat(connection, queue_names, name=name, job_ttl=job_ttl,
+                                        sweep_every=sweep_every, stop=beat_stop)
+                for worker in workers.values():
+                    worker.executions = beat.executions
+                beat.start()
     finally:
         stop.set()
         if scheduler is not None:
             scheduler.join(timeout=5)
+        beat_stop.set()
 
 
 EMBEDDED_THREADS = 4  # the debounce and the model's answer wait on a thread each
@@ -223,7 +287,8 @@ class InProcessWorkers:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=run_threads, name="closer-jobs", daemon=True, args=(
             QUEUE_NAMES, app.extensions["redis"], EMBEDDED_THREADS),
-            kwargs={"stop": self._stop, "logging_level": app.config["WORKER_LOG_LEVEL"]})
+            kwargs={"stop": self._stop, "logging_level": app.config["WORKER_LOG_LEVEL"],
+                    **recovery_settings(app.config)})
         self._thread.start()
 
     def stop(self, timeout: float = 30) -> None:
@@ -256,8 +321,17 @@ def _run_process(queue_names, connection_class, pool_class, pool_kwargs, threads
     pool_kwargs = {**pool_kwargs, "max_connections": max(pool_kwargs.get("max_connections") or 0,
                                                           4 * threads + 20)}
     connection = connection_class(connection_pool=ConnectionPool(connection_class=pool_class, **pool_kwargs))
+    from app.jobs.context import _worker_app
+
     warm_up()
-    run_threads(queue_names, connection, threads, burst=burst, logging_level=logging_level)
+    run_threads(queue_names, connection, threads, burst=burst, logging_level=logging_level,
+                **recovery_settings(_worker_app().config))
+
+
+def recovery_settings(config) -> dict:
+    """run_threads' recovery arguments from the app's settings."""
+    return {"job_ttl": int(config["JOB_HEARTBEAT_TTL_SECONDS"]),
+            "sweep_every": float(config["SWEEP_EVERY_SECONDS"]) or None}
 
 
 def warm_up() -> None:

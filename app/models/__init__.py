@@ -376,6 +376,8 @@ class Message(TenantMixin, Model):
         # At most one automated reply per inbound message, however often its job runs.
         UniqueConstraint("reply_to_id"),
         Index("ix_message_pending", "handled_at", "direction"),
+        # the sweep's replies still QUEUED, looked for every few seconds
+        Index("ix_message_unsent", "status", "created_at"),
         # ix_message_conversation_created: with the analytics indexes below (it carries columns)
     )
     id = Column(Integer, primary_key=True)

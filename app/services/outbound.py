@@ -21,12 +21,13 @@ from app.clients.graph import (
     ChannelAuthError,
     GraphError,
     MessageRejected,
+    RateLimited,
     RecipientUnavailable,
     TransientGraphError,
     WindowClosed,
 )
 from app.extensions import db
-from app.jobs.queueing import SEND_RETRY_DELAY_SECONDS, queue_send
+from app.jobs.queueing import SEND_RETRY_DELAY_SECONDS, SEND_RETRY_SOON_SECONDS, queue_send
 from app.services import takeover
 from app.models import (
     Channel,
@@ -157,7 +158,9 @@ def send_or_retry_later(message_ids: list[int], tenant_id: int, *, fresh: bool =
         except TransientGraphError as exc:
             db.session.rollback()
             log.info("message %s: transient send failure (%s); retrying in a job", message_id, exc)
-            queue_send(message_id, tenant_id, delay=SEND_RETRY_DELAY_SECONDS)
+            # a throttled sender backs off; a one-off 5xx or network error is tried again soon
+            queue_send(message_id, tenant_id, delay=SEND_RETRY_DELAY_SECONDS if isinstance(
+                exc, RateLimited) else SEND_RETRY_SOON_SECONDS)
 
 
 def send_later(message_ids: list[int], tenant_id: int) -> None:

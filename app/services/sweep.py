@@ -18,12 +18,12 @@ from sqlalchemy import or_, select, update
 from app.extensions import db
 from app.jobs.queueing import (
     delivery_pending,
-    queue_answer,
     queue_link,
     queue_reconcile,
-    queue_send,
+    requeue_answer,
     requeue_delivery,
     requeue_payment_event,
+    requeue_send,
 )
 from app.models import Direction, Message, MessageStatus, PaymentEvent, WebhookEvent, utcnow
 from app.services import followups
@@ -51,14 +51,12 @@ def sweep() -> SweepReport:
         Message.handled_at.is_(None), Message.direction == Direction.IN,
         Message.created_at < cutoff).order_by(Message.id).limit(BATCH)).all()
     for message_id, tenant_id in unanswered:
-        queue_answer(message_id, tenant_id)
-        report.inbound += 1
+        report.inbound += requeue_answer(message_id, tenant_id)
     unsent = db.session.execute(select(Message.id, Message.tenant_id).where(
         Message.direction == Direction.OUT, Message.status == MessageStatus.QUEUED,
         Message.created_at < cutoff).order_by(Message.id).limit(BATCH)).all()
     for message_id, tenant_id in unsent:
-        queue_send(message_id, tenant_id)
-        report.outbound += 1
+        report.outbound += requeue_send(message_id, tenant_id)
     _sweep_payments(cutoff, report)
     report.follow_ups = followups.requeue_overdue(cutoff)
     if report.deliveries or report.inbound or report.outbound:
