@@ -41,6 +41,8 @@ class GroqAgent:
             return min(self.call_timeout_s, remaining)
 
         def run_tool(name: str, args: dict):
+            """A tool that refuses its arguments with ValueError is answered like unparseable
+            JSON, so the model corrects the call instead of the reply failing."""
             try:
                 return tools.call(ctx, name, args)
             except ValueError:
