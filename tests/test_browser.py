@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import DATABASE_URL, PASSWORD, REDIS_URL, require_chromium
 
+ROOT = Path(__file__).resolve().parent.parent
 require_chromium()
 
 

@@ -9,8 +9,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.document_files import pdf_bytes
 from tests.conftest import watched_page
+from tests.document_files import pdf_bytes
 
 
 @pytest.fixture
