@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -356,3 +357,84 @@ def post_meta(app):
         return resp
 
     return post
+
+
+# ---------------------------------------------------------------------------- real browser
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def require_chromium() -> None:
+    """Skip where chromium is missing, except on CI, where a missing browser is a broken setup
+    and must not pass as a skipped test."""
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        if os.environ.get("CI", "").lower() == "true":
+            raise RuntimeError(f"chromium not found at {CHROMIUM}: .ci/run installs it")
+        pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def launch(playwright):
+    """Debian's chromium, kept off the network it would otherwise try to reach at start."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        "--disable-background-networking", "--disable-component-update", "--no-first-run"])
+
+
+@contextlib.contextmanager
+def watched_page(*, init_script: str | None = None, block_outside: bool = True, fail_on: tuple[str, ...] = ()):
+    """A chromium page that records what went wrong on it, so a test can fail on it.
+
+    page.problems: console errors, page errors and responses of 400 or more, in order, each
+    with the page's URL; page.console_errors and page.page_errors hold those kinds alone.
+    With block_outside, any request that leaves 127.0.0.1 is aborted and listed in
+    page.outside: the app must work with nothing from outside. Each list named in fail_on
+    must be empty when the block ends, or the test fails.
+    """
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context()
+        if init_script:
+            context.add_init_script(init_script)
+        outside: list[str] = []
+        if block_outside:
+            def block(route):
+                if not route.request.url.split("/")[2].startswith("127.0.0.1"):
+                    outside.append(route.request.url)
+                    return route.abort()
+                return route.continue_()
+
+            context.route("**/*", block)
+        pg = context.new_page()
+        pg.problems, pg.console_errors, pg.page_errors, pg.outside = [], [], [], outside
+
+        def on_console(msg):
+            if msg.type == "error":
+                pg.console_errors.append(msg.text)
+                pg.problems.append(f"{pg.url}: {msg.text}")
+
+        def on_page_error(exc):
+            pg.page_errors.append(str(exc))
+            pg.problems.append(f"{pg.url}: {exc}")
+
+        def on_response(resp):
+            if resp.status >= 400:
+                pg.problems.append(f"{resp.status} {resp.url}")
+
+        pg.on("console", on_console)
+        pg.on("pageerror", on_page_error)
+        pg.on("response", on_response)
+        try:
+            yield pg
+            for name in fail_on:
+                assert not getattr(pg, name), f"{name}: {getattr(pg, name)}"
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page():
+    """The plain browser page: fails the test on a page error or on anything loaded from outside."""
+    with watched_page(fail_on=("outside", "page_errors")) as pg:
+        yield pg

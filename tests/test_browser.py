@@ -5,7 +5,6 @@ The page must load nothing from outside 127.0.0.1."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -14,21 +13,10 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import DATABASE_URL, PASSWORD, REDIS_URL
+from tests.conftest import DATABASE_URL, PASSWORD, REDIS_URL, require_chromium
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
-
-if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-    if os.environ.get("CI", "").lower() == "true":
-        raise RuntimeError(f"chromium not found at {CHROMIUM}: .ci/run installs it")
-    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
-
-def launch(playwright):
-    """Debian's chromium, kept off the network it would otherwise try to reach at start."""
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=[
-        "--disable-background-networking", "--disable-component-update", "--no-first-run"])
+require_chromium()
 
 
 @pytest.fixture
@@ -57,32 +45,6 @@ def server(app, world):
         in_process.stop()
     srv.shutdown()
     app.config["PUBLIC_BASE_URL"] = public
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        context = browser.new_context()
-        outside = []
-
-        def block_outside(route):
-            host = route.request.url.split("/")[2]
-            if not host.startswith("127.0.0.1"):
-                outside.append(route.request.url)
-                return route.abort()
-            return route.continue_()
-
-        context.route("**/*", block_outside)
-        errors = []
-        pg = context.new_page()
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield pg
-        assert not outside, f"the page tried to load from outside: {outside}"
-        assert not errors, errors
-        browser.close()
 
 
 def login(page, base, username):

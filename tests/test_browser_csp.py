@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_browser import launch, login, server  # noqa: F401  (server is a fixture)
+from tests.conftest import watched_page
+from tests.test_browser import login, server  # noqa: F401  (server is a fixture)
 
 REPORT_VIOLATIONS = """
 document.addEventListener('securitypolicyviolation', e => console.error(
@@ -19,23 +20,11 @@ document.addEventListener('securitypolicyviolation', e => console.error(
 
 
 @pytest.fixture
-def watched_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        context = browser.new_context()
-        context.add_init_script(REPORT_VIOLATIONS)
-        problems = []
-        pg = context.new_page()
-        pg.on("console", lambda msg: problems.append(f"{pg.url}: {msg.text}")
-              if msg.type == "error" else None)
-        pg.on("pageerror", lambda exc: problems.append(f"{pg.url}: {exc}"))
-        pg.on("response", lambda resp: problems.append(f"{resp.status} {resp.url}")
-              if resp.status >= 400 else None)
-        pg.problems = problems
+def csp_page():
+    """Requests to outside are not intercepted here: the policy itself must refuse them, and
+    what it refuses shows up as a console error in page.problems."""
+    with watched_page(init_script=REPORT_VIOLATIONS, block_outside=False) as pg:
         yield pg
-        browser.close()
 
 
 def visit(page, url):
@@ -46,8 +35,8 @@ def visit(page, url):
     return resp
 
 
-def test_admin_pages_run_clean_under_the_csp(server, watched_page, world):  # noqa: F811
-    page = watched_page
+def test_admin_pages_run_clean_under_the_csp(server, csp_page, world):  # noqa: F811
+    page = csp_page
     resp = page.goto(server + "/login/")
     assert "script-src 'self' 'nonce-" in resp.headers["content-security-policy"]
     login(page, server, "owner_a")
@@ -74,8 +63,8 @@ def test_admin_pages_run_clean_under_the_csp(server, watched_page, world):  # no
     assert page.problems == [], page.problems
 
 
-def test_admin_only_pages_run_clean_under_the_csp(server, watched_page, world):  # noqa: F811
-    page = watched_page
+def test_admin_only_pages_run_clean_under_the_csp(server, csp_page, world):  # noqa: F811
+    page = csp_page
     login(page, server, "admin")
     for path in ("/users/list/", "/users/add", "/roles/list/", "/tenantsview/list/",
                  "/tenantsview/add"):
@@ -85,9 +74,9 @@ def test_admin_only_pages_run_clean_under_the_csp(server, watched_page, world): 
     assert page.problems == [], page.problems
 
 
-def test_a_violation_would_be_caught(server, watched_page):  # noqa: F811
+def test_a_violation_would_be_caught(server, csp_page):  # noqa: F811
     """The watcher itself: an inline script without the nonce is refused and reported."""
-    page = watched_page
+    page = csp_page
     visit(page, server + "/login/")
     with page.expect_console_message(lambda m: "CSP violation" in m.text) as reported:
         page.evaluate("""() => { const s = document.createElement('script');

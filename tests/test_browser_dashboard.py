@@ -5,38 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_browser import launch, login, server  # noqa: F401  (server is a fixture)
+from tests.conftest import watched_page
+from tests.test_browser import login, server  # noqa: F401  (server is a fixture)
 from tests.test_browser_csp import REPORT_VIOLATIONS
 from tests.test_dashboard_pages import paid_now
 
 
 @pytest.fixture
 def clean_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        context = browser.new_context()
-        context.add_init_script(REPORT_VIOLATIONS)
-        problems, outside = [], []
-
-        def block_outside(route):
-            if not route.request.url.split("/")[2].startswith("127.0.0.1"):
-                outside.append(route.request.url)
-                return route.abort()
-            return route.continue_()
-
-        context.route("**/*", block_outside)
-        pg = context.new_page()
-        pg.on("console", lambda msg: problems.append(f"{pg.url}: {msg.text}")
-              if msg.type == "error" else None)
-        pg.on("pageerror", lambda exc: problems.append(f"{pg.url}: {exc}"))
-        pg.on("response", lambda resp: problems.append(f"{resp.status} {resp.url}")
-              if resp.status >= 400 else None)
-        pg.problems = problems
+    with watched_page(init_script=REPORT_VIOLATIONS, fail_on=("outside",)) as pg:
         yield pg
-        assert not outside, f"the page tried to load from outside: {outside}"
-        browser.close()
 
 
 def test_dashboard_and_analytics_plots_render(app, world, server, clean_page):  # noqa: F811

@@ -13,7 +13,7 @@ from app.models import Conversation, ConversationMode, Message, MessageStatus
 from app.models.inbox import CannedReply
 from tests import meta_payloads as mp
 from tests.graph_stub import GraphStub
-from tests.test_browser import login, page, server  # noqa: F401  (shared chromium fixtures)
+from tests.test_browser import login, server  # noqa: F401  (server is a fixture)
 
 PAGE_ID = "page-A"
 
@@ -33,8 +33,6 @@ def live(graph_stub, server):  # noqa: F811  (the stub must be up before the wor
 
 
 def test_take_over_and_reply_from_the_inbox(live, page, graph_stub, app, world, post_meta):  # noqa: F811
-    console = []
-    page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
     with app.app_context():
         db.session.add(CannedReply(tenant_id=world.a.tenant_id, shortcut="thanks",
                                    body="Thanks {first_name}! {product:SKU-A} is {price:SKU-A}."))
@@ -69,4 +67,4 @@ def test_take_over_and_reply_from_the_inbox(live, page, graph_stub, app, world, 
         assert msg.sender == "agent" and msg.author.username == "staff_a" and msg.status == MessageStatus.SENT
         assert db.session.get(Conversation, msg.conversation_id).mode == ConversationMode.HUMAN
         db.session.remove()
-    assert not console, console
+    assert not page.console_errors, page.console_errors

@@ -9,8 +9,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import watched_page
 from tests.document_files import pdf_bytes
-from tests.test_browser import launch
 
 
 @pytest.fixture
@@ -25,30 +25,8 @@ def server(app):
 
 @pytest.fixture
 def watched():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        context = browser.new_context()
-        outside, problems = [], []
-
-        def block_outside(route):
-            if not route.request.url.split("/")[2].startswith("127.0.0.1"):
-                outside.append(route.request.url)
-                return route.abort()
-            return route.continue_()
-
-        context.route("**/*", block_outside)
-        page = context.new_page()
-        page.on("console", lambda msg: problems.append(f"{page.url}: {msg.text}")
-                if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(f"{page.url}: {exc}"))
-        page.on("response", lambda resp: problems.append(f"{resp.status} {resp.url}")
-                if resp.status >= 400 else None)
-        yield page
-        assert not outside, f"the page tried to load from outside: {outside}"
-        assert not problems, problems
-        browser.close()
+    with watched_page(fail_on=("outside", "problems")) as pg:
+        yield pg
 
 
 def test_landing_signup_and_onboarding_wizard(server, watched, run_jobs):

@@ -7,7 +7,7 @@ import pytest
 import responses
 
 from tests import meta_fake
-from tests.test_browser import login, page, server  # noqa: F401  (fixtures)
+from tests.test_browser import login, server  # noqa: F401  (server is a fixture)
 
 
 @pytest.fixture
@@ -24,8 +24,6 @@ def meta(app):
 
 
 def test_owner_connects_checks_and_disconnects_a_whatsapp_number(server, page, meta):  # noqa: F811
-    console = []
-    page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
     login(page, server, "owner_a")
     page.goto(server + "/integrations/")
     assert "Chan-A" in page.inner_text(".channel-health")
@@ -45,4 +43,4 @@ def test_owner_connects_checks_and_disconnects_a_whatsapp_number(server, page, m
     page.wait_for_selector("text=Kurta House is disconnected")
     assert "Disconnected" in page.locator("tr.channel-row", has_text="106540352242922").inner_text()
     assert meta.subscriptions["102290129340398"] == set()
-    assert not console, console
+    assert not page.console_errors, page.console_errors

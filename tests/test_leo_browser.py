@@ -2,12 +2,10 @@
 figures, with the page's CSRF token and no inline script (no console errors under the CSP)."""
 from __future__ import annotations
 
-from tests.test_browser import login, page, server  # noqa: F401  (fixtures)
+from tests.test_browser import login, server  # noqa: F401  (server is a fixture)
 
 
 def test_leo_panel_answers_with_figures(server, page):  # noqa: F811
-    console = []
-    page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
     login(page, server, "owner_a")
     page.goto(server + "/leo/")
     page.click(".leo-suggestion:has-text('What was my revenue today?')")
@@ -23,4 +21,4 @@ def test_leo_panel_answers_with_figures(server, page):  # noqa: F811
     page.evaluate("() => { document.getElementById('leo-question').value = '   '; }")
     page.click("#leo-ask")  # blank: nothing is sent
     assert page.locator(".leo-entry").count() == 2
-    assert not console, console
+    assert not page.console_errors, page.console_errors

@@ -2,31 +2,7 @@
 from __future__ import annotations
 
 from app.analytics.charts import platform_label
-from app.money import format_money
-
-
-def money(amount_minor, currency: str) -> str:
-    return format_money(int(amount_minor or 0), currency)
-
-
-def rate(fraction) -> str:
-    return "–" if fraction is None else f"{100 * fraction:.1f}%"
-
-
-def seconds(value) -> str:
-    """A duration as people say it: 45 s, 3 min 20 s, 2 h 05 min."""
-    if value is None:
-        return "–"
-    value = int(round(value))
-    if value < 60:
-        return f"{value} s"
-    if value < 3600:
-        return f"{value // 60} min {value % 60:02d} s"
-    return f"{value // 3600} h {(value % 3600) // 60:02d} min"
-
-
-def count(value) -> str:
-    return f"{int(value or 0):,}"
+from app.analytics.formats import count, duration, money, percent
 
 
 def figure(headline, currency: str) -> str:
@@ -34,9 +10,9 @@ def figure(headline, currency: str) -> str:
     if kind == "money":
         return money(value, currency)
     if kind == "rate":
-        return rate(value)
+        return percent(value)
     if kind == "seconds":
-        return seconds(value)
+        return duration(value)
     return count(value)
 
 
@@ -54,8 +30,8 @@ class Formats:
     """Handed to templates as `fmt`."""
 
     money = staticmethod(money)
-    rate = staticmethod(rate)
-    seconds = staticmethod(seconds)
+    rate = staticmethod(percent)
+    seconds = staticmethod(duration)
     count = staticmethod(count)
     figure = staticmethod(figure)
     change = staticmethod(change)

@@ -3,8 +3,9 @@ values (so the panel and the API show exactly what the sentence says)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 
-from app.money import format_money
+from app.analytics import formats
 
 SUMMARY_FIGURES = [
     # (key in analytics.summary, label, kind)
@@ -24,29 +25,20 @@ SUMMARY_FIGURES = [
 ]
 
 
-def percent(fraction) -> str:
-    return f"{(fraction or 0) * 100:.1f}%"
-
-
-def duration(seconds) -> str:
-    if seconds is None:
-        return "no replies yet"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s" if seconds % 60 else f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+# In Leo's sentences a missing rate has always read as 0.0%, and a missing first-response time
+# says why it is missing.
+percent = partial(formats.percent, missing="0.0%")
+duration = partial(formats.duration, missing="no replies yet")
 
 
 def show(value, kind: str, currency: str) -> str:
     if kind == "money":
-        return format_money(int(value or 0), currency)
+        return formats.money(value, currency)
     if kind == "rate":
         return percent(value)
     if kind == "duration":
         return duration(value)
-    return f"{int(value or 0):,}"
+    return formats.count(value)
 
 
 def figure(label: str, value, kind: str, currency: str) -> dict:
@@ -71,7 +63,7 @@ def row_figures(rows: list[dict], currency: str, *, by: str) -> list[dict]:
             detail += (f" of {row['conversations']} conversation{'' if row['conversations'] == 1 else 's'}"
                        f" ({percent(row.get('conversion_rate'))})")
         out.append({"label": str(row.get("label") or row.get("key")),
-                    "value": f"{format_money(int(row.get('revenue_minor') or 0), currency)} · {detail}",
+                    "value": f"{formats.money(row.get('revenue_minor'), currency)} · {detail}",
                     "raw": jsonable(row)})
     return out
 

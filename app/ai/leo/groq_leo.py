@@ -7,13 +7,11 @@ and is always labelled as outside information.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 
-from groq import BadRequestError
-
 from app.ai.leo import tools
+from app.ai.tool_loop import run_tool_loop
 from app.clients.groq_client import complete
 
 log = logging.getLogger(__name__)
@@ -43,44 +41,14 @@ class GroqLeo:
         self.call_timeout_s = call_timeout_s
 
     def answer(self, ctx: tools.LeoContext, question: str) -> tuple[str, dict]:
-        convo = [{"role": "system", "content": system_prompt(ctx)}, {"role": "user", "content": question}]
-        usage = {"prompt_tokens": 0, "completion_tokens": 0}
-        text = ""
-        for round_no in range(MAX_ROUNDS + 1):
-            last = round_no == MAX_ROUNDS
-            try:
-                resp = complete(self.client, timeout=self.call_timeout_s, model=self.model, messages=convo,
-                                tools=tools.TOOL_SCHEMAS, tool_choice="none" if last else "auto",
-                                temperature=0.2, max_completion_tokens=700)
-            except BadRequestError as exc:
-                body = exc.body if isinstance(exc.body, dict) else {}
-                error = body.get("error", body) if isinstance(body, dict) else {}
-                if last or not (isinstance(error, dict) and error.get("code") == "tool_use_failed"):
-                    raise
-                convo.append({"role": "system", "content": "Your last tool call was malformed. Call the tool "
-                              "again with valid JSON arguments, or answer without tools."})
-                continue
-            if resp.usage:
-                usage["prompt_tokens"] += resp.usage.prompt_tokens or 0
-                usage["completion_tokens"] += resp.usage.completion_tokens or 0
-            msg = resp.choices[0].message
-            if msg.tool_calls and not last:
-                convo.append({"role": "assistant", "content": msg.content or "", "tool_calls": [
-                    {"id": c.id, "type": "function",
-                     "function": {"name": c.function.name, "arguments": c.function.arguments}}
-                    for c in msg.tool_calls]})
-                for call in msg.tool_calls:
-                    try:
-                        args = json.loads(call.function.arguments or "{}")
-                    except ValueError:
-                        result = {"error": "arguments were not valid JSON; try again"}
-                    else:
-                        result = tools.call(ctx, call.function.name, args if isinstance(args, dict) else {})
-                    convo.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
-                continue
-            text = (msg.content or "").strip()
-            break
-        meta = {"model": self.model, **usage}
+        out = run_tool_loop(
+            self.client, model=self.model,
+            messages=[{"role": "system", "content": system_prompt(ctx)}, {"role": "user", "content": question}],
+            tool_schemas=tools.TOOL_SCHEMAS, run_tool=lambda name, args: tools.call(ctx, name, args),
+            max_rounds=MAX_ROUNDS, timeout=lambda: self.call_timeout_s, temperature=0.2,
+            max_completion_tokens=700)
+        text = out.text
+        meta = {"model": self.model, **out.usage}
         if self.outside_model and OUTSIDE.search(question):
             outside = self._outside(question, ctx)
             if outside:
