@@ -1,7 +1,7 @@
 """message: an index for the sweep's replies still QUEUED (it runs every few seconds)
 
 Revision ID: e7b3c9d1f042
-Revises: d4e1a7c0b9f2
+Revises: cea945b5c010
 Create Date: 2026-12-02 08:20:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e7b3c9d1f042'
-down_revision = 'd4e1a7c0b9f2'
+down_revision = 'cea945b5c010'
 branch_labels = None
 depends_on = None
 
