@@ -10,10 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import Direction, Message, utcnow
+from app.models import Channel, Direction, Message, utcnow
 from tests import meta_payloads as mp
 from tests.test_workers import ai_replies  # AI replies per conversation
 from tests.conftest import DATABASE_URL, REDIS_URL, wait_for
@@ -190,6 +190,10 @@ def test_a_job_held_by_a_killed_worker_process_is_taken_up_again(app, world, pos
     from rq.registry import StartedJobRegistry
 
     assert post_meta(mp.messenger(PAGE, mp.text("psid-gone", PAGE, "m_gone", "hello?"))).status_code == 200
+    with app.app_context():  # checked just now: the periodic health check leaves the stub to the reply
+        db.session.execute(update(Channel).values(token_checked_at=utcnow()))
+        db.session.commit()
+        db.session.remove()
     queue = app.extensions["job_queues"]["high"]
     redis = app.extensions["redis"]
     with GraphStub(get_delay=30) as stub:  # the profile lookup hangs: the job is mid-flight
