@@ -55,7 +55,7 @@ from app.models import (
 )
 from app.money import format_money
 from app.security.passwords import check_password
-from app.services import knowledge, team
+from app.services import attribution, knowledge, team
 from app.services.demo_data import (
     AGENCY,
     DEMO_SLUG,
@@ -326,6 +326,9 @@ def _order(tenant, spec, start, conv, products) -> Order:
     pending = status == OrderStatus.PENDING_PAYMENT
     # A pending order's link is payable in the demo: the test-mode page (no Razorpay keys).
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    # who closed the sale, as the checkout records it: the turn before the order was placed
+    db.session.flush()
+    closed_by, closer_id = attribution.closing_turn(conv.id, tenant.id, source="agent", actor_id=None)
     order = Order(
         tenant_id=tenant.id, number=number, customer_id=conv.customer_id, conversation=conv,
         campaign_id=conv.campaign_id, status=status, currency=tenant.currency,
@@ -338,6 +341,7 @@ def _order(tenant, spec, start, conv, products) -> Order:
         payment_link_sent_at=None if status == OrderStatus.CANCELLED else created_at,
         shipped_at=paid_at + timedelta(days=1) if paid_at and spec.get("tracking") else None,
         closed_at=created_at + timedelta(hours=1) if status == OrderStatus.CANCELLED else None,
+        closed_by_sender=closed_by, closed_by_user_id=closer_id,
     )
     order.items = [
         OrderItem(tenant_id=tenant.id, product=p, sku=p.sku, name=p.name,
