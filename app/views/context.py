@@ -19,7 +19,9 @@ def closer_tenants() -> dict:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from app.views.formatting import local_time
     from app.views.integrations import channel_alarms
 
+    app.jinja_env.filters["local_time"] = local_time  # {{ row.created_at|local_time }}
     app.jinja_env.globals["closer_tenants"] = closer_tenants
     app.jinja_env.globals["closer_channel_alarms"] = channel_alarms
