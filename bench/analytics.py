@@ -18,6 +18,7 @@ summary issues (index use, no scan of other tenants' rows).
 from __future__ import annotations
 
 import argparse
+import re
 import os
 import statistics
 import sys
@@ -302,12 +303,28 @@ def main() -> None:
             analytics.distributions(quarter)
             db.session.remove()
 
+    # The pages as a signed-in owner gets them: queries, plot JSON and HTML, one request each.
+    browser = app.test_client()
+    form = browser.get("/login/", base_url=HTTPS).get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
+    signed_in = browser.post("/login/", base_url=HTTPS, headers={"Referer": f"{HTTPS}/login/"}, data={
+        "username": "bench-owner-0", "password": PASSWORD, **({"csrf_token": csrf.group(1)} if csrf else {})})
+    assert signed_in.status_code == 302, f"sign-in: {signed_in.status_code}"
+
+    def page(path: str):
+        def get():
+            resp = browser.get(path, base_url=HTTPS)
+            assert resp.status_code == 200 and b"plot" in resp.data, (path, resp.status_code)
+        return get
+
     with app.app_context():
         figures = analytics.summary(month)
     print(f"30-day summary: {figures['messages_received']:,} received, {figures['conversations']:,} "
           f"conversations, {figures['orders_paid']:,} paid, revenue {figures['revenue_minor']:,}")
     rows = [("summary API (30 days)", api_summary, 200), ("dashboard queries (30 days)", dashboard, 500),
-            ("analytics page queries (90 days)", analytics_page, 800)]
+            ("analytics page queries (90 days)", analytics_page, 800),
+            ("dashboard page / (30 days)", page("/?days=30"), 500),
+            ("analytics page (90 days)", page(f"/analytics/?start={quarter.start}&end={quarter.end}"), 800)]
     for name, fn, target in rows:
         median, worst, cpu = timed(fn, args.runs)
         verdict = "ok" if median <= target else "OVER"
