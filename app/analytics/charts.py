@@ -22,8 +22,12 @@ PLATFORM_LABELS = {"messenger": "Messenger", "instagram": "Instagram", "whatsapp
                    "playground": "Playground"}
 COLORS = {"revenue": "#2e7d32", "received": "#1f77b4", "sent": "#ff7f0e",
           "conversations": "#6a51a3", "paid": "#2e7d32"}
+# Template "none" and a few colours of our own rather than a named plotly template: building
+# and validating "plotly_white" cost 25 ms per figure (half a second on the analytics page) and
+# sent its 6 KB with every figure; plotly.js's own defaults are already white with light grids.
 LAYOUT = {"margin": {"l": 56, "r": 16, "t": 40, "b": 40}, "height": 320,
-          "legend": {"orientation": "h", "y": -0.2}, "template": "plotly_white"}
+          "legend": {"orientation": "h", "y": -0.2}, "template": "none",
+          "paper_bgcolor": "white", "plot_bgcolor": "white", "font": {"color": "#2a3f5f"}}
 
 
 def platform_label(key: str) -> str:
