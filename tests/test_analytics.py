@@ -201,7 +201,7 @@ def test_other_tenants_rows_never_count(shop):
 def test_agency_overview_and_channel_health(shop):
     world, _ = shop
     from app.extensions import db
-    from app.models import Tenant
+    from app.models import Channel, Tenant, utcnow
 
     agency_x = db.session.get(Tenant, world.a.tenant_id).agency_id
     rows = analytics.agency_overview([agency_x], NOV10, NOV12)
@@ -210,9 +210,18 @@ def test_agency_overview_and_channel_health(shop):
     assert (a["revenue_minor"], a["conversations"], a["median_first_response_seconds"]) == (90000, 3, 75.0)
     assert a["conversion_rate"] == round(2 / 3, 4)
     assert b["revenue_minor"] == 990000
-    # A's Meta channels never received a webhook: quiet. C has no rows here at all.
-    assert a["channel_health"] == "quiet"
+    # the same judgement as the integrations page: a working channel is ok until its alarm says
+    assert a["channel_health"] == "ok"
     assert analytics.agency_overview([], NOV10, NOV12) == []
+    channel = db.session.get(Channel, world.a["channel"])
+    for change, health in (({"quiet_since": utcnow()}, "quiet"), ({"subscribed": False}, "error"),
+                           ({"quiet_since": None, "subscribed": None, "token_valid": False}, "error"),
+                           ({"token_valid": True, "status": "error"}, "error"),
+                           ({"status": "disabled"}, "ok")):  # a disconnected channel no longer counts
+        for key, value in change.items():
+            setattr(channel, key, value)
+        db.session.commit()
+        assert analytics.agency_overview([agency_x], NOV10, NOV12)[0]["channel_health"] == health, change
 
 
 def test_one_request_sharing_its_scans_gives_the_same_figures(shop, app):

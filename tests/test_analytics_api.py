@@ -123,3 +123,13 @@ def test_agency_id_of_another_agency_is_not_found(shop, app, api):
     assert api("agency").get(f"/api/v1/analytics/agency?{RANGE}&agency_id=x").status_code == 400
     rows = api("admin").get(f"/api/v1/analytics/agency?{RANGE}&agency_id={y}").json["result"]
     assert [r["name"] for r in rows] == ["Tenant C"]
+
+
+def test_the_api_and_the_pages_answer_the_same_longest_range(api, world):
+    from app.analytics.filters import MAX_RANGE_DAYS
+
+    client = api("owner_a")
+    ok = client.get("/api/v1/analytics/summary?start=2026-01-01&end=2026-12-31")
+    assert ok.status_code == 200
+    too_long = client.get("/api/v1/analytics/summary?start=2025-01-01&end=2026-01-02")
+    assert too_long.status_code == 400 and f"at most {MAX_RANGE_DAYS} days" in too_long.get_data(as_text=True)

@@ -2,7 +2,7 @@
 each client's channels are alive."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -12,31 +12,23 @@ from app.extensions import db
 from app.models import Tenant
 
 T = Tenant.__table__
-# A channel that has heard nothing from Meta for this long is "quiet": Meta unsubscribes a
-# Page after an hour of failed deliveries and it then goes silent rather than erroring.
-QUIET_AFTER = timedelta(hours=72)
 LIVE_PLATFORMS = ("messenger", "instagram", "whatsapp")
 
 
-def channel_health(tenant_id: int, now: datetime | None = None) -> str:
-    """"none" (no connected Meta channel), "error" (one is in error), "quiet" (none has
-    received a webhook for QUIET_AFTER), else "ok"."""
-    now = now or datetime.now(timezone.utc)
+def channel_health(tenant_id: int) -> str:
+    """The tenant's channels as the integrations page and its alarm judge them: "none" (no
+    connected Meta channel), "error" (one is in error, its token no longer works, or Meta no
+    longer sends it webhooks), "quiet" (one has heard nothing for longer than its own history
+    makes usual, which is how an unsubscribed Page shows), else "ok"."""
     rows = db.session.execute(
-        select(CH.c.status, CH.c.last_webhook_at)
+        select(CH.c.status, CH.c.token_valid, CH.c.subscribed, CH.c.quiet_since)
         .where(CH.c.tenant_id == tenant_id, CH.c.platform.in_(LIVE_PLATFORMS), CH.c.status != "disabled")
     ).all()
     if not rows:
         return "none"
-    if any(r.status == "error" for r in rows):
+    if any(r.status == "error" or r.token_valid is False or r.subscribed is False for r in rows):
         return "error"
-    seen = [r.last_webhook_at for r in rows if r.last_webhook_at is not None]
-    if not seen:
-        return "quiet"
-    latest = max(seen)
-    if latest.tzinfo is None:  # SQLite hands back naive UTC
-        latest = latest.replace(tzinfo=timezone.utc)
-    return "quiet" if now - latest > QUIET_AFTER else "ok"
+    return "quiet" if any(r.quiet_since is not None for r in rows) else "ok"
 
 
 def agency_overview(agency_ids: list[int], start: date, end: date) -> list[dict]:

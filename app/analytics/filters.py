@@ -23,6 +23,9 @@ M = Message.__table__
 O = Order.__table__  # noqa: E741
 CH = Channel.__table__
 
+# The longest range any analytics view or API answers for: a year (with its leap day).
+MAX_RANGE_DAYS = 366
+
 
 @dataclass(frozen=True)
 class Filters:

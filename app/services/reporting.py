@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from app import analytics
 from app.analytics import Filters
+from app.analytics.filters import MAX_RANGE_DAYS  # one limit for the pages and the API
 from app.extensions import db
 from app.models import Campaign, CampaignStatus, Channel, Conversation, Customer, Platform, Tenant
 
-MAX_RANGE_DAYS = 366
 DEFAULT_DAYS = 30
 DASHBOARD_PERIODS = (7, 30, 90)
 PLATFORMS = [p.value for p in Platform if p.name == p.value]

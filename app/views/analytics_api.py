@@ -15,14 +15,13 @@ from flask_appbuilder.security.decorators import protect
 from sqlalchemy import select
 
 from app import analytics
-from app.analytics.filters import PLATFORMS, tenant_facts
+from app.analytics.filters import MAX_RANGE_DAYS as MAX_DAYS, PLATFORMS, tenant_facts
 from app.extensions import db
 from app.models import Agency, AgencyMembership, Campaign
 from app.security import tenancy
 from app.security.permissions import CAN_READ, RESOURCE_ANALYTICS
 
 DEFAULT_DAYS = 30
-MAX_DAYS = 731
 
 
 class BadParameter(ValueError):
