@@ -5,6 +5,7 @@ The page must load nothing from outside 127.0.0.1."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -32,14 +33,23 @@ def server(app, world):
         env = {**os.environ, "CLOSER_ENV": "testing", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
                "PUBLIC_BASE_URL": base}
         worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "worker"], cwd=ROOT,
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
     else:  # the embedded default's worker threads, as `make run` starts them
         from app.jobs.threads import InProcessWorkers
 
         in_process = InProcessWorkers(app)
     yield base
-    if worker:
+    if worker:  # a warm stop, then whatever is left: a worker outliving its test takes the next one's jobs
         worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(worker.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         worker.wait(timeout=20)
     if in_process:
         in_process.stop()
