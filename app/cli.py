@@ -127,13 +127,15 @@ def seed_demo():
 @click.command("sweep")
 @with_appcontext
 def sweep_command():
-    """Re-queue unprocessed deliveries, unanswered messages, unsent replies and payments."""
+    """Re-queue unprocessed deliveries, unanswered messages, unsent replies, payments and the
+    workflow jobs whose queue entries were lost."""
     from app.services.sweep import sweep
 
     report = sweep()
     click.echo(f"re-queued {report.deliveries} deliveries, {report.inbound} inbound and "
                f"{report.outbound} outbound messages, {report.payment_events} payment events and "
-               f"{report.payment_links} payment links; expired {report.expired_orders} test-mode links")
+               f"{report.payment_links} payment links, {report.follow_ups} follow-ups and "
+               f"{report.no_reply} no_reply checks; expired {report.expired_orders} test-mode links")
 
 
 @click.command("worker")

@@ -59,15 +59,17 @@ def prefetch(conv: Conversation) -> Known:
 
 
 def respond(conv: Conversation, incoming: list[Message], *, first: bool, asked: int | None = None,
-            claim=None, content: Content | None = None, known: Known | None = None) -> Reply:
+            claim=None, placed=None, content: Content | None = None, known: Known | None = None) -> Reply:
     """`asked`: how many AI replies the conversation has had (counted here if not given).
     `claim()` marks the incoming messages handled; a tool that commits an action (an order)
-    calls it first, so the action and the claim are committed together. `content`: the
+    calls it first, so the action and the claim are committed together. `placed(order)` is
+    told of each order the agent places, once committed (ToolContext.placed). `content`: the
     tenant's (read here if not given). `known`: `prefetch(conv)`, read here if not given."""
     started = time.monotonic()
     content = content or tenant_content.get(conv.tenant_id)
     ctx = ToolContext(tenant_id=conv.tenant_id, conversation_id=conv.id,
-                      customer_id=conv.customer_id, currency=content.tenant.currency, claim=claim)
+                      customer_id=conv.customer_id, currency=content.tenant.currency, claim=claim,
+                      placed=placed)
     profile = content.profile
     campaign = content.campaign(conv.campaign_id)
     business = profile.business_name if profile else content.tenant.name

@@ -36,6 +36,9 @@ class ToolContext:
     order_intent: dict | None = None   # the order placed in this turn (for the message record)
     orders_created: set[str] = field(default_factory=set)  # numbers a reply may now mention
     claim: Callable[[], None] | None = None  # marks the incoming messages handled (see create_order)
+    # told of each order create_order placed, once it is committed (the reply job: an order
+    # the agent places is buying intent recognized, which fires the order_intent rules)
+    placed: Callable[[Order], None] | None = None
 
 
 def _products(ctx: ToolContext) -> list[Product]:
@@ -117,6 +120,8 @@ def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
         order = links.place_in_chat(ctx.tenant_id, ctx.customer_id, ctx.conversation_id, lines)
     except OrderError as exc:
         return {"error": str(exc)}
+    if ctx.placed is not None:
+        ctx.placed(order)
     return _placed(ctx, order)
 
 

@@ -146,9 +146,21 @@ def queue_rule_event(conversation_id: int, tenant_id: int, trigger: str, event: 
                      delay: float | None = None) -> None:
     """Run a conversation's rules for an event (an order paid or shipped, a quiet spell);
     one job per conversation, event and rule, however often it is queued."""
-    job_id = f"rules-{conversation_id}-{rule_id or 'all'}-{event}"
     enqueue("app.jobs.workflows.run_rule_event", conversation_id, trigger, event, order_id, rule_id,
-            tenant_id=tenant_id, job_id=job_id[:128], delay=delay)
+            tenant_id=tenant_id, job_id=_rule_event_job(conversation_id, rule_id, event), delay=delay)
+
+
+def requeue_rule_event(conversation_id: int, tenant_id: int, trigger: str, event: str, *,
+                       order_id: int | None = None, rule_id: int | None = None) -> bool:
+    """The sweep's job for an event whose job was lost (a quiet spell's check, kept only in an
+    in-memory Redis that restarted): the same job id, so not queued while that job still
+    waits; a finished or failed one is replaced. True if queued."""
+    return enqueue_again("app.jobs.workflows.run_rule_event", conversation_id, trigger, event, order_id,
+                         rule_id, tenant_id=tenant_id, job_id=_rule_event_job(conversation_id, rule_id, event))
+
+
+def _rule_event_job(conversation_id: int, rule_id: int | None, event: str) -> str:
+    return f"rules-{conversation_id}-{rule_id or 'all'}-{event}"[:128]
 
 
 def queue_document(upload_id: int, tenant_id: int) -> None:

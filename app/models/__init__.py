@@ -670,6 +670,9 @@ class AutomationRule(TenantMixin, Model):
     hours = Column(String(16))  # local time of day when the rule applies, "09:00-18:00"
     priority = Column(Integer, nullable=False, default=100)
     active = Column(Boolean, nullable=False, default=True)
+    # The sweep makes up lost no_reply checks only for quiet spells begun since (the migration
+    # stamped the rules made before it with its own time).
+    created_at = Column(DateTime(timezone=True), default=utcnow)
 
     def __str__(self) -> str:
         return self.name

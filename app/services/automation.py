@@ -9,8 +9,9 @@ schedule let the evaluation go on, and the agent answers if no rule did.
 
 Message triggers are decided here: `keyword`, `new_conversation`, `order_intent`,
 `outside_hours`. The others come from events (app.services.workflow_events): `order_paid`,
-`order_shipped`, `no_reply`. STOP/START are not rules: app.services.optout handles them
-before any rule, on every channel.
+`order_shipped`, `no_reply`, and `order_intent` again when the agent itself places an order
+the classifier didn't see coming ("I'll take 2 of those"). STOP/START are not rules:
+app.services.optout handles them before any rule, on every channel.
 """
 from __future__ import annotations
 

@@ -31,7 +31,16 @@ from app.models import (
     utcnow,
 )
 from app.jobs.queueing import queue_rating
-from app.services import automation, disclosure, optout, outbound, promises, takeover, tenant_content
+from app.services import (
+    automation,
+    disclosure,
+    optout,
+    outbound,
+    promises,
+    takeover,
+    tenant_content,
+    workflow_events,
+)
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
@@ -141,7 +150,11 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     if outcome.stop:
         reply = outcome.reply
     else:
+        # an order the agent places is buying intent recognized: the order_intent rules the
+        # classifier didn't run on this burst run for it, once the agent's reply is written
         reply = agent.respond(conv, pending, first=first, asked=asked, claim=lambda: _claim(pending),
+                              placed=lambda order: workflow_events.agent_ordered(
+                                  conv, order.id, pending[-1].id, content),
                               content=content, known=known)
         recent = scoring.recent_inbound(conv.id) if reply is not None else None
         if reply is not None and not final and _superseded(conv, pending, reply, recent):

@@ -99,6 +99,9 @@ class Run:
     names: list[str] = field(default_factory=list)
     runs: list[RuleRun] = field(default_factory=list)
     claim: object = None  # marks the burst handled (committed with a placed order)
+    # the agent answered the burst and placed the order (order_intent rules run after it):
+    # its answer and its order stand for the rule's ai_reply and create_order
+    agent_answered: bool = False
 
     def apply(self, rule, *, event: str, message_id: int | None = None) -> bool:
         """Run the rule's action and steps once for this event; True if it answered."""
@@ -137,6 +140,8 @@ class Run:
         return "reply"
 
     def _ai_reply(self, spec, rule) -> str:
+        if self.agent_answered:
+            return "ai_reply: the agent answered"
         self.ai = True
         return "ai_reply"
 
@@ -186,6 +191,11 @@ class Run:
         return f"follow_up #{row.id} due {row.due_at:%Y-%m-%d %H:%M} UTC"
 
     def _create_order(self, spec, rule) -> str:
+        if self.order_id is not None:  # one order per event: never a second one
+            number = db.session.scalar(select(Order.number).where(
+                Order.id == self.order_id, Order.tenant_id == self.conv.tenant_id))
+            by = "by the agent" if self.agent_answered else "already"
+            return f"create_order: order {number} was placed {by}"
         wanted = self._wanted()
         if wanted is None:
             return "skipped create_order: no product recognized"

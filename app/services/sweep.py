@@ -1,10 +1,11 @@
 """The sweep: nothing stored is ever lost because a queue was down or a worker died.
 
-It re-enqueues stored webhook deliveries not yet processed (parking those out of attempts), inbound messages still
-unanswered, replies still QUEUED, payment events not yet applied and orders whose payment
-link never reached the chat, after a grace period; and expires overdue test-mode links. Job
-ids are derived from the row's id, so a row whose job still exists in RQ is not queued twice;
-the jobs themselves are idempotent besides.
+It re-enqueues stored webhook deliveries not yet processed (parking those out of attempts),
+inbound messages still unanswered, replies still QUEUED, payment events not yet applied,
+orders whose payment link never reached the chat, follow-ups past due and no_reply checks
+that came due without their job having run, after a grace period; and expires overdue
+test-mode links. Job ids are derived from the row (or the quiet spell), so work whose job
+still exists in RQ is not queued twice; the jobs themselves are idempotent besides.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from app.jobs.queueing import (
     requeue_send,
 )
 from app.models import Direction, Message, MessageStatus, PaymentEvent, WebhookEvent, utcnow
-from app.services import followups
+from app.services import followups, workflow_events
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -41,6 +42,7 @@ class SweepReport:
     payment_links: int = 0
     expired_orders: int = 0
     follow_ups: int = 0
+    no_reply: int = 0
 
 
 def sweep() -> SweepReport:
@@ -59,6 +61,7 @@ def sweep() -> SweepReport:
         report.outbound += requeue_send(message_id, tenant_id)
     _sweep_payments(cutoff, report)
     report.follow_ups = followups.requeue_overdue(cutoff)
+    report.no_reply = workflow_events.requeue_quiet_checks(cutoff)
     if report.deliveries or report.inbound or report.outbound:
         log.info("sweep re-queued %d deliveries, %d inbound and %d outbound messages",
                  report.deliveries, report.inbound, report.outbound)
