@@ -1,4 +1,4 @@
-"""conversation: who took over or paused the agent (shown in the API and the inbox)
+"""conversation: who took over, paused the agent or replied (shown in the conversation API)
 
 Revision ID: f2c8a4d6b317
 Revises: e7b3c9d1f042
