@@ -114,6 +114,20 @@ def test_a_pause_from_the_platforms_own_app_is_by_nobody_we_know(world, app, api
     assert state["paused_until"] is not None and state["taken_over_by"] is None
 
 
+def test_a_handover_by_the_agent_is_by_nobody_not_the_last_person(world, app, api, graph, post_meta,
+                                                                   run_jobs):
+    conv_id = started(post_meta, run_jobs, app, "psid-h1")
+    client = api("staff_a")
+    client.post(f"{API}/{conv_id}/takeover")
+    client.post(f"{API}/{conv_id}/handback")
+    say(post_meta, "psid-h1", "m_h1_1", "can I talk to a person please")
+    run_jobs()
+    assert "connecting you with someone" in texts(graph)[-1]  # the handoff's own answer went out
+    state = client.get(f"{API}/{conv_id}").json["result"]["state"]
+    assert state["human_mode"] is True and state["taken_over_by"] is None
+    assert state["taken_over_at"] is not None
+
+
 # ------------------------------------------------------------------ take over / hand back
 
 
