@@ -15,12 +15,12 @@ from app.extensions import db, end_read
 from app.models import (
     Category,
     Conversation,
-    ConversationMode,
     Order,
     OrderStatus,
     Product,
 )
 from app.money import format_money
+from app.services import takeover
 
 MAX_COMPARED = 5
 
@@ -235,7 +235,7 @@ def order_status(ctx: ToolContext, number: str = "") -> dict:
 def handoff(ctx: ToolContext, reason: str = "") -> dict:
     conv = db.session.scalar(select(Conversation).where(
         Conversation.id == ctx.conversation_id, Conversation.tenant_id == ctx.tenant_id))
-    conv.mode = ConversationMode.HUMAN
+    takeover.hand_over(conv)
     return {"status": "handed_off", "reason": reason}
 
 

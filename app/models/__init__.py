@@ -344,7 +344,7 @@ class Conversation(TenantMixin, Model):
     status = enum_column(ConversationStatus, "conversation_status", default=ConversationStatus.OPEN)
     mode = enum_column(ConversationMode, "conversation_mode", default=ConversationMode.AI)
     assignee_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
-    assignee = relationship(User)
+    assignee = relationship(User, foreign_keys=[assignee_id])
     lead_score = Column(Integer, nullable=False, default=0)
     sentiment = Column(Float)
     last_inbound_at = Column(DateTime(timezone=True))
@@ -356,6 +356,10 @@ class Conversation(TenantMixin, Model):
     # A person spoke here (inbox reply, or an echo from another app): the agent waits until then.
     paused_until = Column(DateTime(timezone=True))
     taken_over_at = Column(DateTime(timezone=True))
+    # Who did (took over, paused, or replied from the inbox or API); NULL for an echo of a
+    # message sent from the platform's own app, whose author we can't know.
+    taken_over_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    taken_over_by = relationship(User, foreign_keys=[taken_over_by_id])
     # Bumped each time a person takes over: the reply job's compare-and-set reads it.
     takeover_seq = Column(Integer, nullable=False, default=0, server_default="0")
     last_staff_at = Column(DateTime(timezone=True))  # a person's last message (inbox or echo)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from app.extensions import db
 from app.models import (
     Conversation,
+    ConversationMode,
     ConversationStatus,
     Direction,
     Message,
@@ -41,7 +42,12 @@ TAG_TEXT = re.compile(r"^[\w][\w .&/+-]*$", re.UNICODE)
 
 
 class InboxError(ValueError):
-    """A staff action the rules refuse (message is shown to the user)."""
+    """A staff action the rules refuse (message is shown to the user; `field` names the input
+    at fault, for the API's 422)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(InboxError):
@@ -81,9 +87,9 @@ def staff_reply(conv: Conversation, author_id: int, text: str, *, take_over: boo
     to people until handed back)."""
     text = (text or "").strip()
     if not text:
-        raise InboxError("Type a message first")
+        raise InboxError("Type a message first", "text")
     if len(text) > MAX_REPLY:
-        raise InboxError(f"Messages are limited to {MAX_REPLY} characters")
+        raise InboxError(f"Messages are limited to {MAX_REPLY} characters", "text")
     state = window(conv)
     if state["mode"] == "template":
         raise InboxError("More than 24 hours since the customer's last message: WhatsApp allows "
@@ -91,7 +97,7 @@ def staff_reply(conv: Conversation, author_id: int, text: str, *, take_over: boo
     if state["mode"] == "closed":
         raise InboxError(state["reason"])
     msg = outbound.queue_message(conv, text, sender=Sender.AGENT, author_id=author_id)
-    _spoke(conv, take_over)
+    _spoke(conv, take_over, author_id)
     db.session.commit()
     outbound.send_later([msg.id], conv.tenant_id)
     return msg
@@ -119,21 +125,22 @@ def send_template(conv: Conversation, author_id: int, template_id, variables: li
     try:
         template_id = int(template_id)
     except (TypeError, ValueError):
-        raise InboxError("Choose a template") from None
+        raise InboxError("Choose a template", "template_id") from None
     exists = db.session.scalar(select(Template.id).where(
         Template.id == template_id, Template.tenant_id == conv.tenant_id))
     if exists is None:
         raise NotFound(f"template {template_id}")
     template = next((t for t in usable_templates(conv) if t.id == template_id), None)
     if template is None:
-        raise InboxError("That template is not approved for WhatsApp yet")
+        raise InboxError("That template is not approved for WhatsApp yet", "template_id")
     values = [(v or "").strip() for v in variables or []]
     needed = variable_count(template.body)
     values = values[:needed] if len(values) >= needed else values
     if len(values) != needed or any(not v for v in values):
-        raise InboxError(f"The template {template.name} needs {needed} value(s), each filled in")
+        raise InboxError(f"The template {template.name} needs {needed} value(s), each filled in",
+                         "variables")
     if any(len(v) > MAX_VARIABLE for v in values):
-        raise InboxError(f"Template values are limited to {MAX_VARIABLE} characters")
+        raise InboxError(f"Template values are limited to {MAX_VARIABLE} characters", "variables")
     body = {"name": template.name, "language": {"code": template.language or "en"}}
     if needed:
         body["components"] = [{"type": "body",
@@ -143,37 +150,82 @@ def send_template(conv: Conversation, author_id: int, template_id, variables: li
     msg = outbound.queue_message(conv, shown, sender=Sender.AGENT, kind="template",
                                  payload={"template": body, "template_id": template.id},
                                  author_id=author_id)
-    _spoke(conv, take_over)
+    _spoke(conv, take_over, author_id)
     db.session.commit()
     outbound.send_later([msg.id], conv.tenant_id)
     return msg
 
 
-def _spoke(conv: Conversation, take_over: bool) -> None:
-    takeover.person_spoke(conv)
+def _spoke(conv: Conversation, take_over: bool, author_id: int | None) -> None:
+    takeover.person_spoke(conv, by=author_id)
     if take_over:
-        takeover.take_over(conv)
+        takeover.take_over(conv, by=author_id)
 
 
 # ------------------------------------------------------------------------------ handling
 
+MAX_PAUSE_MINUTES = 10080  # a week, as the store's setting
 
-def take_over(conv: Conversation) -> None:
-    takeover.take_over(conv)
+
+def take_over(conv: Conversation, by: int | None = None) -> None:
+    takeover.take_over(conv, by)
+    db.session.commit()
+
+
+def pause(conv: Conversation, minutes, by: int | None = None) -> None:
+    """Pause the agent here for `minutes` (a whole number, 1 to a week) without replying."""
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise InboxError("minutes must be a whole number", "minutes")
+    if not 1 <= minutes <= MAX_PAUSE_MINUTES:
+        raise InboxError(f"minutes must be between 1 and {MAX_PAUSE_MINUTES} (a week)", "minutes")
+    takeover.pause(conv, minutes, by)
     db.session.commit()
 
 
 def hand_back(conv: Conversation) -> None:
     takeover.hand_back(conv)
-    _answer_waiting(conv)
+    answer_waiting(conv)
 
 
 def resume(conv: Conversation) -> None:
     takeover.resume(conv)
-    _answer_waiting(conv)
+    answer_waiting(conv)
 
 
-def _answer_waiting(conv: Conversation) -> None:
+def take_over_all(convs: list[Conversation], by: int | None) -> int:
+    """Take over each conversation not already with people; returns how many changed."""
+    changed = [c for c in convs if c.mode != ConversationMode.HUMAN]
+    for conv in changed:
+        takeover.take_over(conv, by)
+    db.session.commit()
+    return len(changed)
+
+
+def hand_back_all(convs: list[Conversation]) -> int:
+    """Hand each conversation back (pauses lifted, what waited answered); returns how many
+    were with people."""
+    changed = [c for c in convs if takeover.steps_back(c)]
+    for conv in convs:
+        hand_back(conv)
+    return len(changed)
+
+
+def mode_edited(conv: Conversation, by: int | None) -> bool:
+    """An edit (the admin's form, the API's PUT) changed the mode: do what taking over or
+    handing back does, so the reply job's compare-and-set sees it. The caller commits; True
+    when handed back (the caller then calls `answer_waiting` after its commit)."""
+    history = inspect(conv).attrs.mode.history
+    before = history.deleted[0] if history.deleted else None
+    if not history.has_changes() or before is None or str(before) == str(conv.mode):
+        return False
+    if conv.mode == ConversationMode.HUMAN:
+        takeover.take_over(conv, by)
+        return False
+    takeover.hand_back(conv)
+    return True
+
+
+def answer_waiting(conv: Conversation) -> None:
     """Back with the AI: what the customer wrote after the last message sent to them waited
     for a person (set aside, handled, while paused); the agent answers it now, as one burst.
     Commits. Nothing waits when the chat is still with people."""
@@ -205,9 +257,9 @@ def assign(conv: Conversation, user_id) -> None:
     try:
         user_id = int(user_id)
     except (TypeError, ValueError):
-        raise InboxError("Choose a teammate") from None
+        raise InboxError("Choose a teammate", "assignee_id") from None
     if user_id not in teammates(conv.tenant_id):
-        raise InboxError("That person is not on this business's team")
+        raise InboxError("That person is not on this business's team", "assignee_id")
     conv.assignee_id = user_id
     db.session.commit()
 

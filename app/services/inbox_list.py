@@ -242,10 +242,38 @@ def mark_seen(conv: Conversation) -> None:
 
 
 def state(conv: Conversation, now=None) -> dict:
-    """Who answers this chat now, for the page's banner and countdown."""
+    """Who answers this chat now, for the page's banner and countdown and the REST API:
+    human mode or paused (until when, since when, by whom: null for a message sent from the
+    platform's own app or a handover by the automation), the assignee, whether the customer
+    waits for a person, and what a person may send (the messaging window)."""
     from app.services import inbox, takeover
 
     now = now or utcnow()
+    steps_back = takeover.steps_back(conv, now)
+    window = inbox.window(conv, now)
     return {"mode": str(conv.mode), "status": str(conv.status),
+            "human_mode": conv.mode == ConversationMode.HUMAN,
             "paused_until": _iso(conv.paused_until) if takeover.paused(conv, now) else None,
-            "ai_steps_back": takeover.steps_back(conv, now), "window": inbox.window(conv, now)}
+            "ai_steps_back": steps_back,
+            "taken_over_at": _iso(conv.taken_over_at) if steps_back else None,
+            "taken_over_by": _person(conv.taken_over_by) if steps_back else None,
+            "assignee": _person(conv.assignee), "needs_human": _needs_human(conv, now),
+            "window_closes_at": window["closes_at"], "window": window}
+
+
+def _person(user) -> dict | None:
+    return {"id": user.id, "username": user.username} if user is not None else None
+
+
+def states(tenant_id: int, ids, now=None) -> dict[int, dict]:
+    """{conversation id: state} for these ids of this tenant's (others are left out), read
+    with their channels and people in one query."""
+    ids = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+    if not ids:
+        return {}
+    now = now or utcnow()
+    convs = db.session.scalars(select(Conversation).where(
+        Conversation.tenant_id == tenant_id, Conversation.id.in_(ids),
+    ).options(joinedload(Conversation.channel), joinedload(Conversation.assignee),
+              joinedload(Conversation.taken_over_by)))
+    return {conv.id: state(conv, now) for conv in convs}

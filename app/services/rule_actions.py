@@ -20,7 +20,6 @@ from app.ai.reply import Reply
 from app.extensions import db
 from app.models import (
     Conversation,
-    ConversationMode,
     Order,
     OrderStatus,
     Product,
@@ -28,7 +27,7 @@ from app.models import (
     RuleRun,
     TenantMembership,
 )
-from app.services import catalog_message, followups, optout
+from app.services import catalog_message, followups, optout, takeover
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +166,12 @@ class Run:
         if member is None:
             return "skipped assign: the teammate is not a member of this business"
         self.conv.assignee_id = member
-        self.conv.mode = ConversationMode.HUMAN
+        takeover.hand_over(self.conv)
         self.stop = True
         return f"assign: user {member}"
 
     def _handoff(self, spec, rule) -> str:
-        self.conv.mode = ConversationMode.HUMAN
+        takeover.hand_over(self.conv)
         self.texts.append(text_of(spec) or HANDOFF_TEXT)
         self.stop = True
         return "handoff"

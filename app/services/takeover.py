@@ -49,24 +49,48 @@ def _bump(conv: Conversation) -> None:
 
 
 def person_spoke(conv: Conversation, at: datetime | None = None, *,
-                 pause_minutes: int | None = None) -> None:
-    """A person wrote in this chat at `at`: pause the agent for the tenant's time from then
-    (never shortening a longer pause). The caller commits."""
+                 pause_minutes: int | None = None, by: int | None = None) -> None:
+    """A person (`by`, a user id; None when written from the platform's own app) wrote in
+    this chat at `at`: pause the agent for the tenant's time from then (never shortening a
+    longer pause). The caller commits."""
     at = aware(at) or utcnow()
     minutes = pause_minutes if pause_minutes is not None else _pause_minutes(conv)
     until = at + timedelta(minutes=max(0, minutes))
     if aware(conv.paused_until) is None or aware(conv.paused_until) < until:
         conv.paused_until = until
-    conv.taken_over_at = max(aware(conv.taken_over_at) or at, at)
+    _taken(conv, at, by)
     conv.last_staff_at = max(aware(conv.last_staff_at) or at, at)
     _bump(conv)
 
 
-def take_over(conv: Conversation) -> None:
+def take_over(conv: Conversation, by: int | None = None) -> None:
     """People handle this chat until someone hands it back."""
     conv.mode = ConversationMode.HUMAN
-    conv.taken_over_at = utcnow()
+    conv.taken_over_at, conv.taken_over_by_id = utcnow(), by
     _bump(conv)
+
+
+def hand_over(conv: Conversation) -> None:
+    """The automation (a workflow's assign or handoff, the agent's handoff tool) gives the chat
+    to people: nobody in particular took it. No compare-and-set bump: this runs inside the
+    reply job, whose own answer (the handoff message) must still go out."""
+    conv.mode = ConversationMode.HUMAN
+    conv.taken_over_at, conv.taken_over_by_id = utcnow(), None
+
+
+def pause(conv: Conversation, minutes: int, by: int | None = None) -> None:
+    """A person asks the agent to wait `minutes` from now without writing anything (a pause
+    set this way replaces the current one, shorter or longer: it is what they asked for)."""
+    now = utcnow()
+    conv.paused_until = now + timedelta(minutes=minutes)
+    conv.taken_over_at, conv.taken_over_by_id = now, by
+    _bump(conv)
+
+
+def _taken(conv: Conversation, at: datetime, by: int | None) -> None:
+    """The latest person to step in, and when (an older echo delivered late changes neither)."""
+    if aware(conv.taken_over_at) is None or aware(conv.taken_over_at) <= at:
+        conv.taken_over_at, conv.taken_over_by_id = at, by
 
 
 def hand_back(conv: Conversation) -> None:

@@ -37,7 +37,8 @@ def register_views(appbuilder) -> None:
     from app.views.customers import CustomerApi, CustomerView
     from app.views.deliveries import WebhookDeliveryView
     from app.views.integrations import IntegrationsView
-    from app.views.inbox import ConversationApi, ConversationView, MessageApi, MessageView
+    from app.views.conversation_api import ConversationApi
+    from app.views.inbox import ConversationView, MessageApi, MessageView
     from app.views.inbox_page import CannedReplyView, ConversationNoteView, InboxView
     from app.views.leo import LeoApi, LeoView
     from app.views.orders import OrderApi, OrderEventView, OrderItemApi, OrderItemView, OrderView

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.services import inbox
 from app.views.formatting import local_time
 
-from app.models import Conversation, ConversationMode, ConversationStatus, Message
+from app.models import Conversation, ConversationStatus, Message
 from app.services import bulk
 from app.security.permissions import RESOURCE_CONVERSATIONS, RESOURCE_MESSAGES
 from app.views.base import TenantModelApi, TenantModelView
@@ -32,7 +32,43 @@ class MessageView(TenantModelView):
     page_size = 50
 
 
-class ConversationView(TenantModelView):
+class ConversationRules:
+    """A mode changed by editing (this admin's form, the API's PUT) or its mass actions takes
+    over or hands back through the inbox's services, as the inbox's buttons do: the takeover
+    bumps the reply job's compare-and-set counter, a hand-back answers what waited."""
+
+    def before_save(self, item, created):
+        if not created and inbox.mode_edited(item, actor_id()):
+            g.conversation_handed_back = item.id
+
+    def _edit(self, pk):
+        """The admin's edit form. Without autoflush until the commit: the tenant checks before
+        the save run queries, and a flush there would hide the mode's change from
+        `mode_edited`."""
+        with db.session.no_autoflush:
+            return super()._edit(pk)
+
+    def put_headless(self, pk):
+        """The API's PUT, without autoflush until the commit (see `_edit`)."""
+        with db.session.no_autoflush:
+            return super().put_headless(pk)
+
+    def post_update(self, item):
+        if g.pop("conversation_handed_back", None) == item.id:
+            inbox.answer_waiting(item)
+
+
+def actor_id() -> int | None:
+    """Who acts: the signed-in browser user, or the API caller of this request's token."""
+    user = getattr(g, "user", None)
+    if getattr(user, "is_authenticated", False):
+        return user.id
+    from flask_jwt_extended import current_user as jwt_user
+
+    return getattr(jwt_user, "id", None)
+
+
+class ConversationView(ConversationRules, TenantModelView):
     datamodel = SQLAInterface(Conversation)
     class_permission_name = RESOURCE_CONVERSATIONS
     related_views = [MessageView]
@@ -50,12 +86,12 @@ class ConversationView(TenantModelView):
     @action("to_human", "Hand over to a person", "Stop automated replies in these chats?",
             "fa-user")
     def to_human(self, items):
-        return self.bulk_update(items, bulk.set_attribute, "mode", ConversationMode.HUMAN)
+        return self.bulk_update(items, inbox.take_over_all, g.user.id)
 
     @action("to_ai", "Hand back to the AI", "Let the AI salesperson answer these chats?",
             "fa-magic")
     def to_ai(self, items):
-        return self.bulk_update(items, bulk.set_attribute, "mode", ConversationMode.AI)
+        return self.bulk_update(items, inbox.hand_back_all)
 
     @action("close", "Close", "Close these conversations?", "fa-archive")
     def close(self, items):
@@ -90,19 +126,6 @@ class ConversationView(TenantModelView):
         else:
             flash("Reply queued", "success")
         return redirect(url_for(".show", pk=conv.id))
-
-
-class ConversationApi(TenantModelApi):
-    resource_name = "conversations"
-    datamodel = SQLAInterface(Conversation)
-    class_permission_name = RESOURCE_CONVERSATIONS
-    list_columns = show_columns = [
-        "id", "customer.id", "customer.name", "channel.id", "campaign.id", "status", "mode",
-        "assignee.id", "lead_score", "sentiment", "last_inbound_at", "last_message_at",
-    ]
-    add_columns = ["channel", "customer", *CONVERSATION_EDIT]
-    edit_columns = CONVERSATION_EDIT
-    search_columns = ["customer", "channel", "campaign", "status", "mode"]
 
 
 class MessageApi(TenantModelApi):

@@ -133,7 +133,8 @@ class InboxView(BaseView):
     @expose("/c/<pk>/takeover", methods=["POST"])
     @has_access
     def takeover(self, pk):
-        return self._act(pk, inbox.take_over, "You have the chat: the AI stays quiet until handed back")
+        return self._act(pk, lambda c: inbox.take_over(c, g.user.id),
+                         "You have the chat: the AI stays quiet until handed back")
 
     @expose("/c/<pk>/handback", methods=["POST"])
     @has_access
