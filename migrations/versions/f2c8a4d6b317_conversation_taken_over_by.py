@@ -1,7 +1,7 @@
 """conversation: who took over, paused the agent or replied (shown in the conversation API)
 
 Revision ID: f2c8a4d6b317
-Revises: e7b3c9d1f042
+Revises: f2c6a9d4b718
 Create Date: 2026-12-02 12:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'f2c8a4d6b317'
-down_revision = 'e7b3c9d1f042'
+down_revision = 'f2c6a9d4b718'
 branch_labels = None
 depends_on = None
 
