@@ -6,7 +6,7 @@ active tenant only: another tenant's id is a 404, whatever the endpoint.
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask import Response, abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import select
@@ -22,13 +22,20 @@ from app.security.permissions import (
     RESOURCE_CANNED_REPLIES,
     RESOURCE_CONVERSATIONS,
 )
-from app.services import canned, inbox, inbox_list
+from app.services import canned, inbox, inbox_list, media
 from app.views.base import TenantModelView
 from app.views.formatting import local_time
 
-READS = ("index", "conversations", "show", "messages", "canned")
+READS = ("index", "conversations", "show", "messages", "canned", "media")
 WRITES = ("reply", "template", "takeover", "handback", "resume", "assign", "status", "note",
           "tag", "untag")
+MEDIA_MAX_AGE = 24 * 3600
+MEDIA_ERRORS = {
+    "expired": "This image has expired or was removed on Meta's side.",
+    "too_large": "This image is too large to show here.",
+    "not_an_image": "This attachment is not an image we can show.",
+    "unavailable": "This image can't be fetched from Meta right now.",
+}
 
 
 class InboxView(BaseView):
@@ -100,6 +107,30 @@ class InboxView(BaseView):
         if reply is None:
             abort(404)
         return jsonify(text=canned.render(reply.body, conv, g.user.first_name or g.user.username))
+
+    @expose("/media/<int:message_id>/<int:n>")
+    @has_access
+    def media(self, message_id, n):
+        """A customer's image, fetched from Meta for this page (its CSP loads only this origin).
+
+        The type is the one the bytes proved; nosniff and a private cache keep a browser from
+        guessing otherwise or a shared cache from keeping it. A failure says why, in the body
+        and in X-Media-Error, which the page turns into a placeholder."""
+        try:
+            image = media.image(tenancy.require_active_tenant(), message_id, n)
+        except media.NotFound:
+            abort(404)
+        except media.MediaError as exc:
+            status = 404 if exc.reason == "expired" else 502
+            resp = Response(MEDIA_ERRORS[exc.reason], status=status, mimetype="text/plain")
+            resp.headers["X-Media-Error"] = exc.reason
+            resp.headers["Cache-Control"] = "private, no-store"
+        else:
+            resp = Response(image.content, mimetype=image.content_type)
+            resp.headers["Cache-Control"] = f"private, max-age={MEDIA_MAX_AGE}"
+            resp.headers["Content-Disposition"] = "inline"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
 
     # ------------------------------------------------------------------ actions (forms)
     def _act(self, pk, action, done: str):
