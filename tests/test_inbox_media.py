@@ -73,7 +73,7 @@ def test_a_messenger_image_is_served_from_our_origin_and_cached(world, app, grap
     graph.add(responses.GET, url, body=PNG, content_type="application/octet-stream")
     msg = messenger_image(app, post_meta, url)
     thread = staff.get(f"/inbox/c/{msg.conversation_id}/messages.json").json["messages"]
-    assert thread[-1]["attachments"] == [{"type": "image", "url": url, "inline": True}]
+    assert thread[-1]["attachments"] == [{"type": "image", "url": url, "inline": True, "download": False}]
 
     resp = staff.get(f"/inbox/media/{msg.id}/0")
     assert resp.status_code == 200 and resp.data == PNG
@@ -130,7 +130,7 @@ def test_a_whatsapp_image_is_resolved_and_downloaded_with_the_channels_token(wor
               match=[matchers.header_matcher({"Authorization": "Bearer wa-secret-token"})])
     msg = wa_image(app, post_meta, "777001")
     thread = staff.get(f"/inbox/c/{msg.conversation_id}/messages.json").json["messages"]
-    assert thread[-1]["attachments"] == [{"type": "image", "url": None, "inline": True}]
+    assert thread[-1]["attachments"] == [{"type": "image", "url": None, "inline": True, "download": False}]
     resp = staff.get(f"/inbox/media/{msg.id}/0")
     assert resp.status_code == 200, resp.data
     assert resp.mimetype == "image/jpeg" and resp.data == JPEG
@@ -153,13 +153,27 @@ def test_an_expired_whatsapp_media_id_is_a_clear_placeholder_remembered(world, a
     assert len(cdn_calls(graph, "777002")) == 1  # a reload doesn't ask Meta again
 
 
-def test_a_whatsapp_document_is_not_proxied(world, app, graph, post_meta, staff):
+def test_a_whatsapp_document_is_a_download_never_rendered(world, app, graph, post_meta, staff, browser):
     add_channel(app, world.a.tenant_id, Platform.WHATSAPP, WA_NUMBER, "wa-secret-token")
-    msg = wa_image(app, post_meta, "777003", wamid="wamid.DOC1", kind="document")
+    page = b"<html><script>alert(document.cookie)</script></html>"  # whatever a customer sends
+    cdn = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=777003"
+    graph.add(responses.GET, "http://graph.test/v25.0/777003", json={"url": cdn, "id": "777003"},
+              match=[matchers.header_matcher({"Authorization": "Bearer wa-secret-token"})])
+    graph.add(responses.GET, cdn, body=page, content_type="text/html",
+              match=[matchers.header_matcher({"Authorization": "Bearer wa-secret-token"})])
+    content = {"id": "777003", "mime_type": "application/pdf", "filename": "../Invoice March\r\n.pdf"}
+    post_meta(mp.whatsapp(WA_NUMBER, messages=[
+        mp.wa_message("919876500001", "wamid.DOC1", "document", content)]))
+    msg = stored(app, "wamid.DOC1")
     thread = staff.get(f"/inbox/c/{msg.conversation_id}/messages.json").json["messages"]
-    assert thread[-1]["attachments"] == [{"type": "document", "url": None, "inline": False}]
-    assert staff.get(f"/inbox/media/{msg.id}/0").status_code == 404
-    assert cdn_calls(graph, "777003") == []
+    assert thread[-1]["attachments"] == [{"type": "document", "url": None, "inline": False, "download": True}]
+    resp = staff.get(f"/inbox/media/{msg.id}/0")
+    assert resp.status_code == 200 and resp.data == page
+    assert resp.mimetype == "application/octet-stream"
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="Invoice_March_.pdf"'
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in resp.headers["Cache-Control"]
+    assert browser("owner_b").get(f"/inbox/media/{msg.id}/0").status_code == 404
 
 
 # ------------------------------------------------------------------ what is refused
@@ -210,7 +224,8 @@ def test_only_metas_hosts_are_fetched_even_after_a_redirect(world, app, graph, p
     foreign = "https://attacker.example/x.png"
     msg = messenger_image(app, post_meta, foreign, mid="m_foreign")
     thread = staff.get(f"/inbox/c/{msg.conversation_id}/messages.json").json["messages"]
-    assert thread[-1]["attachments"] == [{"type": "image", "url": foreign, "inline": False}]
+    assert thread[-1]["attachments"] == [{"type": "image", "url": foreign, "inline": False,
+                                          "download": False}]
     assert staff.get(f"/inbox/media/{msg.id}/0").status_code == 404
     hop = "https://scontent.xx.fbcdn.net/v/hop.png"
     graph.add(responses.GET, hop, status=302, headers={"Location": "http://169.254.169.254/latest/meta-data"})

@@ -144,8 +144,8 @@ def test_polling_returns_new_messages_ticks_and_payment_state(world, app, browse
     later = staff.get(f"/inbox/c/{conv}/messages.json?after={last}").json
     assert [m["id"] for m in later["messages"]] == [out_id]
     assert later["messages"][0]["attachments"] == [
-        {"type": "image", "url": "https://scontent.xx.fbcdn.net/v/a.jpg", "inline": True},
-        {"type": "file", "url": None, "inline": False}]
+        {"type": "image", "url": "https://scontent.xx.fbcdn.net/v/a.jpg", "inline": True, "download": False},
+        {"type": "file", "url": None, "inline": False, "download": False}]
     assert later["statuses"][str(out_id)]["status"] == "sent"
     with app.app_context():
         db.session.get(Message, out_id).status = MessageStatus.READ

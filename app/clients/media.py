@@ -1,4 +1,4 @@
-"""Downloading a customer's image from Meta's CDN, for the inbox to show from our own origin.
+"""Downloading a customer's media from Meta's CDN, for the inbox to show from our own origin.
 
 Messenger and Instagram attachments carry a signed, expiring CDN url (lookaside.fbsbx.com,
 *.fbcdn.net, *.cdninstagram.com) that needs no token. WhatsApp media carry only an id:
@@ -10,7 +10,9 @@ What is downloaded is never trusted: only hosts on the allow-list are contacted 
 URL can't make the server call anything else, and the channel's token goes to Meta alone),
 redirects are followed by hand and re-checked, the body is read up to a size cap within a
 deadline, and the type comes from the first bytes (JPEG, PNG, GIF, WebP), not from the
-Content-Type the CDN sends. SVG and HTML never pass. No Flask and no database in this module.
+Content-Type the CDN sends. SVG and HTML never pass as images; `download` hands over other
+bytes (WhatsApp files) under the same rules for the caller to serve as an attachment.
+No Flask and no database in this module.
 """
 from __future__ import annotations
 
@@ -109,6 +111,20 @@ def fetch_image(url: str, *, sources: tuple[str, ...], max_bytes: int,
     Raises:
         MediaGone, MediaTooLarge, NotAnImage, MediaUnavailable.
     """
+    body, declared = download(url, sources=sources, max_bytes=max_bytes, token=token)
+    kind = sniff(body[:16])
+    if kind is None:
+        raise NotAnImage(f"not an image (sent as {declared or 'nothing'!r})")
+    return Image(body, kind)
+
+
+def download(url: str, *, sources: tuple[str, ...], max_bytes: int,
+             token: str | None = None) -> tuple[bytes, str]:
+    """The bytes at `url` and the Content-Type the host declared (for messages only).
+
+    Raises:
+        MediaGone, MediaTooLarge, MediaUnavailable.
+    """
     started = time.monotonic()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     first_host = urlsplit(url).hostname
@@ -125,11 +141,11 @@ def fetch_image(url: str, *, sources: tuple[str, ...], max_bytes: int,
             if resp.is_redirect and resp.headers.get("Location"):
                 url = urljoin(url, resp.headers["Location"])
                 continue
-            return _read(resp, max_bytes, started)
+            return _read(resp, max_bytes, started), resp.headers.get("Content-Type", "")
     raise MediaUnavailable("too many redirects")
 
 
-def _read(resp: requests.Response, max_bytes: int, started: float) -> Image:
+def _read(resp: requests.Response, max_bytes: int, started: float) -> bytes:
     if resp.status_code in (400, 401, 403, 404, 410):
         raise MediaGone(f"CDN answered {resp.status_code}")
     if resp.status_code != 200:
@@ -147,10 +163,7 @@ def _read(resp: requests.Response, max_bytes: int, started: float) -> Image:
                 raise MediaUnavailable("download too slow")
     except requests.RequestException as exc:
         raise MediaUnavailable(f"download broke off: {type(exc).__name__}") from exc
-    kind = sniff(bytes(body[:16]))
-    if kind is None:
-        raise NotAnImage(f"not an image (sent as {resp.headers.get('Content-Type', 'nothing')!r})")
-    return Image(bytes(body), kind)
+    return bytes(body)
 
 
 def whatsapp_media_url(graph: GraphClient, media_id: str, phone_number_id: str,

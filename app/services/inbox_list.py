@@ -202,8 +202,10 @@ def message_dict(m: Message) -> dict:
 
 def attachments(m: Message) -> list[dict]:
     """Media a message carries: `inline` ones the page shows as images through
-    /inbox/media/<message id>/<position>; the others as a link to their CDN URL, if any."""
-    return [{"type": a.type, "url": a.url, "inline": media.inline(a)} for a in media.attachments(m)]
+    /inbox/media/<message id>/<position>, `download` ones it links there; the others link to
+    their CDN URL, if any."""
+    return [{"type": a.type, "url": a.url, "inline": media.inline(a), "download": media.downloadable(a)}
+            for a in media.attachments(m)]
 
 
 def orders(conv: Conversation) -> list[dict]:

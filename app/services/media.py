@@ -1,4 +1,4 @@
-"""Customers' images in the inbox, shown from our own origin.
+"""Customers' images in the inbox, shown from our own origin (and WhatsApp files, downloaded).
 
 The admin's Content-Security-Policy loads images from this origin only, and Meta's media are
 not ours to embed anyway: Messenger/Instagram CDN URLs are signed and expire, WhatsApp media
@@ -8,9 +8,15 @@ we can fetch (a CDN URL on the allow-list, or a WhatsApp media id), and the byte
 to be an image (app/clients/media.py). Results, good or bad, are kept for a while in a small
 per-process cache: a thread re-rendered, or re-polled, doesn't fetch again, and an image
 fetched once still shows after its CDN URL has expired.
+
+WhatsApp videos, voice notes and documents have no URL staff could open at all (their media
+need the token too), so the same route hands them over as downloads: octet-stream and
+`Content-Disposition: attachment`, never rendered on our origin. Messenger/Instagram ones
+stay links to their CDN URL.
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -25,6 +31,8 @@ from app.extensions import db
 from app.models import Channel, Message, Platform
 
 INLINE_KINDS = ("image", "sticker")
+# WhatsApp media have no URL a browser could open: these are offered as downloads instead
+DOWNLOAD_KINDS = ("video", "audio", "document")
 WHATSAPP_MEDIA = ("image", "video", "audio", "document", "sticker")
 MAX_ATTACHMENTS = 10
 KEEP_IMAGE_SECONDS = 7 * 24 * 3600
@@ -37,7 +45,7 @@ MediaError = client.MediaError  # what a caller catches: `reason` says why it ca
 
 
 class NotFound(Exception):
-    """No such message in this tenant, or no image at that position: a 404."""
+    """No such message in this tenant, or nothing we serve at that position: a 404."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,15 @@ class Attachment:
     type: str
     url: str | None = None        # a CDN URL (Messenger, Instagram) or a product image we sent
     media_id: str | None = None   # a WhatsApp media id (fetched with the channel's token)
+    filename: str | None = None   # what a WhatsApp document was called, made safe
+
+
+@dataclass(frozen=True)
+class File:
+    """A WhatsApp video, voice note or document, handed over as a download, never rendered."""
+
+    content: bytes
+    filename: str
 
 
 @dataclass(frozen=True)
@@ -77,8 +94,16 @@ def attachments(m: Message) -> list[Attachment]:
     if kind in WHATSAPP_MEDIA and isinstance(raw.get(kind), dict):
         media_id = raw[kind].get("id")
         found.append(Attachment(kind, media_id=media_id if isinstance(media_id, str)
-                                and media_id.isdigit() and len(media_id) <= 40 else None))
+                                and media_id.isdigit() and len(media_id) <= 40 else None,
+                                filename=_safe_name(raw[kind].get("filename"))))
     return found
+
+
+def _safe_name(name) -> str | None:
+    if not isinstance(name, str):
+        return None
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:80]
+    return safe or None
 
 
 def inline(att: Attachment) -> bool:
@@ -90,19 +115,27 @@ def inline(att: Attachment) -> bool:
     return bool(att.url) and client.allowed(att.url, _sources())
 
 
-def image(tenant_id: int, message_id: int, n: int) -> client.Image:
-    """The n-th attachment of a message of this tenant, as checked image bytes.
+def downloadable(att: Attachment) -> bool:
+    """Whether the page offers this attachment as a download through our proxy."""
+    return att.type in DOWNLOAD_KINDS and att.media_id is not None
+
+
+def get(tenant_id: int, message_id: int, n: int) -> client.Image | File:
+    """The n-th attachment of a message of this tenant: checked image bytes for an image,
+    a File for a WhatsApp video, voice note or document.
 
     Raises:
-        NotFound: not this tenant's message, or nothing showable at n.
-        client.MediaError: it can't be fetched (expired, too large, not an image, Meta down).
+        NotFound: not this tenant's message, or nothing we serve at n.
+        MediaError: it can't be fetched (expired, too large, not an image, Meta down).
     """
     msg = db.session.scalar(select(Message).where(Message.id == message_id,
                                                   Message.tenant_id == tenant_id))
     found = attachments(msg) if msg is not None else []
-    if not 0 <= n < len(found) or not inline(found[n]):
+    if not 0 <= n < len(found) or not (inline(found[n]) or downloadable(found[n])):
         raise NotFound()
     att = found[n]
+    # files are not kept (large, rarely opened twice, and their media id outlives the URL);
+    # what failed is, either way
     key = (tenant_id, message_id, n, att.url or att.media_id)
     cache = _cache()
     hit = cache.get(key)
@@ -112,13 +145,14 @@ def image(tenant_id: int, message_id: int, n: int) -> client.Image:
         except client.MediaError as exc:
             current_app.logger.info("inbox media %s/%s: %s (%s)", message_id, n, exc.reason, exc)
             hit = Failure(type(exc), str(exc))
-        cache.put(key, hit)
+        if not isinstance(hit, File):
+            cache.put(key, hit)
     if isinstance(hit, Failure):
         raise hit.kind(hit.detail)  # a fresh exception each time: no traceback piles up
     return hit
 
 
-def _fetch(msg: Message, att: Attachment) -> client.Image:
+def _fetch(msg: Message, att: Attachment) -> client.Image | File:
     config = current_app.config
     limit, sources = config["MEDIA_MAX_BYTES"], _sources()
     if att.media_id is None:
@@ -129,7 +163,10 @@ def _fetch(msg: Message, att: Attachment) -> client.Image:
         raise client.MediaUnavailable("no WhatsApp channel for this message")
     graph = graph_for(channel)
     url = client.whatsapp_media_url(graph, att.media_id, channel.external_id, limit)
-    return client.fetch_image(url, sources=sources, max_bytes=limit, token=graph.token)
+    if att.type in INLINE_KINDS:
+        return client.fetch_image(url, sources=sources, max_bytes=limit, token=graph.token)
+    body, _ = client.download(url, sources=sources, max_bytes=limit, token=graph.token)
+    return File(body, att.filename or f"{att.type}-{msg.id}")
 
 
 def _sources() -> tuple[str, ...]:

@@ -31,10 +31,10 @@ WRITES = ("reply", "template", "takeover", "handback", "resume", "assign", "stat
           "tag", "untag")
 MEDIA_MAX_AGE = 24 * 3600
 MEDIA_ERRORS = {
-    "expired": "This image has expired or was removed on Meta's side.",
-    "too_large": "This image is too large to show here.",
+    "expired": "This attachment has expired or was removed on Meta's side.",
+    "too_large": "This attachment is too large to show here.",
     "not_an_image": "This attachment is not an image we can show.",
-    "unavailable": "This image can't be fetched from Meta right now.",
+    "unavailable": "This attachment can't be fetched from Meta right now.",
 }
 
 
@@ -111,26 +111,26 @@ class InboxView(BaseView):
     @expose("/media/<int:message_id>/<int:n>")
     @has_access
     def media(self, message_id, n):
-        """A customer's image, fetched from Meta for this page (its CSP loads only this origin).
+        """A customer's image, fetched from Meta for this page (its CSP loads only this origin),
+        or a WhatsApp file as a download.
 
-        The type is the one the bytes proved; nosniff and a private cache keep a browser from
-        guessing otherwise or a shared cache from keeping it. A failure says why, in the body
-        and in X-Media-Error, which the page turns into a placeholder."""
+        An image's type is the one its bytes proved; a file is octet-stream and an attachment,
+        so nothing a customer sent is ever rendered as a page of ours. nosniff and a private
+        cache keep a browser from guessing otherwise or a shared cache from keeping it. A
+        failure says why, in the body and in X-Media-Error, which the page turns into a
+        placeholder."""
         try:
-            image = media.image(tenancy.require_active_tenant(), message_id, n)
+            found = media.get(tenancy.require_active_tenant(), message_id, n)
         except media.NotFound:
             abort(404)
         except media.MediaError as exc:
-            status = 404 if exc.reason == "expired" else 502
-            resp = Response(MEDIA_ERRORS[exc.reason], status=status, mimetype="text/plain")
-            resp.headers["X-Media-Error"] = exc.reason
-            resp.headers["Cache-Control"] = "private, no-store"
-        else:
-            resp = Response(image.content, mimetype=image.content_type)
-            resp.headers["Cache-Control"] = f"private, max-age={MEDIA_MAX_AGE}"
-            resp.headers["Content-Disposition"] = "inline"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp
+            return _media_failure(exc)
+        if isinstance(found, media.File):
+            return _nosniff(Response(found.content, mimetype="application/octet-stream", headers={
+                "Content-Disposition": f'attachment; filename="{found.filename}"',
+                "Cache-Control": "private, no-store"}))
+        return _nosniff(Response(found.content, mimetype=found.content_type, headers={
+            "Content-Disposition": "inline", "Cache-Control": f"private, max-age={MEDIA_MAX_AGE}"}))
 
     # ------------------------------------------------------------------ actions (forms)
     def _act(self, pk, action, done: str):
@@ -202,6 +202,18 @@ class InboxView(BaseView):
     def untag(self, pk):
         return self._act(pk, lambda c: inbox.remove_tag(c.customer, request.form.get("tag", "")),
                          "Tag removed")
+
+
+def _media_failure(exc) -> Response:
+    """Why a media can't be had, for a person (the body) and for the page's script (the header)."""
+    return _nosniff(Response(MEDIA_ERRORS[exc.reason], mimetype="text/plain",
+                             status=404 if exc.reason == "expired" else 502,
+                             headers={"X-Media-Error": exc.reason, "Cache-Control": "private, no-store"}))
+
+
+def _nosniff(resp: Response) -> Response:
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 def _placeholders(form, field) -> None:

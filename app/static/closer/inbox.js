@@ -125,6 +125,11 @@
       if (att.inline) {
         // images come through our own origin (the page loads nothing from elsewhere)
         box.appendChild(inlineImage(m.id, n, att));
+      } else if (att.download) {
+        // a WhatsApp file: only our server can fetch it (with the channel's token)
+        var d = el("a", null, "[" + att.type + "] download");
+        d.href = page.getAttribute("data-media-url") + m.id + "/" + n;
+        box.appendChild(d);
       } else if (att.url) {
         // other media stay on Meta's CDN: a link opens them
         var a = el("a", null, "[" + att.type + "] open");
