@@ -77,6 +77,16 @@ class Config:
     INSTAGRAM_API_BASE = _env("INSTAGRAM_API_BASE", f"https://graph.instagram.com/{GRAPH_API_VERSION}")
     INSTAGRAM_LOGIN_BASE = _env("INSTAGRAM_LOGIN_BASE", "https://www.instagram.com")
     INSTAGRAM_TOKEN_BASE = _env("INSTAGRAM_TOKEN_BASE", "https://api.instagram.com")
+    # Customers' images shown in the inbox come through our own origin (app/services/media.py):
+    # only these hosts are ever fetched from (a bare name admits https on it and its
+    # subdomains; an entry with a scheme admits exactly that origin, e.g. a local stand-in),
+    # up to MEDIA_MAX_BYTES each; MEDIA_CACHE_BYTES of them are kept in each web process so
+    # an image still shows after Meta's signed URL has expired.
+    META_MEDIA_SOURCES = tuple(s.strip() for s in (_env(
+        "META_MEDIA_SOURCES", "fbcdn.net,fbsbx.com,cdninstagram.com,facebook.com,instagram.com,"
+        "whatsapp.net") or "").split(",") if s.strip())
+    MEDIA_MAX_BYTES = int(_env("MEDIA_MAX_BYTES", str(8 * 1024 * 1024)))
+    MEDIA_CACHE_BYTES = int(_env("MEDIA_CACHE_BYTES", str(64 * 1024 * 1024)))
     # A connect link's signed state is good for this long, and once.
     CONNECT_STATE_MAX_AGE = int(_env("CONNECT_STATE_MAX_AGE", "600"))
     # Channel health: tokens and subscriptions are checked this often; a channel is "quiet"

@@ -121,6 +121,8 @@ def _clean(app):
     with app.app_context():
         truncate_all(db)
     app.extensions["redis"].flushdb()
+    if "media_cache" in app.extensions:  # ids start again with the next test's rows
+        app.extensions["media_cache"].clear()
 
 
 @contextlib.contextmanager

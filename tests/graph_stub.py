@@ -27,6 +27,11 @@ class GraphStub(StubServer):
         self.sends: list[dict] = []
         self.sent_log: list[tuple[float, dict]] = []  # (monotonic time answered, body)
         self.gets: list[str] = []
+        # WhatsApp media: id -> bytes. GET /{id} answers its download URL on this server, which
+        # serves the bytes only with a bearer token (as Meta's does); media_auth records them.
+        self.media: dict[str, bytes] = {}
+        self.media_auth: list[str | None] = []
+        self.media_gone: set[str] = set()  # ids Meta no longer has (GET /{id} answers code 100)
         self._ids = itertools.count(1)
         stub = self
 
@@ -34,8 +39,31 @@ class GraphStub(StubServer):
             def do_GET(self):
                 with stub.lock:
                     stub.gets.append(self.path)
+                path = self.path.split("?")[0]
+                media_id = path.rsplit("/", 1)[-1]
+                if path.startswith("/media/") and media_id in stub.media:
+                    return self.media_file(stub.media[media_id])
+                if media_id in stub.media_gone:
+                    return self.reply({"error": {"message": f"Object with ID '{media_id}' does not exist",
+                                                 "type": "GraphMethodException", "code": 100}}, status=400)
+                if media_id in stub.media:
+                    return self.reply({"messaging_product": "whatsapp", "id": media_id,
+                                       "url": f"{stub.root_url}/media/{media_id}",
+                                       "mime_type": "image/png", "file_size": len(stub.media[media_id])})
                 time.sleep(stub.get_delay)
                 self.reply({"first_name": "Stub", "last_name": "Person", "id": "x"})
+
+            def media_file(self, data: bytes):
+                auth = self.headers.get("Authorization")
+                with stub.lock:
+                    stub.media_auth.append(auth)
+                if not (auth or "").startswith("Bearer "):
+                    return self.reply({"error": {"message": "no token", "code": 190}}, status=401)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self):
                 body = self.read_json()

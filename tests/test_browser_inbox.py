@@ -9,10 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Conversation, ConversationMode, Message, MessageStatus
+from app.models import Channel, Conversation, ConversationMode, Message, MessageStatus, Platform
 from app.models.inbox import CannedReply
 from tests import meta_payloads as mp
+from tests.conftest import watched_page
 from tests.graph_stub import GraphStub
+from tests.test_browser_csp import REPORT_VIOLATIONS
+from tests.test_inbox_media import PNG
 from tests.test_browser import login, server  # noqa: F401  (server is a fixture)
 
 PAGE_ID = "page-A"
@@ -68,3 +71,45 @@ def test_take_over_and_reply_from_the_inbox(live, page, graph_stub, app, world, 
         assert db.session.get(Conversation, msg.conversation_id).mode == ConversationMode.HUMAN
         db.session.remove()
     assert not page.console_errors, page.console_errors
+
+
+def test_a_customers_whatsapp_image_shows_in_the_thread(live, graph_stub, app, world, post_meta, monkeypatch):
+    """The image comes through our origin (fetched from the faked Graph API with the channel's
+    token) and renders: no CSP violation, no console error, nothing loaded from elsewhere. An
+    image Meta no longer has is a placeholder saying so."""
+    pnid = "106540352249999"
+    with app.app_context():
+        db.session.add(Channel(tenant_id=world.a.tenant_id, platform=Platform.WHATSAPP, external_id=pnid,
+                               name="WhatsApp A", access_token="wa-browser-token"))
+        db.session.commit()
+        db.session.remove()
+    graph_stub.media["5550001"] = PNG
+    # Meta's CDN is this local stub here: its exact origin joins the allow-list
+    monkeypatch.setitem(app.config, "META_MEDIA_SOURCES",
+                        (*app.config["META_MEDIA_SOURCES"], graph_stub.root_url))
+    graph_stub.media_gone.add("5550002")
+    post_meta(mp.whatsapp(pnid, contacts=[mp.wa_contact("919876500002", "Meera")], messages=[
+        mp.wa_message("919876500002", "wamid.BROWSERIMG", "image",
+                      {"id": "5550001", "mime_type": "image/png", "sha256": "x", "caption": "this one"}),
+        mp.wa_message("919876500002", "wamid.BROWSERGONE", "image",
+                      {"id": "5550002", "mime_type": "image/png", "sha256": "y", "caption": "an old one"})]))
+    with app.app_context():
+        conv_id = db.session.scalar(select(Message.conversation_id).filter_by(external_id="wamid.BROWSERIMG"))
+        gone_id = db.session.scalar(select(Message.id).filter_by(external_id="wamid.BROWSERGONE"))
+        db.session.remove()
+
+    with watched_page(init_script=REPORT_VIOLATIONS, fail_on=("outside", "page_errors")) as page:
+        login(page, live, "staff_a")
+        page.goto(f"{live}/inbox/c/{conv_id}")
+        page.wait_for_selector(".msg-in:has-text('this one') img.msg-image")
+        page.wait_for_function("""() => {
+            const img = document.querySelector('.msg-in img.msg-image');
+            return img && img.complete && img.naturalWidth > 0; }""", timeout=15_000)
+        # the one Meta no longer has: a placeholder that says so, in place of a broken image
+        page.wait_for_selector(".msg-in:has-text('an old one') .msg-media-missing:has-text('expired')")
+        assert page.locator(".msg-media-missing").count() == 1
+        # its 404 is the only error the page saw: no CSP violation, no script error
+        assert {p.split(": ", 1)[-1] for p in page.problems} <= {
+            f"404 {live}/inbox/media/{gone_id}/0",
+            "Failed to load resource: the server responded with a status of 404 (NOT FOUND)"}, page.problems
+    assert graph_stub.media_auth == ["Bearer wa-browser-token"]

@@ -144,7 +144,8 @@ def test_polling_returns_new_messages_ticks_and_payment_state(world, app, browse
     later = staff.get(f"/inbox/c/{conv}/messages.json?after={last}").json
     assert [m["id"] for m in later["messages"]] == [out_id]
     assert later["messages"][0]["attachments"] == [
-        {"type": "image", "url": "https://scontent.xx.fbcdn.net/v/a.jpg"}, {"type": "file", "url": None}]
+        {"type": "image", "url": "https://scontent.xx.fbcdn.net/v/a.jpg", "inline": True, "download": False},
+        {"type": "file", "url": None, "inline": False, "download": False}]
     assert later["statuses"][str(out_id)]["status"] == "sent"
     with app.app_context():
         db.session.get(Message, out_id).status = MessageStatus.READ
@@ -370,3 +371,15 @@ def test_csrf_is_required_on_inbox_actions(world, browser):
     owner = browser("owner_a")
     resp = owner.client.post(f"/inbox/c/{world.a['conversation']}/takeover")
     assert resp.status_code == 400
+
+
+def test_the_old_conversation_pages_link_to_the_inbox(world, browser):
+    staff, conv, other = browser("staff_a"), world.a["conversation"], world.b["conversation"]
+    show = staff.get(f"/conversationview/show/{conv}").get_data(as_text=True)
+    link = show[show.index('id="open-in-inbox"'):][:200]
+    assert f'href="/inbox/c/{conv}"' in link and "Open in inbox" in link
+    listing = staff.get("/conversationview/list/").get_data(as_text=True)
+    assert listing.count('class="btn btn-xs btn-primary open-in-inbox"') == 1  # one row, its button
+    assert f'href="/inbox/c/{conv}"' in listing and f'href="/inbox/c/{other}"' not in listing
+    assert staff.get(f"/inbox/c/{conv}").status_code == 200
+    assert browser("owner_b").get(f"/conversationview/show/{conv}").status_code == 404

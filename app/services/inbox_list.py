@@ -28,6 +28,7 @@ from app.models import (
     utcnow,
 )
 from app.money import format_money
+from app.services import media
 from app.services.inbox import InboxError
 from app.services.takeover import aware
 
@@ -200,29 +201,11 @@ def message_dict(m: Message) -> dict:
 
 
 def attachments(m: Message) -> list[dict]:
-    """Media a message carries, from its stored payload (never trusted for type): Messenger
-    and Instagram give a CDN url; WhatsApp gives only a media id (downloadable with the
-    channel's token), shown as a labelled attachment."""
-    payload = m.payload if isinstance(m.payload, dict) else {}
-    found = []
-    image = payload.get("image_url")
-    if isinstance(image, str) and image.startswith(("https://", "http://")):
-        found.append({"type": "image", "url": image})
-    raw = payload.get("raw") if isinstance(payload.get("raw"), dict) else {}
-    message = raw.get("message") if isinstance(raw.get("message"), dict) else {}
-    items = message.get("attachments") if isinstance(message.get("attachments"), list) else []
-    for att in items[:10]:
-        if not isinstance(att, dict):
-            continue
-        kind = att.get("type") if isinstance(att.get("type"), str) else "file"
-        inner = att.get("payload") if isinstance(att.get("payload"), dict) else {}
-        url = inner.get("url")
-        found.append({"type": kind[:32], "url": url if isinstance(url, str)
-                      and url.startswith("https://") and len(url) < 2000 else None})
-    kind = raw.get("type") if isinstance(raw.get("type"), str) else None
-    if kind in ("image", "video", "audio", "document", "sticker") and isinstance(raw.get(kind), dict):
-        found.append({"type": kind, "url": None})
-    return found
+    """Media a message carries: `inline` ones the page shows as images through
+    /inbox/media/<message id>/<position>, `download` ones it links there; the others link to
+    their CDN URL, if any."""
+    return [{"type": a.type, "url": a.url, "inline": media.inline(a), "download": media.downloadable(a)}
+            for a in media.attachments(m)]
 
 
 def orders(conv: Conversation) -> list[dict]:

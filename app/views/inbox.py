@@ -3,6 +3,7 @@ from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.widgets import ListWidget
 from sqlalchemy import select
 
 from app.extensions import db
@@ -68,11 +69,18 @@ def actor_id() -> int | None:
     return getattr(jwt_user, "id", None)
 
 
+class ConversationListWidget(ListWidget):
+    """FAB's list with an "Inbox" button on every row: the inbox page is where staff work."""
+
+    template = "closer/conversation_list_widget.html"
+
+
 class ConversationView(ConversationRules, TenantModelView):
     datamodel = SQLAInterface(Conversation)
     class_permission_name = RESOURCE_CONVERSATIONS
     related_views = [MessageView]
     show_template = "closer/conversation_show.html"
+    list_widget = ConversationListWidget
     list_columns = ["customer", "channel", "campaign", "status", "mode", "assignee",
                     "lead_score", "last_message_at"]
     show_columns = ["customer", "channel", "campaign", "status", "mode", "assignee",

@@ -6,7 +6,7 @@ active tenant only: another tenant's id is a 404, whatever the endpoint.
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask import Response, abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import select
@@ -22,13 +22,20 @@ from app.security.permissions import (
     RESOURCE_CANNED_REPLIES,
     RESOURCE_CONVERSATIONS,
 )
-from app.services import canned, inbox, inbox_list
+from app.services import canned, inbox, inbox_list, media
 from app.views.base import TenantModelView
 from app.views.formatting import local_time
 
-READS = ("index", "conversations", "show", "messages", "canned")
+READS = ("index", "conversations", "show", "messages", "canned", "media")
 WRITES = ("reply", "template", "takeover", "handback", "resume", "assign", "status", "note",
           "tag", "untag")
+MEDIA_MAX_AGE = 24 * 3600
+MEDIA_ERRORS = {
+    "expired": "This attachment has expired or was removed on Meta's side.",
+    "too_large": "This attachment is too large to show here.",
+    "not_an_image": "This attachment is not an image we can show.",
+    "unavailable": "This attachment can't be fetched from Meta right now.",
+}
 
 
 class InboxView(BaseView):
@@ -101,6 +108,30 @@ class InboxView(BaseView):
             abort(404)
         return jsonify(text=canned.render(reply.body, conv, g.user.first_name or g.user.username))
 
+    @expose("/media/<int:message_id>/<int:n>")
+    @has_access
+    def media(self, message_id, n):
+        """A customer's image, fetched from Meta for this page (its CSP loads only this origin),
+        or a WhatsApp file as a download.
+
+        An image's type is the one its bytes proved; a file is octet-stream and an attachment,
+        so nothing a customer sent is ever rendered as a page of ours. nosniff and a private
+        cache keep a browser from guessing otherwise or a shared cache from keeping it. A
+        failure says why, in the body and in X-Media-Error, which the page turns into a
+        placeholder."""
+        try:
+            found = media.get(tenancy.require_active_tenant(), message_id, n)
+        except media.NotFound:
+            abort(404)
+        except media.MediaError as exc:
+            return _media_failure(exc)
+        if isinstance(found, media.File):
+            return _nosniff(Response(found.content, mimetype="application/octet-stream", headers={
+                "Content-Disposition": f'attachment; filename="{found.filename}"',
+                "Cache-Control": "private, no-store"}))
+        return _nosniff(Response(found.content, mimetype=found.content_type, headers={
+            "Content-Disposition": "inline", "Cache-Control": f"private, max-age={MEDIA_MAX_AGE}"}))
+
     # ------------------------------------------------------------------ actions (forms)
     def _act(self, pk, action, done: str):
         conv = self._conversation(pk)
@@ -172,6 +203,18 @@ class InboxView(BaseView):
     def untag(self, pk):
         return self._act(pk, lambda c: inbox.remove_tag(c.customer, request.form.get("tag", "")),
                          "Tag removed")
+
+
+def _media_failure(exc) -> Response:
+    """Why a media can't be had, for a person (the body) and for the page's script (the header)."""
+    return _nosniff(Response(MEDIA_ERRORS[exc.reason], mimetype="text/plain",
+                             status=404 if exc.reason == "expired" else 502,
+                             headers={"X-Media-Error": exc.reason, "Cache-Control": "private, no-store"}))
+
+
+def _nosniff(resp: Response) -> Response:
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 def _placeholders(form, field) -> None:

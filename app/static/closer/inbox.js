@@ -120,10 +120,18 @@
     b.style.cssText = "display:inline-block;max-width:75%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;text-align:left;" +
       (inbound ? "background:#fff;border:1px solid #ddd" : (m.sender === "agent" ? "background:#d9edf7" : "background:#dff0d8"));
     if (m.text) b.appendChild(el("span", null, m.text));
-    (m.attachments || []).forEach(function (att) {
+    (m.attachments || []).forEach(function (att, n) {
       var box = el("div", "msg-attachment");
-      // media stay on Meta's CDN (this page loads nothing from elsewhere): a link opens them
-      if (att.url) {
+      if (att.inline) {
+        // images come through our own origin (the page loads nothing from elsewhere)
+        box.appendChild(inlineImage(m.id, n, att));
+      } else if (att.download) {
+        // a WhatsApp file: only our server can fetch it (with the channel's token)
+        var d = el("a", null, "[" + att.type + "] download");
+        d.href = page.getAttribute("data-media-url") + m.id + "/" + n;
+        box.appendChild(d);
+      } else if (att.url) {
+        // other media stay on Meta's CDN: a link opens them
         var a = el("a", null, "[" + att.type + "] open");
         a.href = att.url; a.target = "_blank"; a.rel = "noopener noreferrer";
         box.appendChild(a);
@@ -136,6 +144,41 @@
     row.appendChild(b);
     if (m.status === "failed") row.appendChild(el("div", "text-danger small msg-error", "Not sent: " + (m.error || "failed")));
     thread.appendChild(row);
+  }
+
+  var MEDIA_PROBLEMS = {
+    expired: "Image expired or removed on Meta's side",
+    too_large: "Image too large to show here",
+    not_an_image: "Not an image we can show",
+    unavailable: "Image can't be fetched from Meta right now"
+  };
+
+  function inlineImage(messageId, n, att) {
+    var src = page.getAttribute("data-media-url") + messageId + "/" + n;
+    var img = el("img", "msg-image");
+    img.alt = att.type;
+    img.style.cssText = "display:block;max-width:100%;max-height:260px;border-radius:8px;margin:4px 0";
+    img.addEventListener("error", function () {
+      // the server remembers the failure, so asking why costs Meta nothing
+      var box = el("div", "msg-media-missing text-muted small", "[" + att.type + "] " + MEDIA_PROBLEMS.unavailable);
+      box.style.cssText = "padding:6px 10px;border:1px dashed #bbb;border-radius:8px";
+      link.replaceWith(box);
+      fetch(src, {credentials: "same-origin"}).then(function (r) {
+        var why = MEDIA_PROBLEMS[r.headers.get("X-Media-Error")];
+        if (why) box.textContent = "[" + att.type + "] " + why;
+      }).catch(function () {});
+    });
+    img.addEventListener("load", function () {
+      // the thread was scrolled to its end before the image had a height: stay at the end
+      if (thread.scrollHeight - thread.scrollTop - thread.clientHeight < img.height + 60) {
+        thread.scrollTop = thread.scrollHeight;
+      }
+    });
+    var link = el("a");
+    link.href = src; link.target = "_blank"; link.rel = "noopener";
+    link.appendChild(img);
+    img.src = src;
+    return link;
   }
 
   function refreshStatuses(statuses) {
