@@ -114,6 +114,8 @@ def test_take_over_and_hand_back(world, app, browser, graph, post_meta, run_jobs
     owner.post(f"/inbox/c/{conv.id}/takeover", token_from=f"/inbox/c/{conv.id}")
     taken = conv_of(app, "psid-t")
     assert taken.mode == ConversationMode.HUMAN and taken.takeover_seq == conv.takeover_seq + 1
+    banner = owner.get(f"/inbox/c/{conv.id}").get_data(as_text=True)
+    assert 'A person is handling this chat</strong> (<span id="taken-over-by">owner_a</span>)' in banner
     say(post_meta, "psid-t", "m_t2", "anyone?")
     run_jobs()
     assert len(graph.sends()) == 1
@@ -135,7 +137,7 @@ def test_take_over_and_hand_back(world, app, browser, graph, post_meta, run_jobs
 
 
 @pytest.mark.parametrize("app_id, pauses", [(OUR_APP, False), ("263902037430900", True)])
-def test_messenger_echo_pauses_only_when_another_app_sent_it(world, app, graph, post_meta, run_jobs,
+def test_messenger_echo_pauses_only_when_another_app_sent_it(world, app, browser, graph, post_meta, run_jobs,
                                                            our_app_id, app_id, pauses):
     say(post_meta, "psid-e", "m_e1", "hi")
     run_jobs()
@@ -148,6 +150,8 @@ def test_messenger_echo_pauses_only_when_another_app_sent_it(world, app, graph, 
     if pauses:
         rows = outbound_rows(app, conv.id)
         assert ("agent", "Typed in Business Suite") in [(r[0], r[1]) for r in rows]
+        banner = browser("owner_a").get(f"/inbox/c/{conv.id}").get_data(as_text=True)
+        assert "AI paused</strong> because a person replied from the platform's own app" in banner
 
 
 @pytest.mark.parametrize("app_id, pauses", [(OUR_APP, False), ("124024574287414", True)])
