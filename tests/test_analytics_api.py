@@ -61,11 +61,26 @@ def test_a_campaign_of_another_tenant_is_not_found(shop, api):
     ("start=2020-01-01&end=2026-11-10", "at most"),
     (f"{RANGE}&platform=tiktok", "platform must be one of"),
     (f"{RANGE}&campaign_id=abc", "campaign_id must be an integer"),
+    # the calendar's ends: the period before, or the midnight after, would not exist
+    ("end=0001-01-01", "end must be between 2000-01-01 and 2999-12-31"),
+    ("start=0001-01-01&end=0001-01-03", "start must be between"),
+    ("start=9999-12-31&end=9999-12-31", "start must be between"),
 ])
 def test_bad_parameters_are_400_with_a_clear_message(shop, api, query, needle):
     resp = api("owner_a").get(f"/api/v1/analytics/summary?{query}")
     assert resp.status_code == 400
     assert needle in resp.json["message"]
+
+
+def test_agency_overview_refuses_days_off_the_calendar(shop, api):
+    for query in ("end=0001-01-01", "start=9999-12-30&end=9999-12-31"):
+        resp = api("agency").get(f"/api/v1/analytics/agency?{query}")
+        assert resp.status_code == 400 and "must be between" in resp.json["message"], query
+
+
+def test_platform_is_read_in_any_case_as_on_the_pages(shop, api):
+    lower = api("owner_a").get(f"/api/v1/analytics/summary?{RANGE}&platform=messenger").json["result"]
+    assert api("owner_a").get(f"/api/v1/analytics/summary?{RANGE}&platform=Messenger").json["result"] == lower
 
 
 def test_timeseries_breakdown_heatmap_funnel_distributions(shop, api):

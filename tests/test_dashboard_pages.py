@@ -132,7 +132,11 @@ def test_filters_are_checked(world, browser):
                            ("start=2026-05-10&end=2026-05-01", "end must not be before start"),
                            ("start=2020-01-01&end=2026-01-01", "at most 366 days"),
                            ("platform=myspace", "platform must be one of"),
-                           ("campaign_id=abc", "campaign_id must be a whole number")):
+                           ("campaign_id=abc", "campaign_id must be a whole number"),
+                           # days whose period before, or midnight after, the calendar lacks
+                           ("end=0001-01-01", "end must be between 2000-01-01 and 2999-12-31"),
+                           ("start=0001-01-01&end=0001-01-02", "must be between 2000-01-01"),
+                           ("start=9999-12-31&end=9999-12-31", "must be between 2000-01-01")):
         page = client.get(f"/analytics/?{query}")
         assert page.status_code == 400 and message in page.get_data(as_text=True), query
         export = client.get(f"/analytics/export.csv?{query}")
@@ -215,6 +219,9 @@ def test_agency_overview_shows_only_own_agencies(app, world, browser):
     for persona in ("owner_a", "staff_a"):
         assert browser(persona).get("/agency/").status_code in (302, 403)
     assert browser("agency").get("/agency/?start=nope").status_code == 400
+    for query in ("end=0001-01-01", "start=9999-12-31&end=9999-12-31"):
+        page = browser("agency").get(f"/agency/?{query}")
+        assert page.status_code == 400 and "must be between" in page.get_data(as_text=True), query
 
 
 def test_agency_overview_opens_a_tenants_dashboard_through_the_switcher(world, browser):
@@ -271,5 +278,8 @@ def test_platform_and_campaign_filters_narrow_the_figures(app, world, browser):
         return {r["metric"]: r["value"] for r in rows if r["section"] == "summary"}["revenue_minor"]
 
     assert revenue("platform=messenger") == "79900"
+    assert revenue("platform=Messenger") == "79900"  # any case, as the API reads it
+    html = browser("owner_a").get("/analytics/?platform=WhatsApp").get_data(as_text=True)
+    assert '<option value="whatsapp" selected>' in html
     assert revenue("platform=whatsapp") == "0"
     assert revenue(f"campaign_id={world.a['campaign']}") == "79900"

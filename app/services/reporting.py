@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app import analytics
 from app.analytics import Filters
-from app.analytics.filters import MAX_RANGE_DAYS  # one limit for the pages and the API
+from app.analytics.filters import MAX_RANGE_DAYS, out_of_calendar  # one limit for the pages and the API
 from app.extensions import db
 from app.models import Campaign, CampaignStatus, Channel, Conversation, Customer, Platform, Tenant
 
@@ -55,9 +55,13 @@ def tenant_today(tenant: Tenant) -> date:
 
 def _parse_day(raw: str, name: str) -> date:
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except (ValueError, AttributeError):
         raise FilterError(f"{name} must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
+    problem = out_of_calendar(day)
+    if problem:
+        raise FilterError(f"{name} {problem}")
+    return day
 
 
 def parse_range(args, today: date, default_days: int = DEFAULT_DAYS) -> tuple[date, date]:
@@ -78,7 +82,7 @@ def parse_range(args, today: date, default_days: int = DEFAULT_DAYS) -> tuple[da
 def parse_filters(tenant: Tenant, args, default_days: int = DEFAULT_DAYS) -> Filters:
     """Filters from request args: start/end (YYYY-MM-DD, inclusive), platform, campaign_id."""
     start, end = parse_range(args, tenant_today(tenant), default_days)
-    platform = (args.get("platform") or "").strip() or None
+    platform = (args.get("platform") or "").strip().lower() or None  # as the API reads it
     if platform is not None and platform not in PLATFORMS:
         raise FilterError(f"platform must be one of {', '.join(PLATFORMS)}")
     campaign_id = None

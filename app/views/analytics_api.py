@@ -15,7 +15,7 @@ from flask_appbuilder.security.decorators import protect
 from sqlalchemy import select
 
 from app import analytics
-from app.analytics.filters import MAX_RANGE_DAYS as MAX_DAYS, PLATFORMS, tenant_facts
+from app.analytics.filters import MAX_RANGE_DAYS as MAX_DAYS, PLATFORMS, out_of_calendar, tenant_facts
 from app.extensions import db
 from app.models import Agency, AgencyMembership, Campaign
 from app.security import tenancy
@@ -33,9 +33,13 @@ def _date(name: str) -> date | None:
     if raw is None or raw.strip() == "":
         return None
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError:
         raise BadParameter(f"{name} must be a date written YYYY-MM-DD, got {raw[:40]!r}") from None
+    problem = out_of_calendar(day)
+    if problem:
+        raise BadParameter(f"{name} {problem}")
+    return day
 
 
 def date_range(today: date) -> tuple[date, date]:
