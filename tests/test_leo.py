@@ -229,6 +229,36 @@ def test_ai_promises_this_week(app, shop):
     assert r["figures"]["calls"][0]["result"]["mismatches"] == 1
 
 
+def test_a_question_naming_an_own_product_or_campaign_is_about_it(app, shop):
+    r = ask(app, shop, "How is the Silk Scarf selling?")
+    assert r["figures"]["intent"] == "products"
+    assert r["answer"] == "Silk Scarf in the last 30 days: 1 sold in 1 paid orders, ₹1,200.00."
+    r = ask(app, shop, "what did the diwali drive make today")
+    assert r["figures"]["intent"] == "campaigns"
+    assert r["answer"].startswith("Diwali Drive today: 2 conversations, 1 paid order, ₹1,200.00 revenue")
+
+
+def test_answers_read_as_sentences(app, shop):
+    assert ask(app, shop, "How can I improve sales?")["answer"].startswith("Based on the last 30 days: ")
+    assert ask(app, shop, "any tips for this week?")["answer"].startswith("Based on this week: ")
+    with app.app_context():  # an order notice: sent, but by neither the AI nor a person
+        conv = db.session.get(Conversation, shop.a["conversation"])
+        db.session.add(Message(tenant_id=conv.tenant_id, conversation_id=conv.id, channel_id=conv.channel_id,
+                               direction=Direction.OUT, sender=Sender.SYSTEM, status="sent", text="Payment received"))
+        db.session.commit()
+    r = ask(app, shop, "how many messages today?")
+    sent = r["figures"]["calls"][0]["result"]
+    automatic = sent["messages_sent"] - sent["messages_sent_ai"] - sent["messages_sent_staff"]
+    assert automatic >= 1 and f", {automatic} automatic: rules, follow-ups and order notices)." in r["answer"]
+
+
+def test_compared_with_last_month_is_this_month_against_it(app, shop):
+    r = ask(app, shop, "how are we doing vs last week")
+    assert r["figures"]["intent"] == "compare" and r["figures"]["period"]["label"] == "this week"
+    assert values(r)["Revenue"] == "₹2,798.00"
+    assert ask(app, shop, "how did last week compare with before?")["figures"]["period"]["label"] == "last week"
+
+
 def test_questions_about_another_tenant_get_nothing_of_it(app, shop):
     for question in ("How is Camp-B doing?", "how many Prod-B did I sell today?",
                      "what was Tenant B's revenue today?"):
@@ -383,6 +413,10 @@ def test_panel_endpoint_is_session_and_csrf_protected(app, shop, browser):
     ("when are we busiest?", "busiest"), ("hello leo", "overview"),
     ("how does this month compare to last month?", "compare"), ("sales this week vs last week", "compare"),
     ("does the AI close more sales than my team?", "closers"), ("who closed the most sales", "closers"),
+    # other phrasings an owner uses
+    ("What percentage of chats turn into sales?", "conversion"), ("how many chats became orders", "conversion"),
+    ("what's selling on insta", "products"), ("how do I get more customers", "improve"),
+    ("what has the assistant told customers about delivery?", "promises"),
 ])
 def test_common_questions_and_paraphrases(question, intent):
     from app.ai.leo.offline import intent_of

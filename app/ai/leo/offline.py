@@ -18,21 +18,27 @@ from app.ai.leo.periods import default_period, parse_period, parse_platform
 from app.money import format_money
 
 INTENTS = [
-    ("promises", r"\bpromis|\bcommit(ted|ments?)\b|\bguarantee|\b(ai|bot|agent)\b.*\b(offer|quot|said|say|told|tell)"),
+    ("promises", r"\bpromis|\bcommit(ted|ments?)\b|\bguarantee|\b(ai|bot|agent|assistant|salesperson)\b.*\b(offer|quot|said|say|told|tell)"),
     ("closers", r"\b(ai|bot|agent|human|staff|team)\b.*\b(clos|sales|sold|share|converts?)|\bwho (closed|sold|sells)"),
-    ("improve", r"\bimprov|\bincreas|\bgrow|\bboost|\bbetter\b|\btips?\b|\badvi[cs]e|\bsuggest|\bwhat should i|\b(sell|make|earn) more\b|\bmore (sales|orders|revenue)\b"),
+    ("improve", r"\bimprov|\bincreas|\bgrow|\bboost|\bbetter\b|\btips?\b|\badvi[cs]e|\bsuggest|\bwhat should i|\b(sell|make|earn) more\b|\bmore (sales|orders|revenue|customers|buyers|leads|conversions)\b"),
     ("compare", r"\bcompar|\bvs\.?(?=\s)|\bversus\b|\bthan (last|the|before|previous)|\bchanged?\b|\btrend"),
     ("campaigns", r"\bcampaigns?\b"),
-    ("products", r"\bproducts?\b|\bitems?\b|\bsells?\b.*\bbest\b|\bbest[- ]?sell|\btop[- ]sell|\bwhat sells\b|\bpopular\b"),
+    ("products", r"\bproducts?\b|\bitems?\b|\bsells?\b.*\bbest\b|\bbest[- ]?sell|\btop[- ]sell|\bwhat('?s| is| are)? (sells|selling)\b|\bpopular\b"),
     ("ads", r"\bads?\b|\badverts?\b|\badvertisements?\b"),
     ("busiest", r"\bbusiest\b|\bpeak\b|\bwhat time\b|\bwhen do (customers|people|they)\b|\bwhich (day|hour)s?\b"),
     ("platforms", r"\bplatforms?\b|\bchannels?\b|\bwhich (app|platform)\b"),
-    ("conversion", r"\bconver(sion|t|ting|ted)\b"),
+    ("conversion", r"\bconver(sion|t|ting|ted)\b|\bturns? into (an? )?(sales?|orders?|buyers?|customers?)\b"
+                   r"|\bbec(a|o)me (sales|orders|buyers|paying)\b|\bclose rate\b|\bpercent(age)? of (chats|conversations|leads)\b"),
     ("response", r"\brespon(se|d|ding)\b|\breply (time|speed)|\bhow (fast|quick)|\bfirst reply\b"),
     ("revenue", r"\brevenue|\bsales\b|\bearn|\bmade\b|\bmake\b|\bincome|\bmoney|\bturnover|\bsold\b|\bsell\b|\borders?\b|\baov\b|\baverage order"),
     ("messages", r"\bmessages?\b|\bconversations?\b|\bchats?\b|\bcustomers?\b|\bleads?\b|\benquir|\binquir"),
 ]
 NAME_SCORE = 90
+# Intents whose question, when it names one of the tenant's products or campaigns, is about that
+# product or campaign ("how is the Silk Scarf selling?", "revenue of the Diwali Drive").
+NAMEABLE = ("overview", "revenue", "messages")
+# "... vs last month", "compared to the previous week": the period is the current one.
+COMPARED_WITH_LAST = r"\b(?:vs\.?|versus|than|to|with|against)\s+(?:the\s+)?(?:last|previous)\s+(week|month|year)\b"
 
 
 def when(label: str) -> str:
@@ -75,13 +81,22 @@ class OfflineLeo:
     """answer(ctx, question) -> (text, figures)."""
 
     def answer(self, ctx: tools.LeoContext, question: str) -> tuple[str, dict]:
+        intent = intent_of(question)
         period = parse_period(question, ctx.today) or default_period(ctx.today)
+        baseline = re.search(COMPARED_WITH_LAST, question.lower())
+        if intent == "compare" and baseline and not re.search(r"\bthis (week|month|year)\b", question.lower()):
+            # "how are we doing vs last month": this month, against the month before it
+            period = parse_period(f"this {baseline.group(1)}", ctx.today)
         words = when(period.label)
         args = {"start": period.start.isoformat(), "end": period.end.isoformat()}
         platform = parse_platform(question)
         if platform:
             args["platform"] = platform
-        intent = intent_of(question)
+        if intent in NAMEABLE:  # "how is the Silk Scarf doing?" names one of the tenant's own
+            if _named(question, tools.own_products(ctx)) is not None:
+                intent = "products"
+            elif _named(question, tools.own_campaigns(ctx)) is not None:
+                intent = "campaigns"
         handler = getattr(self, f"_{intent}")
         where = f" on {platform.title() if platform != 'whatsapp' else 'WhatsApp'}" if platform else ""
         text, values = handler(ctx, question, args, words, where)
@@ -127,9 +142,12 @@ class OfflineLeo:
 
     def _messages(self, ctx, question, args, words, where):
         s = tools.call(ctx, "summary", args)
+        ai, staff = s.get("messages_sent_ai", 0), s.get("messages_sent_staff", 0)
+        automatic = s["messages_sent"] - ai - staff  # rules, follow-ups, broadcasts, order notices
         text = (f"{_cap(words)}{where}: {_n(s['conversations'], 'conversation')}, {s['messages_received']} "
-                f"messages received and {s['messages_sent']} sent ({s.get('messages_sent_ai', 0)} by the AI, "
-                f"{s.get('messages_sent_staff', 0)} by your team).")
+                f"messages received and {s['messages_sent']} sent ({ai} by the AI, {staff} by your team"
+                + (f", {automatic} automatic: rules, follow-ups and order notices" if automatic > 0 else "")
+                + ").")
         return text, fig.summary_figures(s, ctx.currency, ["conversations", "messages_received", "messages_sent",
                                                            "response_rate"])
 
@@ -290,7 +308,7 @@ class OfflineLeo:
             tips.append(f"conversion is {fig.percent(now['conversion_rate'])} and revenue "
                         f"{self._money(ctx, now['revenue_minor'])}; nothing stands out as broken, so test a "
                         "new campaign greeting against the current one")
-        text = f"Based on {words}{where}: " + "; ".join(tips) + "."
+        text = f"Based on {words.removeprefix('in ')}{where}: " + "; ".join(tips) + "."
         values = fig.summary_figures(now, ctx.currency, ["conversations", "conversion_rate", "response_rate",
                                                          "median_first_response_seconds", "revenue_minor"])
         values.append(fig.figure("Conversion rate (period before)", before["conversion_rate"], "rate", ctx.currency))
