@@ -136,9 +136,11 @@ class Headline:
 
 
 def active(summary: dict) -> bool:
-    """Anything happened: a message either way, a conversation or an order."""
+    """Anything happened: a message either way, a conversation, an order placed or one paid
+    (an order placed before a period and paid in it is that period's revenue)."""
     return bool(summary.get("messages_received") or summary.get("messages_sent")
-                or summary.get("conversations") or summary.get("orders_placed"))
+                or summary.get("conversations") or summary.get("orders_placed")
+                or summary.get("orders_paid"))
 
 
 def headlines(current: dict, previous: dict) -> list[Headline]:
