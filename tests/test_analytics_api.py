@@ -124,6 +124,26 @@ def test_agency_overview_only_for_agency_admins_and_their_own_agencies(shop, api
     assert {r["name"] for r in admin} == {"Tenant A", "Tenant B", "Tenant C"}
 
 
+def test_agency_overview_by_default_ends_on_the_latest_today_of_its_businesses(shop, app, api, browser):
+    """A's day and B's are a day or two apart (UTC-11 and UTC+14): the default range ends on
+    B's today, so neither business's today is left out, as their dashboards include it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from app.extensions import db
+    from app.models import Tenant
+
+    world, _ = shop
+    with app.app_context():
+        db.session.get(Tenant, world.a.tenant_id).timezone = "Pacific/Pago_Pago"
+        db.session.get(Tenant, world.b.tenant_id).timezone = "Pacific/Kiritimati"
+        db.session.commit()
+    ahead = datetime.now(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
+    assert ahead > datetime.now(ZoneInfo("Pacific/Pago_Pago")).date().isoformat()
+    assert api("agency").get("/api/v1/analytics/agency").json["end"] == ahead
+    assert f'name="end" class="form-control" value="{ahead}"' in browser("agency").get("/agency/").get_data(as_text=True)
+
+
 def test_agency_id_of_another_agency_is_not_found(shop, app, api):
     from app.extensions import db
     from app.models import Tenant

@@ -7,7 +7,7 @@ platform or range is a 400 that says what is wrong, a campaign of another tenant
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from flask import request
 from flask_appbuilder.api import BaseApi, expose
@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Agency, AgencyMembership, Campaign
 from app.security import tenancy
 from app.security.permissions import CAN_READ, RESOURCE_ANALYTICS
+from app.services import agencies
 
 DEFAULT_DAYS = 30
 
@@ -168,7 +169,7 @@ class AnalyticsApi(BaseApi):
                 return self.response_404()
             agency_ids = [wanted]
         try:
-            start, end = date_range(datetime.now(timezone.utc).date())
+            start, end = date_range(agencies.latest_today(agency_ids))
         except BadParameter as exc:
             return self.response_400(message=str(exc))
         with tenancy.unguarded():
