@@ -252,6 +252,15 @@ def test_answers_read_as_sentences(app, shop):
     assert automatic >= 1 and f", {automatic} automatic: rules, follow-ups and order notices)." in r["answer"]
 
 
+def test_nothing_to_rank_reads_as_a_sentence(app, shop):
+    assert ask(app, shop, "best selling products on whatsapp")["answer"] == (
+        "No product activity in the last 30 days on WhatsApp yet.")
+    assert ask(app, shop, "how are my ads doing yesterday?")["answer"] == "No ad activity yesterday yet."
+    # organic conversations are never "the best ad": there is none yet
+    r = ask(app, shop, "how are my ads performing today?")
+    assert r["answer"].startswith("No ad activity today yet. No ad (organic): ₹2,798.00 from 2 paid of 4 ")
+
+
 def test_compared_with_last_month_is_this_month_against_it(app, shop):
     r = ask(app, shop, "how are we doing vs last week")
     assert r["figures"]["intent"] == "compare" and r["figures"]["period"]["label"] == "this week"

@@ -164,15 +164,24 @@ class OfflineLeo:
         result = tools.call(ctx, "breakdown", {**args, "by": by})
         rows = [r for r in result.get("rows", []) if r.get("conversations") or r.get("orders_paid")
                 or r.get("revenue_minor") or r.get("quantity")]
-        if not rows:
-            return f"No {noun} activity {words}{where} yet.", []
-        top = rows[0]
-        parts = [f"{r['label']}: {self._money(ctx, r['revenue_minor'])} from {r['orders_paid']} paid"
-                 + (f" ({r.get('quantity', 0)} sold)" if by == "product" else
-                    f" of {_n(r['conversations'], 'conversation')}, {fig.percent(r['conversion_rate'])} converted")
-                 for r in rows[:5]]
-        text = f"Best {noun} {words}{where}: {top['label']}. " + "; ".join(parts) + "."
-        return text, fig.row_figures(rows[:5], ctx.currency, by=by)
+        # The row without a key holds what had no campaign / ad / conversation: shown after
+        # the others for scale, never called the best campaign or ad.
+        ranked = rows if by == "product" else [r for r in rows if r.get("key") is not None]
+        rest = [r for r in rows if r not in ranked]
+        if not ranked:
+            text = f"No {noun.removesuffix('s')} activity {words}{where} yet."
+            if rest:
+                text += f" {_cap(self._part(ctx, by, rest[0]))}."
+            return text, fig.row_figures(rest, ctx.currency, by=by)
+        shown = ranked[:5] + rest
+        text = (f"Best {noun} {words}{where}: {ranked[0]['label']}. "
+                + "; ".join(self._part(ctx, by, r) for r in shown) + ".")
+        return text, fig.row_figures(shown, ctx.currency, by=by)
+
+    def _part(self, ctx, by, r) -> str:
+        return (f"{r['label']}: {self._money(ctx, r['revenue_minor'])} from {r['orders_paid']} paid"
+                + (f" ({r.get('quantity', 0)} sold)" if by == "product" else
+                   f" of {_n(r['conversations'], 'conversation')}, {fig.percent(r['conversion_rate'])} converted"))
 
     def _campaigns(self, ctx, question, args, words, where):
         named = _named(question, tools.own_campaigns(ctx))
