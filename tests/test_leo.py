@@ -261,6 +261,23 @@ def test_nothing_to_rank_reads_as_a_sentence(app, shop):
     assert r["answer"].startswith("No ad activity today yet. No ad (organic): ₹2,798.00 from 2 paid of 4 ")
 
 
+def test_platforms_by_their_names_and_only_products_that_sold(app, shop):
+    r = ask(app, shop, "which channel brings the most sales today")
+    assert r["answer"].startswith("Best platform today: Messenger. Messenger: ₹1,598.00")
+    assert "Instagram: ₹1,200.00" in r["answer"] and "messenger" not in r["answer"]
+    with app.app_context():  # ordered today, never paid: not among the best sellers
+        from app.services import checkout
+
+        conv = db.session.get(Conversation, shop.a["conversation"])
+        unsold = Product(tenant_id=conv.tenant_id, sku="NOPE-1", name="Unpaid Shawl", price_minor=1000, stock=3)
+        db.session.add(unsold)
+        db.session.commit()
+        checkout.place_order(conv.tenant_id, conv.customer_id, conv.id, [(unsold.id, 1)], source="agent")
+        db.session.remove()
+    r = ask(app, shop, "top products today")
+    assert "Prod-A" in r["answer"] and "Unpaid Shawl" not in r["answer"]
+
+
 def test_compared_with_last_month_is_this_month_against_it(app, shop):
     r = ask(app, shop, "how are we doing vs last week")
     assert r["figures"]["intent"] == "compare" and r["figures"]["period"]["label"] == "this week"
@@ -426,6 +443,8 @@ def test_panel_endpoint_is_session_and_csrf_protected(app, shop, browser):
     ("What percentage of chats turn into sales?", "conversion"), ("how many chats became orders", "conversion"),
     ("what's selling on insta", "products"), ("how do I get more customers", "improve"),
     ("what has the assistant told customers about delivery?", "promises"),
+    ("did sales go up or down this week", "compare"), ("have sales dropped?", "compare"),
+    ("how much was refunded this month", "revenue"), ("how are the drop earrings selling", "products"),
 ])
 def test_common_questions_and_paraphrases(question, intent):
     from app.ai.leo.offline import intent_of

@@ -21,19 +21,23 @@ INTENTS = [
     ("promises", r"\bpromis|\bcommit(ted|ments?)\b|\bguarantee|\b(ai|bot|agent|assistant|salesperson)\b.*\b(offer|quot|said|say|told|tell)"),
     ("closers", r"\b(ai|bot|agent|human|staff|team)\b.*\b(clos|sales|sold|share|converts?)|\bwho (closed|sold|sells)"),
     ("improve", r"\bimprov|\bincreas|\bgrow|\bboost|\bbetter\b|\btips?\b|\badvi[cs]e|\bsuggest|\bwhat should i|\b(sell|make|earn) more\b|\bmore (sales|orders|revenue|customers|buyers|leads|conversions)\b"),
-    ("compare", r"\bcompar|\bvs\.?(?=\s)|\bversus\b|\bthan (last|the|before|previous)|\bchanged?\b|\btrend"),
+    ("compare", r"\bcompar|\bvs\.?(?=\s)|\bversus\b|\bthan (last|the|before|previous)|\bchanged?\b|\btrend"
+                r"|\b(go|goes|went|gone|going) (up|down)\b|\bup or down\b"
+                r"|\b(sales|revenue|orders|conversions?) (have |has )?(dropped|fallen|fell|decreased|grown|risen|rose)\b"),
     ("campaigns", r"\bcampaigns?\b"),
-    ("products", r"\bproducts?\b|\bitems?\b|\bsells?\b.*\bbest\b|\bbest[- ]?sell|\btop[- ]sell|\bwhat('?s| is| are)? (sells|selling)\b|\bpopular\b"),
+    ("products", r"\bproducts?\b|\bitems?\b|\bsells?\b.*\bbest\b|\bbest[- ]?sell|\btop[- ]sell|\bwhat('?s| is| are)? sells\b|\bselling\b|\bpopular\b"),
     ("ads", r"\bads?\b|\badverts?\b|\badvertisements?\b"),
     ("busiest", r"\bbusiest\b|\bpeak\b|\bwhat time\b|\bwhen do (customers|people|they)\b|\bwhich (day|hour)s?\b"),
     ("platforms", r"\bplatforms?\b|\bchannels?\b|\bwhich (app|platform)\b"),
     ("conversion", r"\bconver(sion|t|ting|ted)\b|\bturns? into (an? )?(sales?|orders?|buyers?|customers?)\b"
                    r"|\bbec(a|o)me (sales|orders|buyers|paying)\b|\bclose rate\b|\bpercent(age)? of (chats|conversations|leads)\b"),
     ("response", r"\brespon(se|d|ding)\b|\breply (time|speed)|\bhow (fast|quick)|\bfirst reply\b"),
-    ("revenue", r"\brevenue|\bsales\b|\bearn|\bmade\b|\bmake\b|\bincome|\bmoney|\bturnover|\bsold\b|\bsell\b|\borders?\b|\baov\b|\baverage order"),
+    ("revenue", r"\brevenue|\brefund|\bsales\b|\bearn|\bmade\b|\bmake\b|\bincome|\bmoney|\bturnover|\bsold\b|\bsell\b|\borders?\b|\baov\b|\baverage order"),
     ("messages", r"\bmessages?\b|\bconversations?\b|\bchats?\b|\bcustomers?\b|\bleads?\b|\benquir|\binquir"),
 ]
 NAME_SCORE = 90
+PLATFORM_NAMES = {"messenger": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp",
+                  "playground": "Playground"}
 # Intents whose question, when it names one of the tenant's products or campaigns, is about that
 # product or campaign ("how is the Silk Scarf selling?", "revenue of the Diwali Drive").
 NAMEABLE = ("overview", "revenue", "messages")
@@ -98,7 +102,7 @@ class OfflineLeo:
             elif _named(question, tools.own_campaigns(ctx)) is not None:
                 intent = "campaigns"
         handler = getattr(self, f"_{intent}")
-        where = f" on {platform.title() if platform != 'whatsapp' else 'WhatsApp'}" if platform else ""
+        where = f" on {PLATFORM_NAMES[platform]}" if platform else ""
         text, values = handler(ctx, question, args, words, where)
         return text, {"intent": intent, "period": period.as_dict(),
                       "platform": platform, "values": values}
@@ -164,6 +168,10 @@ class OfflineLeo:
         result = tools.call(ctx, "breakdown", {**args, "by": by})
         rows = [r for r in result.get("rows", []) if r.get("conversations") or r.get("orders_paid")
                 or r.get("revenue_minor") or r.get("quantity")]
+        if by == "platform":  # as the brands write themselves, not our keys
+            rows = [{**r, "label": PLATFORM_NAMES.get(str(r.get("key")), r["label"])} for r in rows]
+        if by == "product" and any(r.get("quantity") for r in rows):
+            rows = [r for r in rows if r.get("quantity")]  # the best sellers: what sold
         # The row without a key holds what had no campaign / ad / conversation: shown after
         # the others for scale, never called the best campaign or ad.
         ranked = rows if by == "product" else [r for r in rows if r.get("key") is not None]
