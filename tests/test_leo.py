@@ -162,6 +162,12 @@ def test_campaigns(app, shop):
     assert list(values(r))[:2] == ["Camp-A", "Diwali Drive"]
     one = ask(app, shop, "how is the diwali drive campaign doing this month?")
     assert one["answer"].startswith("Diwali Drive this month: 2 conversations, 1 paid order, ₹1,200.00")
+    # a word that names one campaign alone is enough
+    assert ask(app, shop, "How's the Diwali campaign performing this month?")["answer"].startswith(
+        "Diwali Drive this month: 2 conversations")
+    assert ask(app, shop, "how is the drive campaign doing?")["answer"].startswith("Diwali Drive in the last")
+    assert ask(app, shop, "how is the holi campaign doing?")["answer"].startswith("Best campaign")
+    assert ask(app, shop, "how is the Camp-B campaign doing?")["answer"].startswith("Best campaign")  # not Camp-A
 
 
 def test_best_products_on_instagram(app, shop):

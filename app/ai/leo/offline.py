@@ -36,6 +36,11 @@ INTENTS = [
     ("messages", r"\bmessages?\b|\bconversations?\b|\bchats?\b|\bcustomers?\b|\bleads?\b|\benquir|\binquir"),
 ]
 NAME_SCORE = 90
+# Words that name no campaign in particular however many names carry them.
+GENERIC_WORDS = {"campaign", "campaigns", "sale", "sales", "edit", "offer", "offers", "collection",
+                 "doing", "performing", "going", "best", "this", "that", "with", "from", "last",
+                 "week", "month", "year", "today", "revenue", "orders", "conversion", "what", "which",
+                 "how's", "much", "many", "have", "does", "working"}
 PLATFORM_NAMES = {"messenger": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp",
                   "playground": "Playground"}
 # Intents whose question, when it names one of the tenant's products or campaigns, is about that
@@ -79,6 +84,24 @@ def _named(question: str, rows: list[tuple[int, str]]) -> tuple[int, str] | None
         return None
     _, cid, name = max(hits)
     return cid, name
+
+
+def _words(text: str) -> list[str]:
+    """Words of four letters or more, hyphens kept ("Camp-A" is not "Camp-B")."""
+    return [w for w in re.findall(r"\w[\w'-]*\w", text.lower()) if len(w) >= 4]
+
+
+def _named_by_word(question: str, rows: list[tuple[int, str]]) -> tuple[int, str] | None:
+    """The one campaign a word of the question names by itself ("the Diwali campaign" for
+    "Diwali Festive Edit"): a word of four letters or more found in that campaign's name and no
+    other of the tenant's, and not one every owner says about campaigns anyway."""
+    words = set(_words(question)) - GENERIC_WORDS
+    owners: dict[str, set] = {}
+    for cid, name in rows:
+        for word in set(_words(name)) - GENERIC_WORDS:
+            owners.setdefault(word, set()).add((cid, name))
+    found = {only for word in words if len(owners.get(word, ())) == 1 for only in owners[word]}
+    return found.pop() if len(found) == 1 else None
 
 
 class OfflineLeo:
@@ -192,7 +215,8 @@ class OfflineLeo:
                    f" of {_n(r['conversations'], 'conversation')}, {fig.percent(r['conversion_rate'])} converted"))
 
     def _campaigns(self, ctx, question, args, words, where):
-        named = _named(question, tools.own_campaigns(ctx))
+        own = tools.own_campaigns(ctx)
+        named = _named(question, own) or _named_by_word(question, own)
         if named is not None:
             s = tools.call(ctx, "summary", {**args, "campaign_id": named[0]})
             text = (f"{named[1]} {words}{where}: {_n(s['conversations'], 'conversation')}, "
