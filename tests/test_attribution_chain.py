@@ -133,3 +133,37 @@ def test_an_ad_on_each_platform_to_its_revenue(app, world, shop, post_meta, run_
     assert "Kurta sale" in page and "6123" in page and "kurta-ad" in page
     stranger = browser("owner_b").get(f"/inbox/c/{conv_ids['psid-chain']}")
     assert stranger.status_code in (302, 403, 404) and "Kurta sale" not in stranger.get_data(as_text=True)
+
+
+def test_a_conversation_begins_when_the_customer_wrote_not_when_we_heard(app, world, shop, post_meta):
+    """A message written at 23:50 IST and delivered (or processed) later counts, with its
+    conversation, on the customer's day; the next message still joins that conversation, even
+    though a conversation made before it (and closed since) began later."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from app.models import ConversationStatus
+
+    now = datetime.now(timezone.utc)
+    written = datetime.combine((now - timedelta(days=2)).date(), datetime.min.time(), tzinfo=timezone.utc) \
+        + timedelta(hours=18, minutes=20)  # 23:50 IST, two days ago
+    day = written.astimezone(ZoneInfo("Asia/Kolkata")).date()
+    offset = (written - now).total_seconds()
+    post_meta(mp.messenger(PAGE, mp.text("psid-late", PAGE, "m_late_2", "still there?", offset_s=offset + 60)))
+    with app.app_context():  # a first conversation, begun just after; closed
+        first = conversation_of("psid-late")
+        first.status = ConversationStatus.CLOSED
+        db.session.commit()
+    post_meta(mp.messenger(PAGE, mp.text("psid-late", PAGE, "m_late_1", "hello?", offset_s=offset)))  # late
+    post_meta(mp.messenger(PAGE, mp.text("psid-late", PAGE, "m_late_3", "anyone?")))
+    with app.app_context():
+        convs = db.session.scalars(select(Conversation).join(Customer).where(
+            Customer.external_id == "psid-late").order_by(Conversation.id)).all()
+        assert len(convs) == 2 and [len(c.messages) for c in convs] == [1, 2]
+        assert convs[1].status != ConversationStatus.CLOSED
+        f = analytics.Filters(tenant_id=shop["tenant"], start=day, end=day)
+        s = analytics.summary(f)
+        assert (s["conversations"], s["messages_received"]) == (2, 2)
+        after = analytics.summary(analytics.Filters(tenant_id=shop["tenant"], start=day + timedelta(days=1),
+                                                    end=day + timedelta(days=1)))
+        assert (after["conversations"], after["messages_received"]) == (0, 0)  # not the day we heard
