@@ -61,11 +61,26 @@ def test_a_campaign_of_another_tenant_is_not_found(shop, api):
     ("start=2020-01-01&end=2026-11-10", "at most"),
     (f"{RANGE}&platform=tiktok", "platform must be one of"),
     (f"{RANGE}&campaign_id=abc", "campaign_id must be an integer"),
+    # the calendar's ends: the period before, or the midnight after, would not exist
+    ("end=0001-01-01", "end must be between 2000-01-01 and 2999-12-31"),
+    ("start=0001-01-01&end=0001-01-03", "start must be between"),
+    ("start=9999-12-31&end=9999-12-31", "start must be between"),
 ])
 def test_bad_parameters_are_400_with_a_clear_message(shop, api, query, needle):
     resp = api("owner_a").get(f"/api/v1/analytics/summary?{query}")
     assert resp.status_code == 400
     assert needle in resp.json["message"]
+
+
+def test_agency_overview_refuses_days_off_the_calendar(shop, api):
+    for query in ("end=0001-01-01", "start=9999-12-30&end=9999-12-31"):
+        resp = api("agency").get(f"/api/v1/analytics/agency?{query}")
+        assert resp.status_code == 400 and "must be between" in resp.json["message"], query
+
+
+def test_platform_is_read_in_any_case_as_on_the_pages(shop, api):
+    lower = api("owner_a").get(f"/api/v1/analytics/summary?{RANGE}&platform=messenger").json["result"]
+    assert api("owner_a").get(f"/api/v1/analytics/summary?{RANGE}&platform=Messenger").json["result"] == lower
 
 
 def test_timeseries_breakdown_heatmap_funnel_distributions(shop, api):
@@ -107,6 +122,26 @@ def test_agency_overview_only_for_agency_admins_and_their_own_agencies(shop, api
         assert api(user).get(f"/api/v1/analytics/agency?{RANGE}").status_code == 403
     admin = api("admin").get(f"/api/v1/analytics/agency?{RANGE}").json["result"]
     assert {r["name"] for r in admin} == {"Tenant A", "Tenant B", "Tenant C"}
+
+
+def test_agency_overview_by_default_ends_on_the_latest_today_of_its_businesses(shop, app, api, browser):
+    """A's day and B's are a day or two apart (UTC-11 and UTC+14): the default range ends on
+    B's today, so neither business's today is left out, as their dashboards include it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from app.extensions import db
+    from app.models import Tenant
+
+    world, _ = shop
+    with app.app_context():
+        db.session.get(Tenant, world.a.tenant_id).timezone = "Pacific/Pago_Pago"
+        db.session.get(Tenant, world.b.tenant_id).timezone = "Pacific/Kiritimati"
+        db.session.commit()
+    ahead = datetime.now(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
+    assert ahead > datetime.now(ZoneInfo("Pacific/Pago_Pago")).date().isoformat()
+    assert api("agency").get("/api/v1/analytics/agency").json["end"] == ahead
+    assert f'name="end" class="form-control" value="{ahead}"' in browser("agency").get("/agency/").get_data(as_text=True)
 
 
 def test_agency_id_of_another_agency_is_not_found(shop, app, api):

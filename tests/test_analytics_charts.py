@@ -63,6 +63,11 @@ def test_top_products_keeps_the_best_ten_largest_on_top():
     assert list(trace["y"]) == [f"P{i}" for i in range(3, 13)]  # bottom-up: P12 drawn on top
     assert list(trace["x"])[-1] == 12.0
     assert [list(c) for c in trace["customdata"]][-1] == [12]
+    unsold = {"key": 99, "label": "Only ordered", "revenue_minor": 0, "quantity": 0}
+    trace, = data(charts.top_products([*rows[:3], unsold], "INR"))
+    assert list(trace["y"]) == ["P1", "P2", "P3"]  # no empty bar for what sold nothing
+    # a long product name pushes the bars right rather than losing its first letters
+    assert charts.top_products(rows, "INR").layout.yaxis.automargin is True
 
 
 def test_platform_pie_leaves_out_platforms_without_conversations():
@@ -89,6 +94,7 @@ def test_funnel_stages_in_order():
     assert trace["type"] == "funnel"
     assert list(trace["y"]) == ["Conversations", "Engaged", "Ordered", "Paid"]
     assert list(trace["x"]) == [100, 60, 20, 12]
+    assert charts.funnel({}).layout.yaxis.automargin is True  # "Conversations" not cut to "versations"
 
 
 def test_buckets_keep_their_order():

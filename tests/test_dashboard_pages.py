@@ -7,7 +7,8 @@ import csv
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -132,7 +133,11 @@ def test_filters_are_checked(world, browser):
                            ("start=2026-05-10&end=2026-05-01", "end must not be before start"),
                            ("start=2020-01-01&end=2026-01-01", "at most 366 days"),
                            ("platform=myspace", "platform must be one of"),
-                           ("campaign_id=abc", "campaign_id must be a whole number")):
+                           ("campaign_id=abc", "campaign_id must be a whole number"),
+                           # days whose period before, or midnight after, the calendar lacks
+                           ("end=0001-01-01", "end must be between 2000-01-01 and 2999-12-31"),
+                           ("start=0001-01-01&end=0001-01-02", "must be between 2000-01-01"),
+                           ("start=9999-12-31&end=9999-12-31", "must be between 2000-01-01")):
         page = client.get(f"/analytics/?{query}")
         assert page.status_code == 400 and message in page.get_data(as_text=True), query
         export = client.get(f"/analytics/export.csv?{query}")
@@ -166,6 +171,14 @@ def test_export_csv_is_what_the_page_shows_for_the_active_tenant(app, world, bro
     assert len({r["key"] for r in rows if r["section"] == "daily"}) == 30
     campaigns = {r["label"] for r in rows if r["section"] == "campaign"}
     assert campaigns == {"Camp-A"}
+    # the cards' comparison: the period before, empty where the page says "no earlier data"
+    previous = {r["metric"]: r["value"] for r in rows if r["section"] == "previous"}
+    assert previous["revenue_minor"] == previous["conversion_rate"] == ""
+    assert date.fromisoformat(previous["end"]) == date.fromisoformat(filters_of(rows)["start"]) - timedelta(days=1)
+    assert (date.fromisoformat(previous["end"]) - date.fromisoformat(previous["start"])).days == 29
+    assert {r["metric"] for r in rows if r["section"] == "previous"} >= {
+        "revenue_minor", "orders_paid", "conversations", "conversion_rate", "messages_received",
+        "average_order_minor", "median_first_response_seconds", "ai_share"}
     text = resp.get_data(as_text=True)
     assert "Camp-B" not in text and "Prod-B" not in text and "99999900" not in text
     # agency admin: the active tenant decides; switching to B exports B
@@ -173,6 +186,28 @@ def test_export_csv_is_what_the_page_shows_for_the_active_tenant(app, world, bro
     agency.post("/tenant/switch", data={"tenant_id": world.b.tenant_id})
     b_rows = read_csv(agency.get("/analytics/export.csv"))
     assert {r["metric"]: r["value"] for r in b_rows if r["section"] == "summary"}["revenue_minor"] == "99999900"
+
+
+def filters_of(rows) -> dict:
+    return {r["metric"]: r["value"] for r in rows if r["section"] == "filters"}
+
+
+def test_the_export_compares_with_the_period_before_as_the_cards_do(app, world, browser):
+    from app.extensions import db
+    from app.models import Order
+
+    paid_now(app, world.a)
+    with app.app_context():  # the same order, paid a week earlier: it falls in the period before
+        order = db.session.get(Order, world.a["order"])
+        order.paid_at = order.paid_at - timedelta(days=7)
+        paid = order.paid_at if order.paid_at.tzinfo else order.paid_at.replace(tzinfo=timezone.utc)
+        day = paid.astimezone(ZoneInfo("Asia/Kolkata")).date()  # the tenant's day
+        db.session.commit()
+    start, end = day + timedelta(days=7), day + timedelta(days=13)
+    rows = read_csv(browser("owner_a").get(f"/analytics/export.csv?start={start}&end={end}"))
+    previous = {r["metric"]: r["value"] for r in rows if r["section"] == "previous"}
+    assert (previous["start"], previous["end"]) == (str(day), str(day + timedelta(days=6)))
+    assert (previous["revenue_minor"], previous["orders_paid"]) == ("79900", "1")
 
 
 def test_export_honours_the_filters(app, world, browser):
@@ -215,6 +250,9 @@ def test_agency_overview_shows_only_own_agencies(app, world, browser):
     for persona in ("owner_a", "staff_a"):
         assert browser(persona).get("/agency/").status_code in (302, 403)
     assert browser("agency").get("/agency/?start=nope").status_code == 400
+    for query in ("end=0001-01-01", "start=9999-12-31&end=9999-12-31"):
+        page = browser("agency").get(f"/agency/?{query}")
+        assert page.status_code == 400 and "must be between" in page.get_data(as_text=True), query
 
 
 def test_agency_overview_opens_a_tenants_dashboard_through_the_switcher(world, browser):
@@ -271,5 +309,8 @@ def test_platform_and_campaign_filters_narrow_the_figures(app, world, browser):
         return {r["metric"]: r["value"] for r in rows if r["section"] == "summary"}["revenue_minor"]
 
     assert revenue("platform=messenger") == "79900"
+    assert revenue("platform=Messenger") == "79900"  # any case, as the API reads it
+    html = browser("owner_a").get("/analytics/?platform=WhatsApp").get_data(as_text=True)
+    assert '<option value="whatsapp" selected>' in html
     assert revenue("platform=whatsapp") == "0"
     assert revenue(f"campaign_id={world.a['campaign']}") == "79900"

@@ -107,3 +107,26 @@ def test_failure_part_way_leaves_nothing_behind(ctx, monkeypatch):
     assert all(n == 0 for n in counts().values())
     monkeypatch.setattr(demo.knowledge, "rebuild_chunks", original)
     assert demo.seed().created
+
+
+def test_the_demo_shows_where_customers_came_from(ctx):
+    """Its chats came from Meta ads on each platform and a bio link, as the referrals Meta
+    sends would have recorded them, so the analytics' ads and the inbox's "Came from" show."""
+    from datetime import timedelta
+
+    from app import analytics
+    from app.models import Conversation, Customer, Referral
+    from app.services.reporting import tenant_today
+
+    demo.seed()
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "demo-store"))
+    today = tenant_today(tenant)
+    f = analytics.Filters(tenant_id=tenant.id, start=today - timedelta(days=89), end=today)
+    ads = {r["key"]: r for r in analytics.breakdown(f, "ad")}
+    for ad_id in ("120208845512340001", "120208845512340002", "120208845512340003"):
+        assert ads[ad_id]["revenue_minor"] > 0 and ads[ad_id]["label"].endswith(f"({ad_id})"), ad_id
+    assert ads["120208845512340003"]["label"].startswith("Kurta sets on WhatsApp")
+    platforms = {r.platform for r in db.session.scalars(select(Referral).where(Referral.tenant_id == tenant.id))}
+    assert platforms == {"messenger", "instagram", "whatsapp"}
+    meera = db.session.scalar(select(Conversation).join(Customer).where(Customer.name == "Meera Nair"))
+    assert (meera.referral_ref, meera.campaign_id) == ("bio-link", None)  # a link no campaign claims

@@ -162,6 +162,12 @@ def test_campaigns(app, shop):
     assert list(values(r))[:2] == ["Camp-A", "Diwali Drive"]
     one = ask(app, shop, "how is the diwali drive campaign doing this month?")
     assert one["answer"].startswith("Diwali Drive this month: 2 conversations, 1 paid order, ₹1,200.00")
+    # a word that names one campaign alone is enough
+    assert ask(app, shop, "How's the Diwali campaign performing this month?")["answer"].startswith(
+        "Diwali Drive this month: 2 conversations")
+    assert ask(app, shop, "how is the drive campaign doing?")["answer"].startswith("Diwali Drive in the last")
+    assert ask(app, shop, "how is the holi campaign doing?")["answer"].startswith("Best campaign")
+    assert ask(app, shop, "how is the Camp-B campaign doing?")["answer"].startswith("Best campaign")  # not Camp-A
 
 
 def test_best_products_on_instagram(app, shop):
@@ -227,6 +233,62 @@ def test_ai_promises_this_week(app, shop):
     assert r["answer"].startswith("This week the AI stated 2 prices, 1 delivery.")
     assert "1 did not match your records: price ₹699.00 (on record: ₹799.00)" in r["answer"]
     assert r["figures"]["calls"][0]["result"]["mismatches"] == 1
+
+
+def test_a_question_naming_an_own_product_or_campaign_is_about_it(app, shop):
+    r = ask(app, shop, "How is the Silk Scarf selling?")
+    assert r["figures"]["intent"] == "products"
+    assert r["answer"] == "Silk Scarf in the last 30 days: 1 sold in 1 paid orders, ₹1,200.00."
+    r = ask(app, shop, "what did the diwali drive make today")
+    assert r["figures"]["intent"] == "campaigns"
+    assert r["answer"].startswith("Diwali Drive today: 2 conversations, 1 paid order, ₹1,200.00 revenue")
+
+
+def test_answers_read_as_sentences(app, shop):
+    assert ask(app, shop, "How can I improve sales?")["answer"].startswith("Based on the last 30 days: ")
+    assert ask(app, shop, "any tips for this week?")["answer"].startswith("Based on this week: ")
+    with app.app_context():  # an order notice: sent, but by neither the AI nor a person
+        conv = db.session.get(Conversation, shop.a["conversation"])
+        db.session.add(Message(tenant_id=conv.tenant_id, conversation_id=conv.id, channel_id=conv.channel_id,
+                               direction=Direction.OUT, sender=Sender.SYSTEM, status="sent", text="Payment received"))
+        db.session.commit()
+    r = ask(app, shop, "how many messages today?")
+    sent = r["figures"]["calls"][0]["result"]
+    automatic = sent["messages_sent"] - sent["messages_sent_ai"] - sent["messages_sent_staff"]
+    assert automatic >= 1 and f", {automatic} automatic: rules, follow-ups and order notices)." in r["answer"]
+
+
+def test_nothing_to_rank_reads_as_a_sentence(app, shop):
+    assert ask(app, shop, "best selling products on whatsapp")["answer"] == (
+        "No product activity in the last 30 days on WhatsApp yet.")
+    assert ask(app, shop, "how are my ads doing yesterday?")["answer"] == "No ad activity yesterday yet."
+    # organic conversations are never "the best ad": there is none yet
+    r = ask(app, shop, "how are my ads performing today?")
+    assert r["answer"].startswith("No ad activity today yet. No ad (organic): ₹2,798.00 from 2 paid of 4 ")
+
+
+def test_platforms_by_their_names_and_only_products_that_sold(app, shop):
+    r = ask(app, shop, "which channel brings the most sales today")
+    assert r["answer"].startswith("Best platform today: Messenger. Messenger: ₹1,598.00")
+    assert "Instagram: ₹1,200.00" in r["answer"] and "messenger" not in r["answer"]
+    with app.app_context():  # ordered today, never paid: not among the best sellers
+        from app.services import checkout
+
+        conv = db.session.get(Conversation, shop.a["conversation"])
+        unsold = Product(tenant_id=conv.tenant_id, sku="NOPE-1", name="Unpaid Shawl", price_minor=1000, stock=3)
+        db.session.add(unsold)
+        db.session.commit()
+        checkout.place_order(conv.tenant_id, conv.customer_id, conv.id, [(unsold.id, 1)], source="agent")
+        db.session.remove()
+    r = ask(app, shop, "top products today")
+    assert "Prod-A" in r["answer"] and "Unpaid Shawl" not in r["answer"]
+
+
+def test_compared_with_last_month_is_this_month_against_it(app, shop):
+    r = ask(app, shop, "how are we doing vs last week")
+    assert r["figures"]["intent"] == "compare" and r["figures"]["period"]["label"] == "this week"
+    assert values(r)["Revenue"] == "₹2,798.00"
+    assert ask(app, shop, "how did last week compare with before?")["figures"]["period"]["label"] == "last week"
 
 
 def test_questions_about_another_tenant_get_nothing_of_it(app, shop):
@@ -383,6 +445,12 @@ def test_panel_endpoint_is_session_and_csrf_protected(app, shop, browser):
     ("when are we busiest?", "busiest"), ("hello leo", "overview"),
     ("how does this month compare to last month?", "compare"), ("sales this week vs last week", "compare"),
     ("does the AI close more sales than my team?", "closers"), ("who closed the most sales", "closers"),
+    # other phrasings an owner uses
+    ("What percentage of chats turn into sales?", "conversion"), ("how many chats became orders", "conversion"),
+    ("what's selling on insta", "products"), ("how do I get more customers", "improve"),
+    ("what has the assistant told customers about delivery?", "promises"),
+    ("did sales go up or down this week", "compare"), ("have sales dropped?", "compare"),
+    ("how much was refunded this month", "revenue"), ("how are the drop earrings selling", "products"),
 ])
 def test_common_questions_and_paraphrases(question, intent):
     from app.ai.leo.offline import intent_of

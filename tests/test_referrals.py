@@ -133,6 +133,20 @@ def test_any_referral_shape_reads_as_strings_or_nothing(fields, anything):
             assert got is None or all(v is None or (isinstance(v, str) and len(v) <= 500) for v in got.values())
 
 
+@pytest.mark.parametrize("constant", ["Infinity", "-Infinity", "NaN"])
+def test_a_referral_holding_a_non_json_number_keeps_its_message(app, channels, post_meta, constant):
+    """Python reads Infinity and NaN, PostgreSQL's json refuses them: the message is stored,
+    the field read as absent (this found by the property test below, on PostgreSQL only)."""
+    item = mp.text("psid-inf", PAGE, f"m_inf_{constant}", "hi", referral={**MESSENGER_AD, "ref": 0.5})
+    raw = mp.encode(mp.messenger(PAGE, item)).replace(b'"ref": 0.5', b'"ref": ' + constant.encode())
+    assert constant.encode() in raw
+    resp = post_meta(None, raw=raw)
+    assert resp.status_code == 200 and resp.stored == 1
+    with app.app_context():
+        conv = conv_of("psid-inf")
+        assert (conv.ad_id, conv.referral_ref, conv.campaign_id) == ("6123", None, channels["diwali"])
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(["message", "postback", "bare", "whatsapp"]),
        st.sampled_from(list(MESSENGER_AD) + list(CTWA)), JSON)

@@ -111,8 +111,9 @@ def campaign_comparison(rows: Iterable[Mapping], currency: str) -> go.Figure:
 
 
 def top_products(rows: Iterable[Mapping], currency: str, limit: int = 10) -> go.Figure:
-    """The best-selling products by revenue, largest at the top."""
-    rows = sorted(rows, key=lambda r: r["revenue_minor"] or 0, reverse=True)[:limit]
+    """The best-selling products by revenue, largest at the top (a product only ordered, never
+    paid for in the period, sold nothing: it has no bar to show)."""
+    rows = sorted((r for r in rows if r["revenue_minor"]), key=lambda r: r["revenue_minor"], reverse=True)[:limit]
     rows.reverse()  # horizontal bars are drawn bottom-up
     return _figure("Top products", [go.Bar(
         y=[r["label"] for r in rows],
@@ -120,7 +121,8 @@ def top_products(rows: Iterable[Mapping], currency: str, limit: int = 10) -> go.
         customdata=[[r.get("quantity", 0)] for r in rows],
         orientation="h", marker={"color": COLORS["revenue"]}, name="Revenue",
         hovertemplate="%{y}<br>%{x:,.2f}<br>%{customdata[0]} sold<extra></extra>",
-    )], xaxis=_money_axis(currency), margin={**LAYOUT["margin"], "l": 140})
+    )], xaxis=_money_axis(currency), yaxis={"automargin": True},  # a name is never cut off
+        margin={**LAYOUT["margin"], "l": 140})
 
 
 def platform_distribution(rows: Iterable[Mapping]) -> go.Figure:
@@ -152,7 +154,7 @@ def funnel(stages: Mapping) -> go.Figure:
     return _figure("Funnel", [go.Funnel(
         y=[label for _, label in names], x=[stages.get(key) or 0 for key, _ in names],
         textinfo="value+percent initial",
-    )])
+    )], yaxis={"automargin": True})  # "Conversations" fits beside its bar
 
 
 def buckets(rows: Iterable[Mapping], title: str, color: str = "#1f77b4") -> go.Figure:

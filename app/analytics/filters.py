@@ -25,6 +25,18 @@ CH = Channel.__table__
 
 # The longest range any analytics view or API answers for: a year (with its leap day).
 MAX_RANGE_DAYS = 366
+# The days a range may name: before any chat sale could have happened and long after, yet far
+# from the calendar's ends, so the period before a range and the midnight after it still exist
+# (year 1 or 9999 would overflow the date arithmetic instead of being refused).
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def out_of_calendar(day: date) -> str | None:
+    """Why a requested day can't be used, or None when it can."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return f"must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
 
 
 @dataclass(frozen=True)

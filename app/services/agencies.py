@@ -1,8 +1,11 @@
 """Agencies: creating one with its admin, and which agencies a user may overview."""
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
+
 from sqlalchemy import select
 
+from app.analytics.filters import zone_of
 from app.extensions import appbuilder, db
 from app.models import Agency, AgencyMembership, Tenant
 from app.security import tenancy
@@ -77,3 +80,15 @@ def tenant_currencies(tenant_ids: list[int]) -> dict[int, str]:
     with tenancy.unguarded():
         return dict(db.session.execute(
             select(Tenant.id, Tenant.currency).where(Tenant.id.in_(tenant_ids))).all())
+
+
+def latest_today(agency_ids: list[int]) -> date:
+    """The latest calendar day any business of these agencies is in now. A default range ending
+    there holds every business's today, as its own dashboard does (in UTC, a Mumbai business's
+    first 5½ hours of the day would be missing); a day not yet begun elsewhere holds nothing."""
+    now = datetime.now(timezone.utc)
+    if not agency_ids:
+        return now.date()
+    with tenancy.unguarded():
+        zones = set(db.session.scalars(select(Tenant.timezone).where(Tenant.agency_id.in_(list(agency_ids)))))
+    return max((now.astimezone(zone_of(name)).date() for name in zones), default=now.date())

@@ -12,6 +12,7 @@ import csv
 import io
 from collections.abc import Iterator
 
+from app.analytics import previous_period
 from app.services.reporting import AnalyticsPage
 
 HEADER = ["section", "key", "label", "metric", "value"]
@@ -42,6 +43,13 @@ def rows(page: AnalyticsPage) -> Iterator[list]:
         value = page.summary[metric]
         if isinstance(value, (int, float, str)) or value is None:
             yield ["summary", "", "", metric, value]
+    # the period each headline is compared with, as the page's cards show it: empty when that
+    # period had no activity at all (the card's "no earlier data")
+    before = previous_period(f)
+    yield ["previous", "", "", "start", before.start.isoformat()]
+    yield ["previous", "", "", "end", before.end.isoformat()]
+    for h in page.headlines:
+        yield ["previous", "", h.label, h.key, h.previous if h.has_base else None]
     for row in page.daily:
         for metric in DAILY_METRICS:
             yield ["daily", row["day"].isoformat(), "", metric, row.get(metric)]

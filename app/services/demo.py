@@ -236,7 +236,7 @@ def _seed_store(spec: dict, tenant: Tenant, staff: User, now) -> list[tuple[int,
             status=CampaignStatus.ACTIVE, products=[products[s] for s in c["products"]],
             greeting=c["greeting"], qualification_questions="\n".join(c["questions"]),
             objection_handling=c["objections"], closing=c["closing"], audience=c["audience"],
-            starts_at=now - timedelta(days=12),
+            ad_ids=c.get("ad_ids"), starts_at=now - timedelta(days=12),
             ends_at=now + timedelta(days=c["ends_in_days"]) if c["ends_in_days"] else None,
         )
         for c in spec["campaigns"]
@@ -283,6 +283,8 @@ def _seed_chat(tenant, chat, start, customer, channels, campaigns, products, pri
     )
     db.session.add(conv)
     db.session.flush()
+    if chat.get("referral"):  # the ad or link the customer came from, as Meta's referral said
+        attribution.record_referral(conv, str(conv.channel.platform), chat["referral"], start)
     fill = {"p": prices, "number": "", "total": "", "link": "", "tracking": ""}
     if "order" in chat:
         order = _order(tenant, chat["order"], start, conv, products)

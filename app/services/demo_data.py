@@ -118,7 +118,8 @@ STORES = [
              "the 7-day exchange.",
              "closing": "Offer to create the order and send a Razorpay link valid for 24 hours; "
              "mention free gift wrapping for festive orders.",
-             "audience": "Festive shoppers and gift-buyers from the Diwali Messenger ads."},
+             "audience": "Festive shoppers and gift-buyers from the Diwali Messenger ads.",
+             "ad_ids": "120208845512340001"},
             {"name": "Everyday Cotton Kurtas", "target": TargetPlatform.ALL,
              "products": ["RZ-KUR-001", "RZ-KUR-002", "RZ-SET-002"], "ends_in_days": None,
              "greeting": "Hi! 👋 Looking for something comfortable for work or everyday wear?",
@@ -127,7 +128,8 @@ STORES = [
              "objections": "Shrinkage: all cotton is pre-washed. Prepaid only: it lets us ship "
              "within 24 hours. Between sizes: go one up for straight kurtas.",
              "closing": "Summarise the pieces and total, then send the payment link.",
-             "audience": "Working women 22-40 who buy kurtas for office in cotton."},
+             "audience": "Working women 22-40 who buy kurtas for office in cotton.",
+             "ad_ids": "120208845512340002, 120208845512340003"},
         ],
         "channels": [
             (Platform.MESSENGER, "Rangrez Facebook Page", "104857392011234", "demo-page-token"),
@@ -153,6 +155,8 @@ STORES = [
         # start = (days, hours) ago; messages = (minutes after start, who, text)
         "chats": [
             {"customer": "kavya", "campaign": "Everyday Cotton Kurtas", "status": "converted",
+             "referral": {"source": "ADS", "type": "OPEN_THREAD", "ad_id": "120208845512340002",
+                          "headline": "Office kurtas in pre-washed cotton"},
              "lead": 85, "sentiment": 0.8, "start": (9, 6),
              "order": {"status": "delivered", "items": [("RZ-KUR-002", 1), ("RZ-KUR-001", 1)],
                        "at": 11, "paid": 20, "tracking": "DLV1490112345678"},
@@ -171,6 +175,9 @@ STORES = [
                   "when you wear it 💛"),
              ]},
             {"customer": "neha", "campaign": "Everyday Cotton Kurtas", "status": "converted",
+             "referral": {"source": "ad", "type": "image", "ad_id": "120208845512340003",
+                          "headline": "Kurta sets on WhatsApp: pre-washed cotton",
+                          "source_url": "https://fb.me/rangrez-kurtas", "ctwa_clid": "ARAdemoCtwaClick0001"},
              "lead": 80, "sentiment": 0.5, "start": (6, 4),
              "order": {"status": "shipped", "items": [("RZ-SET-002", 1)], "at": 6, "paid": 20,
                        "tracking": "DLV1490112398765"},
@@ -217,6 +224,8 @@ STORES = [
                  (50, "c", "Ok thanks, will come back"),
              ]},
             {"customer": "vikram", "campaign": "Diwali Festive Edit", "status": "closed",
+             "referral": {"source": "ADS", "type": "OPEN_THREAD", "ad_id": "120208845512340001",
+                          "headline": "Diwali Festive Edit: handcrafted sets"},
              "lead": 5, "sentiment": -0.2, "start": (3, 8), "opted_out": True,
              "messages": [
                  (0, "c", "Price of the banarasi saree?"),
@@ -226,6 +235,8 @@ STORES = [
                  (601, "sys", "You're unsubscribed and won't get more messages from us."),
              ]},
             {"customer": "priya", "campaign": "Diwali Festive Edit", "status": "converted",
+             "referral": {"source": "ADS", "type": "OPEN_THREAD", "ad_id": "120208845512340001",
+                          "headline": "Diwali Festive Edit: handcrafted sets"},
              "lead": 92, "sentiment": 0.8, "start": (2, 5),
              "order": {"status": "paid", "items": [("RZ-SET-001", 1)], "at": 9, "paid": 14},
              "messages": [
@@ -243,6 +254,7 @@ STORES = [
                   "ships. Happy Diwali! 🪔"),
              ]},
             {"customer": "meera", "campaign": None, "status": "open", "lead": 45,
+             "referral": {"source": "SHORTLINK", "type": "OPEN_THREAD", "ref": "bio-link"},
              "sentiment": 0.2, "start": (1, 7),
              "messages": [
                  (0, "c", "Is the ivory mul cotton short kurti available? Size S"),

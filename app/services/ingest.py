@@ -205,7 +205,7 @@ def _aware(value: datetime | None) -> datetime | None:
 def conversation_for(batch: _Batch, channel: Channel, customer: Customer,
                      inbound_at: datetime | None = None) -> Conversation:
     """The customer's latest conversation on this channel unless closed; else a new one
-    (opened with `inbound_at` as its last inbound time, so the INSERT needs no UPDATE).
+    (opened with `inbound_at` as its start and last inbound time, so the INSERT needs no UPDATE).
 
     Nothing is flushed here: a customer new in this batch has no conversation to look up,
     and the new rows go out together at the batch's one flush, linked by relationship."""
@@ -215,12 +215,14 @@ def conversation_for(batch: _Batch, channel: Channel, customer: Customer,
         if customer.id is not None:  # an existing customer: find their conversation
             conv = db.session.scalar(select(Conversation).where(
                 Conversation.channel_id == channel.id, Conversation.customer_id == customer.id,
-            ).order_by(Conversation.created_at.desc(), Conversation.id.desc()).limit(1))
+            ).order_by(Conversation.id.desc()).limit(1))  # the newest made, whenever it began
         if conv is None or conv.status == ConversationStatus.CLOSED:
             campaign = batch.content(channel).default_campaign(str(channel.platform))
             conv = Conversation(tenant_id=channel.tenant_id, channel_id=channel.id, customer=customer,
                                 campaign_id=campaign.id if campaign else None,
                                 last_inbound_at=inbound_at, last_message_at=inbound_at)
+            if inbound_at is not None:  # it began when the customer wrote, not when we heard:
+                conv.created_at = inbound_at  # the analytics count it on that (local) day
             db.session.add(conv)
         batch.conversations[key] = conv
     return conv

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
 from app import analytics
 from app.analytics import Filters
-from app.analytics.filters import MAX_RANGE_DAYS  # one limit for the pages and the API
+from app.analytics.filters import MAX_RANGE_DAYS, out_of_calendar, zone_of  # one limit for the pages and the API
 from app.extensions import db
 from app.models import Campaign, CampaignStatus, Channel, Conversation, Customer, Platform, Tenant
 
@@ -46,18 +45,19 @@ class UnknownCampaign(LookupError):
 
 
 def tenant_today(tenant: Tenant) -> date:
-    try:
-        zone = ZoneInfo(tenant.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.now(zone).date()
+    """Today in the tenant's zone, read as the figures read it (an unknown zone is the default)."""
+    return datetime.now(zone_of(tenant.timezone)).date()
 
 
 def _parse_day(raw: str, name: str) -> date:
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except (ValueError, AttributeError):
         raise FilterError(f"{name} must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
+    problem = out_of_calendar(day)
+    if problem:
+        raise FilterError(f"{name} {problem}")
+    return day
 
 
 def parse_range(args, today: date, default_days: int = DEFAULT_DAYS) -> tuple[date, date]:
@@ -78,7 +78,7 @@ def parse_range(args, today: date, default_days: int = DEFAULT_DAYS) -> tuple[da
 def parse_filters(tenant: Tenant, args, default_days: int = DEFAULT_DAYS) -> Filters:
     """Filters from request args: start/end (YYYY-MM-DD, inclusive), platform, campaign_id."""
     start, end = parse_range(args, tenant_today(tenant), default_days)
-    platform = (args.get("platform") or "").strip() or None
+    platform = (args.get("platform") or "").strip().lower() or None  # as the API reads it
     if platform is not None and platform not in PLATFORMS:
         raise FilterError(f"platform must be one of {', '.join(PLATFORMS)}")
     campaign_id = None
@@ -132,9 +132,11 @@ class Headline:
 
 
 def active(summary: dict) -> bool:
-    """Anything happened: a message either way, a conversation or an order."""
+    """Anything happened: a message either way, a conversation, an order placed or one paid
+    (an order placed before a period and paid in it is that period's revenue)."""
     return bool(summary.get("messages_received") or summary.get("messages_sent")
-                or summary.get("conversations") or summary.get("orders_placed"))
+                or summary.get("conversations") or summary.get("orders_placed")
+                or summary.get("orders_paid"))
 
 
 def headlines(current: dict, previous: dict) -> list[Headline]:

@@ -32,6 +32,13 @@ class Unparseable(ValueError):
     """A delivery body that is not a JSON object naming a platform: nothing in it can be read."""
 
 
+def _absent(name: str) -> None:
+    """NaN, Infinity and -Infinity are not JSON (RFC 8259), though Python reads them: a field
+    holding one reads as absent, so the rest of its message is stored (PostgreSQL's json
+    columns refuse them, and the message would be lost with its payload)."""
+    return None
+
+
 def read_body(raw: bytes) -> tuple[str, dict]:
     """The body as text and as a JSON object, or Unparseable saying why. Never raises anything
     else, whatever the bytes (invalid UTF-8, nesting deeper than Python's stack)."""
@@ -40,7 +47,7 @@ def read_body(raw: bytes) -> tuple[str, dict]:
     except UnicodeDecodeError as exc:
         raise Unparseable(f"not UTF-8 (byte {exc.start})") from None
     try:
-        payload = json.loads(text)
+        payload = json.loads(text, parse_constant=_absent)
     except RecursionError:
         raise Unparseable("JSON nested too deeply") from None
     except ValueError as exc:

@@ -1,8 +1,6 @@
 """Agency overview (/agency/): every tenant of the user's agencies side by side."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import g, request
 from flask_appbuilder import BaseView, expose, has_access
 
@@ -24,14 +22,13 @@ class AgencyOverviewView(BaseView):
     @expose("/")
     @has_access
     def index(self):
-        today = datetime.now(timezone.utc).date()
+        agency_ids = agencies.overview_agency_ids(g.user)
         error, rows, start, end = None, [], None, None
         try:
-            start, end = reporting.parse_range(request.args, today)
+            start, end = reporting.parse_range(request.args, agencies.latest_today(agency_ids))
         except reporting.FilterError as exc:
             error = str(exc)
         if error is None:
-            agency_ids = agencies.overview_agency_ids(g.user)
             allowed = set(getattr(g, "allowed_tenant_ids", []) or [])
             rows = [r for r in analytics.agency_overview(agency_ids, start, end)
                     if r["tenant_id"] in allowed] if agency_ids else []

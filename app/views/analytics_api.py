@@ -7,7 +7,7 @@ platform or range is a 400 that says what is wrong, a campaign of another tenant
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from flask import request
 from flask_appbuilder.api import BaseApi, expose
@@ -15,11 +15,12 @@ from flask_appbuilder.security.decorators import protect
 from sqlalchemy import select
 
 from app import analytics
-from app.analytics.filters import MAX_RANGE_DAYS as MAX_DAYS, PLATFORMS, tenant_facts
+from app.analytics.filters import MAX_RANGE_DAYS as MAX_DAYS, PLATFORMS, out_of_calendar, tenant_facts
 from app.extensions import db
 from app.models import Agency, AgencyMembership, Campaign
 from app.security import tenancy
 from app.security.permissions import CAN_READ, RESOURCE_ANALYTICS
+from app.services import agencies
 
 DEFAULT_DAYS = 30
 
@@ -33,9 +34,13 @@ def _date(name: str) -> date | None:
     if raw is None or raw.strip() == "":
         return None
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError:
         raise BadParameter(f"{name} must be a date written YYYY-MM-DD, got {raw[:40]!r}") from None
+    problem = out_of_calendar(day)
+    if problem:
+        raise BadParameter(f"{name} {problem}")
+    return day
 
 
 def date_range(today: date) -> tuple[date, date]:
@@ -164,7 +169,7 @@ class AnalyticsApi(BaseApi):
                 return self.response_404()
             agency_ids = [wanted]
         try:
-            start, end = date_range(datetime.now(timezone.utc).date())
+            start, end = date_range(agencies.latest_today(agency_ids))
         except BadParameter as exc:
             return self.response_400(message=str(exc))
         with tenancy.unguarded():

@@ -21,7 +21,8 @@ class AiPromiseView(TenantModelView):
                      "text": "Said in", "created_at": "When"}
     description_columns = {"matches": "No: contradicts the catalog, the campaign's offer, the delivery "
                            "policy or the customer's orders. Empty: nothing on record to check against."}
-    formatters_columns = {"matches": lambda value: {True: "Yes", False: "No"}.get(value, "Nothing on record")}
+    formatters_columns = {"matches": lambda value: {True: "Yes", False: "No"}.get(value, "Nothing on record"),
+                          "product": lambda value: value or ""}  # a claim about no one product: blank, not "None"
     base_order = ("created_at", "desc")
     page_size = 50
 

@@ -18,21 +18,36 @@ from app.ai.leo.periods import default_period, parse_period, parse_platform
 from app.money import format_money
 
 INTENTS = [
-    ("promises", r"\bpromis|\bcommit(ted|ments?)\b|\bguarantee|\b(ai|bot|agent)\b.*\b(offer|quot|said|say|told|tell)"),
+    ("promises", r"\bpromis|\bcommit(ted|ments?)\b|\bguarantee|\b(ai|bot|agent|assistant|salesperson)\b.*\b(offer|quot|said|say|told|tell)"),
     ("closers", r"\b(ai|bot|agent|human|staff|team)\b.*\b(clos|sales|sold|share|converts?)|\bwho (closed|sold|sells)"),
-    ("improve", r"\bimprov|\bincreas|\bgrow|\bboost|\bbetter\b|\btips?\b|\badvi[cs]e|\bsuggest|\bwhat should i|\b(sell|make|earn) more\b|\bmore (sales|orders|revenue)\b"),
-    ("compare", r"\bcompar|\bvs\.?(?=\s)|\bversus\b|\bthan (last|the|before|previous)|\bchanged?\b|\btrend"),
+    ("improve", r"\bimprov|\bincreas|\bgrow|\bboost|\bbetter\b|\btips?\b|\badvi[cs]e|\bsuggest|\bwhat should i|\b(sell|make|earn) more\b|\bmore (sales|orders|revenue|customers|buyers|leads|conversions)\b"),
+    ("compare", r"\bcompar|\bvs\.?(?=\s)|\bversus\b|\bthan (last|the|before|previous)|\bchanged?\b|\btrend"
+                r"|\b(go|goes|went|gone|going) (up|down)\b|\bup or down\b"
+                r"|\b(sales|revenue|orders|conversions?) (have |has )?(dropped|fallen|fell|decreased|grown|risen|rose)\b"),
     ("campaigns", r"\bcampaigns?\b"),
-    ("products", r"\bproducts?\b|\bitems?\b|\bsells?\b.*\bbest\b|\bbest[- ]?sell|\btop[- ]sell|\bwhat sells\b|\bpopular\b"),
+    ("products", r"\bproducts?\b|\bitems?\b|\bsells?\b.*\bbest\b|\bbest[- ]?sell|\btop[- ]sell|\bwhat('?s| is| are)? sells\b|\bselling\b|\bpopular\b"),
     ("ads", r"\bads?\b|\badverts?\b|\badvertisements?\b"),
     ("busiest", r"\bbusiest\b|\bpeak\b|\bwhat time\b|\bwhen do (customers|people|they)\b|\bwhich (day|hour)s?\b"),
     ("platforms", r"\bplatforms?\b|\bchannels?\b|\bwhich (app|platform)\b"),
-    ("conversion", r"\bconver(sion|t|ting|ted)\b"),
+    ("conversion", r"\bconver(sion|t|ting|ted)\b|\bturns? into (an? )?(sales?|orders?|buyers?|customers?)\b"
+                   r"|\bbec(a|o)me (sales|orders|buyers|paying)\b|\bclose rate\b|\bpercent(age)? of (chats|conversations|leads)\b"),
     ("response", r"\brespon(se|d|ding)\b|\breply (time|speed)|\bhow (fast|quick)|\bfirst reply\b"),
-    ("revenue", r"\brevenue|\bsales\b|\bearn|\bmade\b|\bmake\b|\bincome|\bmoney|\bturnover|\bsold\b|\bsell\b|\borders?\b|\baov\b|\baverage order"),
+    ("revenue", r"\brevenue|\brefund|\bsales\b|\bearn|\bmade\b|\bmake\b|\bincome|\bmoney|\bturnover|\bsold\b|\bsell\b|\borders?\b|\baov\b|\baverage order"),
     ("messages", r"\bmessages?\b|\bconversations?\b|\bchats?\b|\bcustomers?\b|\bleads?\b|\benquir|\binquir"),
 ]
 NAME_SCORE = 90
+# Words that name no campaign in particular however many names carry them.
+GENERIC_WORDS = {"campaign", "campaigns", "sale", "sales", "edit", "offer", "offers", "collection",
+                 "doing", "performing", "going", "best", "this", "that", "with", "from", "last",
+                 "week", "month", "year", "today", "revenue", "orders", "conversion", "what", "which",
+                 "how's", "much", "many", "have", "does", "working"}
+PLATFORM_NAMES = {"messenger": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp",
+                  "playground": "Playground"}
+# Intents whose question, when it names one of the tenant's products or campaigns, is about that
+# product or campaign ("how is the Silk Scarf selling?", "revenue of the Diwali Drive").
+NAMEABLE = ("overview", "revenue", "messages")
+# "... vs last month", "compared to the previous week": the period is the current one.
+COMPARED_WITH_LAST = r"\b(?:vs\.?|versus|than|to|with|against)\s+(?:the\s+)?(?:last|previous)\s+(week|month|year)\b"
 
 
 def when(label: str) -> str:
@@ -71,19 +86,46 @@ def _named(question: str, rows: list[tuple[int, str]]) -> tuple[int, str] | None
     return cid, name
 
 
+def _words(text: str) -> list[str]:
+    """Words of four letters or more, hyphens kept ("Camp-A" is not "Camp-B")."""
+    return [w for w in re.findall(r"\w[\w'-]*\w", text.lower()) if len(w) >= 4]
+
+
+def _named_by_word(question: str, rows: list[tuple[int, str]]) -> tuple[int, str] | None:
+    """The one campaign a word of the question names by itself ("the Diwali campaign" for
+    "Diwali Festive Edit"): a word of four letters or more found in that campaign's name and no
+    other of the tenant's, and not one every owner says about campaigns anyway."""
+    words = set(_words(question)) - GENERIC_WORDS
+    owners: dict[str, set] = {}
+    for cid, name in rows:
+        for word in set(_words(name)) - GENERIC_WORDS:
+            owners.setdefault(word, set()).add((cid, name))
+    found = {only for word in words if len(owners.get(word, ())) == 1 for only in owners[word]}
+    return found.pop() if len(found) == 1 else None
+
+
 class OfflineLeo:
     """answer(ctx, question) -> (text, figures)."""
 
     def answer(self, ctx: tools.LeoContext, question: str) -> tuple[str, dict]:
+        intent = intent_of(question)
         period = parse_period(question, ctx.today) or default_period(ctx.today)
+        baseline = re.search(COMPARED_WITH_LAST, question.lower())
+        if intent == "compare" and baseline and not re.search(r"\bthis (week|month|year)\b", question.lower()):
+            # "how are we doing vs last month": this month, against the month before it
+            period = parse_period(f"this {baseline.group(1)}", ctx.today)
         words = when(period.label)
         args = {"start": period.start.isoformat(), "end": period.end.isoformat()}
         platform = parse_platform(question)
         if platform:
             args["platform"] = platform
-        intent = intent_of(question)
+        if intent in NAMEABLE:  # "how is the Silk Scarf doing?" names one of the tenant's own
+            if _named(question, tools.own_products(ctx)) is not None:
+                intent = "products"
+            elif _named(question, tools.own_campaigns(ctx)) is not None:
+                intent = "campaigns"
         handler = getattr(self, f"_{intent}")
-        where = f" on {platform.title() if platform != 'whatsapp' else 'WhatsApp'}" if platform else ""
+        where = f" on {PLATFORM_NAMES[platform]}" if platform else ""
         text, values = handler(ctx, question, args, words, where)
         return text, {"intent": intent, "period": period.as_dict(),
                       "platform": platform, "values": values}
@@ -127,9 +169,12 @@ class OfflineLeo:
 
     def _messages(self, ctx, question, args, words, where):
         s = tools.call(ctx, "summary", args)
+        ai, staff = s.get("messages_sent_ai", 0), s.get("messages_sent_staff", 0)
+        automatic = s["messages_sent"] - ai - staff  # rules, follow-ups, broadcasts, order notices
         text = (f"{_cap(words)}{where}: {_n(s['conversations'], 'conversation')}, {s['messages_received']} "
-                f"messages received and {s['messages_sent']} sent ({s.get('messages_sent_ai', 0)} by the AI, "
-                f"{s.get('messages_sent_staff', 0)} by your team).")
+                f"messages received and {s['messages_sent']} sent ({ai} by the AI, {staff} by your team"
+                + (f", {automatic} automatic: rules, follow-ups and order notices" if automatic > 0 else "")
+                + ").")
         return text, fig.summary_figures(s, ctx.currency, ["conversations", "messages_received", "messages_sent",
                                                            "response_rate"])
 
@@ -146,18 +191,32 @@ class OfflineLeo:
         result = tools.call(ctx, "breakdown", {**args, "by": by})
         rows = [r for r in result.get("rows", []) if r.get("conversations") or r.get("orders_paid")
                 or r.get("revenue_minor") or r.get("quantity")]
-        if not rows:
-            return f"No {noun} activity {words}{where} yet.", []
-        top = rows[0]
-        parts = [f"{r['label']}: {self._money(ctx, r['revenue_minor'])} from {r['orders_paid']} paid"
-                 + (f" ({r.get('quantity', 0)} sold)" if by == "product" else
-                    f" of {_n(r['conversations'], 'conversation')}, {fig.percent(r['conversion_rate'])} converted")
-                 for r in rows[:5]]
-        text = f"Best {noun} {words}{where}: {top['label']}. " + "; ".join(parts) + "."
-        return text, fig.row_figures(rows[:5], ctx.currency, by=by)
+        if by == "platform":  # as the brands write themselves, not our keys
+            rows = [{**r, "label": PLATFORM_NAMES.get(str(r.get("key")), r["label"])} for r in rows]
+        if by == "product" and any(r.get("quantity") for r in rows):
+            rows = [r for r in rows if r.get("quantity")]  # the best sellers: what sold
+        # The row without a key holds what had no campaign / ad / conversation: shown after
+        # the others for scale, never called the best campaign or ad.
+        ranked = rows if by == "product" else [r for r in rows if r.get("key") is not None]
+        rest = [r for r in rows if r not in ranked]
+        if not ranked:
+            text = f"No {noun.removesuffix('s')} activity {words}{where} yet."
+            if rest:
+                text += f" {_cap(self._part(ctx, by, rest[0]))}."
+            return text, fig.row_figures(rest, ctx.currency, by=by)
+        shown = ranked[:5] + rest
+        text = (f"Best {noun} {words}{where}: {ranked[0]['label']}. "
+                + "; ".join(self._part(ctx, by, r) for r in shown) + ".")
+        return text, fig.row_figures(shown, ctx.currency, by=by)
+
+    def _part(self, ctx, by, r) -> str:
+        return (f"{r['label']}: {self._money(ctx, r['revenue_minor'])} from {r['orders_paid']} paid"
+                + (f" ({r.get('quantity', 0)} sold)" if by == "product" else
+                   f" of {_n(r['conversations'], 'conversation')}, {fig.percent(r['conversion_rate'])} converted"))
 
     def _campaigns(self, ctx, question, args, words, where):
-        named = _named(question, tools.own_campaigns(ctx))
+        own = tools.own_campaigns(ctx)
+        named = _named(question, own) or _named_by_word(question, own)
         if named is not None:
             s = tools.call(ctx, "summary", {**args, "campaign_id": named[0]})
             text = (f"{named[1]} {words}{where}: {_n(s['conversations'], 'conversation')}, "
@@ -290,7 +349,7 @@ class OfflineLeo:
             tips.append(f"conversion is {fig.percent(now['conversion_rate'])} and revenue "
                         f"{self._money(ctx, now['revenue_minor'])}; nothing stands out as broken, so test a "
                         "new campaign greeting against the current one")
-        text = f"Based on {words}{where}: " + "; ".join(tips) + "."
+        text = f"Based on {words.removeprefix('in ')}{where}: " + "; ".join(tips) + "."
         values = fig.summary_figures(now, ctx.currency, ["conversations", "conversion_rate", "response_rate",
                                                          "median_first_response_seconds", "revenue_minor"])
         values.append(fig.figure("Conversion rate (period before)", before["conversion_rate"], "rate", ctx.currency))
