@@ -24,6 +24,7 @@ from app.models import (
     RuleTrigger,
     Template,
     TemplateStatus,
+    Tenant,
     utcnow,
 )
 from app.services import followups
@@ -129,6 +130,22 @@ def test_a_person_taking_over_cancels_it(app, world, post_meta, run_jobs, graph,
         db.session.commit()
     run_jobs(ahead=HOUR + 5)
     assert follow_ups(app) == [(FollowUpStatus.DROPPED, "A person is handling the conversation", None)]
+
+
+def test_a_person_writing_in_the_chat_cancels_it_while_the_ai_is_paused(app, world, post_meta, run_jobs,
+                                                                         graph, checking_in, browser):
+    with app.app_context():
+        db.session.get(Tenant, world.a.tenant_id).human_pause_minutes = 120
+        db.session.commit()
+        db.session.remove()
+    say(post_meta, run_jobs, "psid-f7", "m_f71", "later")
+    conv_id = conv_id_of(app, "psid-f7")
+    browser("staff_a").post(f"/inbox/c/{conv_id}/reply", data={"text": "Priya here, I'll send photos"},
+                            token_from=f"/inbox/c/{conv_id}")
+    run_jobs(ahead=HOUR + 5)
+    assert follow_ups(app) == [(FollowUpStatus.DROPPED,
+                                "A person is replying in the conversation (the AI is paused)", None)]
+    assert texts(graph) == ["Sure, take your time!", "Priya here, I'll send photos"]
 
 
 # ---------------------------------------------------------------- the legal path

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
+    BusinessProfile,
     Channel,
     Conversation,
     ConversationMode,
@@ -315,6 +316,20 @@ def test_canned_replies_fill_placeholders_and_refuse_unknown_ones(world, app, br
     # another tenant's SKU fills nothing: it isn't this business's product
     assert text == "Hi Cust-A, Prod-A is ₹799.00. Order ORD-1001: ₹799.00. ."
     assert browser("owner_b").get(f"/inbox/c/{world.b['conversation']}/canned/{cid}").status_code == 404
+
+
+def test_canned_business_name_is_the_one_customers_know(world, app, browser):
+    """The profile's name (what the AI calls the business), not the name given at sign-up."""
+    with app.app_context():
+        t = world.a.tenant_id
+        db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == t)).business_name = "Lotus Lamps"
+        reply = CannedReply(tenant_id=t, shortcut="hello", body="Thanks for writing to {business_name}!")
+        db.session.add(reply)
+        db.session.commit()
+        cid = reply.id
+        db.session.remove()
+    text = browser("staff_a").get(f"/inbox/c/{world.a['conversation']}/canned/{cid}").json["text"]
+    assert text == "Thanks for writing to Lotus Lamps!"
 
 
 # ------------------------------------------------------------------ roles and isolation

@@ -10,7 +10,21 @@ import responses
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Channel, Conversation, ConversationMode, Customer, Message, MessageStatus, Platform, Tenant, utcnow
+from app.models import (
+    AutomationRule,
+    BusinessProfile,
+    Channel,
+    Conversation,
+    ConversationMode,
+    Customer,
+    Message,
+    MessageStatus,
+    Platform,
+    RuleAction,
+    RuleTrigger,
+    Tenant,
+    utcnow,
+)
 from app.services.takeover import aware
 from tests import meta_payloads as mp
 from tests.groq_fake import completion, fake_groq
@@ -308,6 +322,56 @@ def test_custom_disclosure_text_and_switched_off(world, app, graph, post_meta, r
     say(post_meta, "psid-c2", "m_c2", "hi")
     run_jobs()
     assert graph.sends()[1]["message"]["text"] == "Hello from A"
+
+
+def add_rule(app, tenant_id, **fields):
+    with app.app_context():
+        db.session.add(AutomationRule(tenant_id=tenant_id, priority=1, **fields))
+        db.session.commit()
+        db.session.remove()
+
+
+def test_a_welcome_rule_that_answers_first_carries_the_disclosure_once(world, app, graph, post_meta,
+                                                                      run_jobs):
+    set_tenant(app, world.a.tenant_id, ai_disclosure=True)
+    add_rule(app, world.a.tenant_id, name="Welcome", trigger=RuleTrigger.NEW_CONVERSATION,
+             action=RuleAction.REPLY, response="Welcome to our shop!")
+    say(post_meta, "psid-w", "m_w1", "hi")
+    run_jobs()
+    assert graph.sends()[0]["message"]["text"] == (
+        "You're chatting with Tenant A's automated assistant. To reach a person, reply "
+        "\"talk to a person\" at any time.\n\nWelcome to our shop!")
+    say(post_meta, "psid-w", "m_w2", "how much is Prod-A?")
+    run_jobs()
+    second = graph.sends()[1]["message"]["text"]
+    assert "799" in second and "automated assistant" not in second
+
+
+def test_the_disclosure_names_the_business_as_its_profile_does(world, app, graph, post_meta, run_jobs):
+    set_tenant(app, world.a.tenant_id, ai_disclosure=True)
+    with app.app_context():
+        profile = db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == world.a.tenant_id))
+        profile.business_name = "Lotus Lamps"  # the onboarding wizard's name, not the sign-up's
+        db.session.commit()
+        db.session.remove()
+    say(post_meta, "psid-n", "m_n1", "hi")
+    run_jobs()
+    assert graph.sends()[0]["message"]["text"].startswith("You're chatting with Lotus Lamps's automated assistant.")
+
+
+def test_an_opening_stop_gets_its_confirmation_alone_and_start_the_disclosure(world, app, graph, post_meta,
+                                                                              run_jobs):
+    set_tenant(app, world.a.tenant_id, ai_disclosure=True)
+    say(post_meta, "psid-x", "m_x1", "STOP")
+    run_jobs()
+    assert "automated assistant" not in graph.sends()[0]["message"]["text"]
+    say(post_meta, "psid-x", "m_x2", "START")
+    run_jobs()
+    assert "automated assistant" not in graph.sends()[1]["message"]["text"]
+    say(post_meta, "psid-x", "m_x3", "how much is Prod-A?")
+    run_jobs()
+    answer = graph.sends()[2]["message"]["text"]
+    assert answer.startswith("You're chatting with Tenant A's automated assistant.") and "799" in answer
 
 
 def test_store_settings_edit_the_pause_and_disclosure(world, app, browser):

@@ -30,10 +30,9 @@ from app.models import (
     Sender,
     Template,
     TemplateStatus,
-    Tenant,
     utcnow,
 )
-from app.services import outbound, segments, templates
+from app.services import outbound, segments, templates, tenants
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +182,7 @@ def send_batch(broadcast_id: int, tenant_id: int) -> int:
         cancel(tenant_id, broadcast_id)
         log.warning("broadcast %s stopped: its template was deleted or is no longer approved", broadcast_id)
         return 0
-    business = db.session.get(Tenant, tenant_id).name
+    business = tenants.business_name(tenant_id)
     pending = db.session.scalars(select(BroadcastRecipient).where(
         BroadcastRecipient.broadcast_id == broadcast_id,
         BroadcastRecipient.status == RecipientStatus.PENDING)

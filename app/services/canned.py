@@ -13,8 +13,9 @@ import re
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Conversation, Order, Product, Tenant
+from app.models import Conversation, Order, Product
 from app.money import format_money
+from app.services import tenants
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([^{}\s]{1,64}))?\}")
 SIMPLE = {"customer_name", "first_name", "business_name", "agent_name", "order_number",
@@ -71,8 +72,7 @@ def _simple(name: str, conv: Conversation, agent_name: str) -> str:
     if name == "agent_name":
         return agent_name or ""
     if name == "business_name":
-        tenant = db.session.get(Tenant, conv.tenant_id)
-        return tenant.name if tenant else ""
+        return tenants.business_name(conv.tenant_id)
     order = db.session.scalar(select(Order).where(
         Order.tenant_id == conv.tenant_id, Order.conversation_id == conv.id,
     ).order_by(Order.created_at.desc(), Order.id.desc()).limit(1))

@@ -4,9 +4,10 @@ A follow-up is a row (status scheduled|sent|dropped, with the reason when droppe
 queued at its due time with RQ's scheduler (kept in Redis, so it survives worker restarts).
 When it comes due it re-checks, under the conversation's lock: the customer hasn't written
 since, hasn't paid (the order it is about, or any order of the conversation since), hasn't
-opted out, and no person has taken the conversation over. Then it picks the legal path:
-free text inside the 24-hour window; outside it, on WhatsApp, an approved template with its
-variables filled in; on Messenger and Instagram nothing (the HUMAN_AGENT tag is for people).
+opted out, and no person has taken the conversation over or just written in it (the AI's
+pause). Then it picks the legal path: free text inside the 24-hour window; outside it, on
+WhatsApp, an approved template with its variables filled in; on Messenger and Instagram
+nothing (the HUMAN_AGENT tag is for people).
 Whatever it can't send is dropped with the reason, never retried into a closed window.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ from app.models import (
     utcnow,
 )
 from app.money import format_money
-from app.services import outbound, templates
+from app.services import outbound, takeover, templates
 from app.services.locks import conversation_lock
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ def still_wanted(row: FollowUp, conv: Conversation) -> str | None:
         return f"The channel {conv.channel.name} is {conv.channel.status}"
     if conv.mode == ConversationMode.HUMAN:
         return "A person is handling the conversation"
+    if takeover.paused(conv):  # a person wrote there moments ago: no automated nudge over them
+        return "A person is replying in the conversation (the AI is paused)"
     basis, last = _aware(row.basis_at), _aware(conv.last_inbound_at)
     if last is not None and (basis is None or last > basis):
         return "The customer replied"

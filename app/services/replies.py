@@ -173,10 +173,13 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     if reply.quick_replies:
         payload["quick_replies"] = reply.quick_replies
     automated = Sender.SYSTEM if reply.agent.startswith("rule:") else Sender.AI
-    out = outbound.queue_message(
-        conv, disclosure.opening(conv, reply.text, first=first) if automated == Sender.AI else reply.text,
-        sender=automated, kind=reply.meta.get("kind", "text"), payload=payload, reply_to_id=last.id,
-    )
+    kind = reply.meta.get("kind", "text")
+    # the AI's or a rule's (a welcome message): whichever speaks first says it is automated
+    text = disclosure.opening(conv, reply.text, first=first, kind=kind,
+                              notice=bool(reply.meta.get(optout.NOTICE)),
+                              business=content.profile.business_name if content.profile else None)
+    out = outbound.queue_message(conv, text, sender=automated, kind=kind, payload=payload,
+                                 reply_to_id=last.id)
     created = last.created_at if last.created_at.tzinfo else last.created_at.replace(tzinfo=timezone.utc)
     out.latency_ms = int((utcnow() - created).total_seconds() * 1000)
     out.prompt_tokens = reply.meta.get("prompt_tokens")

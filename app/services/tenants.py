@@ -29,6 +29,16 @@ def unique_slug(name: str) -> str:
     return slug
 
 
+def business_name(tenant_id: int) -> str:
+    """The name customers know the business by: its profile's, which the AI uses (the
+    onboarding wizard may set it apart from the name given at sign-up), else the tenant's."""
+    name = db.session.scalar(select(BusinessProfile.business_name).where(
+        BusinessProfile.tenant_id == tenant_id))
+    if name and name.strip():
+        return name.strip()
+    return db.session.scalar(select(Tenant.name).where(Tenant.id == tenant_id)) or ""
+
+
 def get_or_create_agency(name: str) -> Agency:
     agency = db.session.scalar(select(Agency).where(Agency.name == name))
     if agency is None:
