@@ -532,14 +532,15 @@ def test_a_buy_button_buys_without_a_rule_of_its_own(app, world, post_meta, run_
     assert order.number in graph.sends()[0]["text"]["body"]
 
 
-def test_the_conversation_page_shows_its_rule_runs_and_follow_ups(app, world, post_meta, run_jobs, graph, browser):
+def test_the_conversation_pages_show_its_rule_runs_and_follow_ups(app, world, post_meta, run_jobs, graph, browser):
     add_rule(app, world.a.tenant_id, "Later", RuleTrigger.KEYWORD, RuleAction.REPLY, match="later",
              response="Sure!", steps=[(RuleAction.FOLLOW_UP, {"delay_hours": 1, "response": "Checking in"})])
     say(post_meta, run_jobs, "psid-page", "m_pg1", "later")
     cid = conv_of(app, "psid-page")["id"]
-    html = browser("owner_a").get(f"/conversationview/show/{cid}").get_data(as_text=True)
-    assert "Later" in html and "reply; follow_up #" in html and "Follow-up due" in html
-    assert "Rule-B" not in html
+    for page in (f"/conversationview/show/{cid}", f"/inbox/c/{cid}"):
+        html = browser("owner_a").get(page).get_data(as_text=True)
+        assert "Later" in html and "reply; follow_up #" in html and "Follow-up due" in html
+        assert "Rule-B" not in html
 
 
 def test_rule_api_never_fails_on_malformed_bodies(app, world, api):
