@@ -120,6 +120,63 @@ def test_an_inbox_reply_pauses_the_ai_for_the_tenants_time_then_resume(world, ap
     assert len(graph.sends()) == 4 and "799" in graph.sends()[-1]["message"]["text"]
 
 
+def pause_runs_out(app, conv_id):
+    """As if the pause's minutes had passed."""
+    with app.app_context():
+        db.session.get(Conversation, conv_id).paused_until = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        db.session.remove()
+
+
+def test_when_the_pause_runs_out_unanswered_the_ai_answers_what_waited(world, app, browser, graph,
+                                                                      post_meta, run_jobs):
+    say(post_meta, "psid-l", "m_l1", "hello")
+    run_jobs()
+    conv = conv_of(app, "psid-l")
+    staff = browser("staff_a")
+    staff.post(f"/inbox/c/{conv.id}/reply", data={"text": "Priya here"}, token_from=f"/inbox/c/{conv.id}")
+    say(post_meta, "psid-l", "m_l2", "how much is Prod-A?")
+    run_jobs()
+    assert len(graph.sends()) == 2  # waits for Priya, who went to lunch
+    run_jobs(ahead=30 * 60 + 5)  # the job at the pause's end finds it still running: nothing yet
+    assert len(graph.sends()) == 2
+    pause_runs_out(app, conv.id)
+    run_jobs(ahead=30 * 60 + 5)
+    assert len(graph.sends()) == 3 and "799" in graph.sends()[-1]["message"]["text"]
+    assert outbound_rows(app, conv.id)[-1][0] == "ai"
+
+
+def test_when_the_pause_runs_out_after_a_person_answered_nothing_more_is_sent(world, app, browser, graph,
+                                                                             post_meta, run_jobs):
+    say(post_meta, "psid-m", "m_m1", "hello")
+    run_jobs()
+    conv = conv_of(app, "psid-m")
+    staff = browser("staff_a")
+    staff.post(f"/inbox/c/{conv.id}/reply", data={"text": "Priya here"}, token_from=f"/inbox/c/{conv.id}")
+    say(post_meta, "psid-m", "m_m2", "how much is Prod-A?")
+    run_jobs()
+    staff.post(f"/inbox/c/{conv.id}/reply", data={"text": "Rs 799"}, token_from=f"/inbox/c/{conv.id}")
+    run_jobs()
+    pause_runs_out(app, conv.id)
+    run_jobs(ahead=2 * 30 * 60 + 5)
+    assert [s["message"]["text"] for s in graph.sends()][1:] == ["Priya here", "Rs 799"]
+
+
+def test_a_chat_taken_over_stays_with_people_when_a_pause_would_have_ended(world, app, browser, graph,
+                                                                          post_meta, run_jobs):
+    say(post_meta, "psid-o", "m_o1", "hello")
+    run_jobs()
+    conv = conv_of(app, "psid-o")
+    staff = browser("staff_a")
+    staff.post(f"/inbox/c/{conv.id}/reply", data={"text": "Priya here"}, token_from=f"/inbox/c/{conv.id}")
+    say(post_meta, "psid-o", "m_o2", "how much is Prod-A?")
+    run_jobs()
+    staff.post(f"/inbox/c/{conv.id}/takeover", token_from=f"/inbox/c/{conv.id}")
+    pause_runs_out(app, conv.id)
+    run_jobs(ahead=30 * 60 + 5)
+    assert len(graph.sends()) == 2
+
+
 def test_take_over_and_hand_back(world, app, browser, graph, post_meta, run_jobs):
     say(post_meta, "psid-t", "m_t1", "hi")
     run_jobs()

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.jobs.context import job, wait_until
 from app.jobs.queueing import arrived as _arrived
 from app.jobs.queueing import queue_answers
-from app.services import replies
+from app.services import inbox, replies
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +47,8 @@ def answer_here(items: list[tuple[int, int]], received_at: datetime | None = Non
 @job
 def handle_inbound(message_id: int, conversation_id: int | None = None, *, tenant_id: int) -> str:
     return replies.answer(message_id, tenant_id, conversation_id)
+
+
+@job
+def answer_after_pause(conversation_id: int, *, tenant_id: int) -> str:
+    return inbox.answer_after_pause(conversation_id, tenant_id)

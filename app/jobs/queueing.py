@@ -27,6 +27,7 @@ SEND_RETRY_SOON_SECONDS = 2  # ... and one that met a 5xx or a network error, af
 # The send job's own backoff when it fails again: a customer is waiting, and a platform's
 # transient errors pass in seconds; the first send retry above already paced a throttle.
 SEND_RETRY_INTERVALS = [3, 10, 30]
+PAUSE_END_MARGIN_SECONDS = 2
 
 
 # ------------------------------------------------------------------------------ messages
@@ -105,6 +106,17 @@ def queue_answers(items: list[tuple[int, int]], received_at: datetime | None = N
         except Exception:
             log.exception("could not enqueue message %s; the sweep will pick it up", message_id)
     return done
+
+
+def queue_pause_end(conversation_id: int, tenant_id: int, *, at: datetime) -> None:
+    """When a person's pause on a conversation ends (`at`), the AI answers what the customer
+    wrote meanwhile that no person answered. Through RQ's scheduler, like a follow-up; one job
+    per conversation and pause end, a couple of seconds late (the scheduler counts in whole
+    seconds, and the job must find the pause over)."""
+    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    enqueue("app.jobs.inbound.answer_after_pause", conversation_id, tenant_id=tenant_id,
+            job_id=f"pause-end-{conversation_id}-{int(at.timestamp())}",
+            delay=max(at.timestamp() - time.time(), 0) + PAUSE_END_MARGIN_SECONDS)
 
 
 def queue_rating(conversation_id: int, tenant_id: int) -> None:

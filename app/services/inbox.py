@@ -29,7 +29,7 @@ from app.models import (
     utcnow,
 )
 from app.models.inbox import ConversationNote
-from app.jobs.queueing import queue_answers
+from app.jobs.queueing import queue_answers, queue_pause_end
 from app.services import outbound, takeover
 
 MAX_REPLY = 2000
@@ -225,13 +225,35 @@ def mode_edited(conv: Conversation, by: int | None) -> bool:
     return True
 
 
-def answer_waiting(conv: Conversation) -> None:
+def answer_after_pause(conversation_id: int, tenant_id: int) -> str:
+    """A person's pause has run out (the job queued when a customer message was set aside
+    for them): if no person answered what the customer wrote meanwhile, the AI does, so a
+    customer is never left waiting on a person who didn't come. A chat taken over stays with
+    people; a pause extended since is looked at again when it ends."""
+    conv = db.session.scalar(select(Conversation).where(
+        Conversation.id == conversation_id, Conversation.tenant_id == tenant_id)
+        .execution_options(populate_existing=True))
+    if conv is None:
+        return "missing"
+    if conv.mode == ConversationMode.HUMAN:
+        db.session.commit()
+        return "with people"
+    if takeover.paused(conv):
+        until = conv.paused_until
+        db.session.commit()
+        queue_pause_end(conv.id, tenant_id, at=until)
+        return "still paused"
+    return "answered" if answer_waiting(conv) else "nothing waits"
+
+
+def answer_waiting(conv: Conversation) -> int:
     """Back with the AI: what the customer wrote after the last message sent to them waited
     for a person (set aside, handled, while paused); the agent answers it now, as one burst.
-    Commits. Nothing waits when the chat is still with people."""
+    Commits; returns how many messages it hands to the agent. Nothing waits when the chat is
+    still with people."""
     if takeover.steps_back(conv):
         db.session.commit()
-        return
+        return 0
     last_out = db.session.scalar(select(func.max(Message.created_at)).where(
         Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id,
         Message.direction == Direction.OUT))
@@ -246,6 +268,7 @@ def answer_waiting(conv: Conversation) -> None:
     db.session.commit()
     if waiting:
         queue_answers([(waiting[-1].id, conv.tenant_id)], conversations={waiting[-1].id: conv.id})
+    return len(waiting)
 
 
 def assign(conv: Conversation, user_id) -> None:

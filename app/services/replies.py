@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import (
     ChannelStatus,
     Conversation,
+    ConversationMode,
     Direction,
     Message,
     Platform,
@@ -30,7 +31,7 @@ from app.models import (
     Tenant,
     utcnow,
 )
-from app.jobs.queueing import queue_rating
+from app.jobs.queueing import queue_pause_end, queue_rating
 from app.services import (
     automation,
     disclosure,
@@ -139,6 +140,8 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
     if optout.command_in(pending) is None and (takeover.steps_back(conv) or conv.customer.opted_out):
         _claim(pending)  # they wait for the person, who sees them in the inbox
         db.session.commit()
+        if conv.mode != ConversationMode.HUMAN and takeover.paused(conv) and not conv.customer.opted_out:
+            _after_pause(conv)
         return "no reply", None
     first = not sent
     # what the agent needs from the database, read with the conversation (one transaction)
@@ -197,6 +200,15 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
         db.session.rollback()
         return "already handled", None
     return "answered", out
+
+
+def _after_pause(conv: Conversation) -> None:
+    """Paused by a person: if none answers by the pause's end, the AI answers then
+    (app.services.inbox.answer_after_pause)."""
+    try:
+        queue_pause_end(conv.id, conv.tenant_id, at=conv.paused_until)
+    except Exception:
+        log.exception("could not queue the end of conversation %s's pause", conv.id)
 
 
 def _acted(reply) -> bool:
