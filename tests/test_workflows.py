@@ -215,6 +215,16 @@ def test_ai_reply_lets_the_agent_answer_after_the_rules_other_actions(app, world
     assert facts["tags"] == "kurta-lead" and facts["runs"][0][2] == ["ai_reply", "tag: kurta-lead"]
 
 
+def test_a_welcome_then_ai_reply_sends_the_welcome_with_the_agents_answer(app, world, post_meta, run_jobs, graph):
+    add_rule(app, world.a.tenant_id, "Welcome", RuleTrigger.NEW_CONVERSATION, RuleAction.REPLY,
+             response="Welcome to our shop!", steps=[(RuleAction.AI_REPLY, {})])
+    say(post_meta, run_jobs, "psid-wel", "m_wel1", "how much is Prod-A?")
+    (sent,) = texts(graph)
+    assert sent.startswith("Welcome to our shop!\n\n") and "799" in sent
+    say(post_meta, run_jobs, "psid-wel", "m_wel2", "and Prod-A in stock?")
+    assert not texts(graph)[-1].startswith("Welcome")  # a new conversation's rule, once
+
+
 # ---------------------------------------------------------------- the catalog, per platform
 
 

@@ -163,6 +163,8 @@ def _reply_to(conv: Conversation, pending: list[Message], content, *, sent: int,
         if reply is not None and not final and _superseded(conv, pending, reply, recent):
             db.session.rollback()  # the newer fragment's job answers the whole burst
             return "superseded", None
+        if reply is not None and outcome.lead:
+            reply.text = "\n\n".join([*outcome.lead, reply.text] if reply.text else outcome.lead)
     _claim(pending)
     if reply is None:
         db.session.commit()

@@ -44,6 +44,7 @@ class Outcome:
 
     reply: Reply | None = None
     stop: bool = False
+    lead: list[str] = field(default_factory=list)  # a rule's own texts that open the agent's answer
 
 
 def answers(action) -> bool:
@@ -252,7 +253,9 @@ class Run:
 
     def outcome(self) -> Outcome:
         if self.ai and not self.stop:
-            return Outcome(None, stop=False)
+            # "reply" then "ai_reply" (a welcome, then the answer): the rule's texts open the
+            # agent's answer, one message
+            return Outcome(None, stop=False, lead=list(self.texts))
         reply = self.reply()
         if reply is not None or self.stop:
             return Outcome(reply, stop=True)
