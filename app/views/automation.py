@@ -29,7 +29,8 @@ RULE_HELP = {
     "match": "keyword: words or phrases separated by commas; no_reply: hours of quiet (e.g. 24); "
              "outside_hours: opening hours such as 09:00-21:00",
     "action": "reply, ai_reply (the agent answers), send_catalog, tag, assign, create_order, "
-              "follow_up, handoff, opt_out; add further actions as Steps",
+              "follow_up, handoff, opt_out; add further actions as Steps. A reply alone is the "
+              "whole answer: add an ai_reply step to send it with the agent's answer (a welcome)",
     "response": "The text to send (reply, handoff, opt_out, follow_up) or the tag to add (tag)",
     "template": "Instead of a text; a follow-up outside WhatsApp's 24 hours needs an approved one "
                 "(its {{1}}..{{4}} are the customer's name, order number, total, payment link)",
