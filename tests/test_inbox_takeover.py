@@ -204,6 +204,22 @@ def test_take_over_and_hand_back(world, app, browser, graph, post_meta, run_jobs
     assert len(graph.sends()) == 3
 
 
+def test_a_converted_chat_the_customer_writes_in_again_is_open_and_needs_a_person(world, app, browser,
+                                                                                 graph, post_meta, run_jobs):
+    say(post_meta, "psid-cv", "m_cv1", "hello")
+    run_jobs()
+    conv = conv_of(app, "psid-cv")
+    staff = browser("staff_a")
+    staff.post(f"/inbox/c/{conv.id}/takeover", token_from=f"/inbox/c/{conv.id}")
+    staff.post(f"/inbox/c/{conv.id}/status", data={"action": "converted"}, token_from=f"/inbox/c/{conv.id}")
+    assert conv.id not in [c["id"] for c in staff.get("/inbox/conversations.json?status=open").json["conversations"]]
+    say(post_meta, "psid-cv", "m_cv2", "where is my order?")
+    run_jobs()
+    assert conv_of(app, "psid-cv").id == conv.id and conv_of(app, "psid-cv").status == "open"
+    listed = staff.get("/inbox/conversations.json?status=open&needs_human=1").json["conversations"]
+    assert [c["id"] for c in listed] == [conv.id]
+
+
 # ------------------------------------------------------------------ echoes per platform
 
 

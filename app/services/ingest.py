@@ -248,6 +248,10 @@ def _on_message(batch, channel, event: InboundEvent, result: IngestResult, now) 
     batch.message_ids.add(seen)
     at = event.timestamp or now
     conv = conversation_for(batch, channel, customer, inbound_at=at)
+    if conv.status == ConversationStatus.CONVERTED:
+        # a customer who bought writes again ("where is my order?"): the chat is open again,
+        # in the inbox's default list and, if people have it, under "needs a person"
+        conv.status = ConversationStatus.OPEN
     msg = Message(tenant_id=channel.tenant_id, conversation=conv, channel_id=channel.id,
                   direction=Direction.IN, sender=Sender.CUSTOMER, kind=event.message_kind,
                   text=event.text, external_id=event.message_id, status=MessageStatus.RECEIVED,
