@@ -79,6 +79,28 @@ def test_playground_chat_in_a_browser(server, page):
     assert "₹799.00" in page.locator(".pg-out").nth(1).inner_text()
 
 
+def test_playground_shows_each_message_once_when_polls_overlap(server, page):
+    """The poll after a send and the timer's poll may be in flight together (a slow
+    answer): the thread must not show what both of them bring twice."""
+    import time
+
+    def slow(route):
+        time.sleep(0.6)
+        route.continue_()
+
+    login(page, server, "staff_a")
+    page.goto(server + "/playground/")
+    page.route("**/playground/messages*", slow)
+    page.fill("#pg-text", "how much is Prod-A?")
+    page.click("#pg-send")
+    page.wait_for_function("() => [...document.querySelectorAll('.pg-out')].some(e => e.innerText.includes('799'))",
+                           timeout=30_000)
+    page.wait_for_timeout(2500)  # every poll in flight has landed
+    shown = [page.locator(".pg-in, .pg-out").nth(i).inner_text()
+             for i in range(page.locator(".pg-in, .pg-out").count())]
+    assert len(shown) == len(set(shown)), shown
+
+
 def test_agency_admin_switches_tenant_in_the_navbar(server, page):
     login(page, server, "agency")
     page.goto(server + "/productview/list/")

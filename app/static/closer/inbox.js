@@ -205,7 +205,10 @@
       .then(function (r) { return r.json(); })
       .then(function (data) {
         var atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 40;
-        data.messages.forEach(function (m) { bubble(m); lastId = Math.max(lastId, m.id); });
+        data.messages.forEach(function (m) {  // a slow poll may overlap the next: show each once
+          if (!thread.querySelector('.msg[data-id="' + m.id + '"]')) bubble(m);
+          lastId = Math.max(lastId, m.id);
+        });
         if (!lastId && !thread.children.length) thread.appendChild(el("p", "text-muted", "No messages yet."));
         refreshStatuses(data.statuses);
         refreshOrders(data.orders);

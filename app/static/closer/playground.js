@@ -6,6 +6,7 @@
   var input = document.getElementById("pg-text");
   var token = document.querySelector('meta[name="csrf-token"]').content;
   var lastId = 0;
+  var shown = {};  // message ids already in the log
 
   function bubble(m) {
     var mine = m.direction === "in";
@@ -37,7 +38,13 @@
     fetch("messages?after=" + lastId, {credentials: "same-origin"})
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        data.messages.forEach(function (m) { bubble(m); lastId = Math.max(lastId, m.id); });
+        // two polls may be in flight at once (the one after a send, the timer's): each
+        // message is shown once, by whichever lands first
+        data.messages.forEach(function (m) {
+          if (shown[m.id]) return;
+          shown[m.id] = true;
+          bubble(m); lastId = Math.max(lastId, m.id);
+        });
       })
       .catch(function () {});
   }
@@ -50,7 +57,7 @@
     post("send", {text: text}).then(poll);
   });
   document.getElementById("pg-reset").addEventListener("click", function () {
-    post("reset").then(function () { log.innerHTML = ""; lastId = 0; });
+    post("reset").then(function () { log.innerHTML = ""; lastId = 0; shown = {}; });
   });
   poll();
   setInterval(poll, 1000);
