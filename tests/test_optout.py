@@ -30,7 +30,7 @@ STOPS = ["stop", "STOP", "Stop all", "stopall", "unsubscribe", "UNSUBSCRIBE me",
          "opt-out", "optout", "quit", "stop sending me messages", "please stop messaging me",
          "don't message me", "do not text me", "band karo", "Band kar do", "bandh karo", "mat bhejo",
          "message mat bhejo", "messages band karo", "बंद करो", "बंद कर दो", "मत भेजो", "मैसेज मत भेजो",
-         "भेजना बंद करो"]
+         "भेजना बंद करो", "Stop promotions"]
 STARTS = ["start", "START", "Start again", "unstop", "subscribe", "resume", "opt in", "shuru karo",
           "chalu karo", "शुरू करो"]
 NOT_COMMANDS = ["non-stop delivery?", "I want to stop by the store", "cancel my order", "is it the last stop",
@@ -128,6 +128,17 @@ def test_stop_on_whatsapp_in_hindi_and_on_instagram(app, world, post_meta, run_j
     bodies = graph.sends()
     assert {b.get("type") or "messenger" for b in bodies} == {"text", "messenger"}  # one confirmation each
     assert len(bodies) == 2
+
+
+def test_whatsapps_stop_promotions_button_on_a_broadcast_opts_out(app, world, post_meta, run_jobs, graph):
+    """The quick reply WhatsApp puts on marketing templates arrives as a button message."""
+    add_channel(app, world.a.tenant_id, Platform.WHATSAPP, "wa-P")
+    post_meta(mp.whatsapp("wa-P", messages=[mp.wa_message("919833333333", "wamid.P1", "button",
+                                                          {"payload": "Stop promotions", "text": "Stop promotions"})],
+                          contacts=[mp.wa_contact("919833333333", "Asha")]))
+    run_jobs()
+    assert _customer(app, "919833333333") is True
+    assert len(graph.sends()) == 1  # the confirmation, once
 
 
 def test_the_send_path_refuses_automated_messages_to_an_opted_out_customer(app, world, graph):

@@ -35,6 +35,8 @@ FILLER = {"please", "pls", "plz", "plzz", "plis", "now", "ji", "bhai", "sir", "m
 STOP_COMMANDS = {
     "stop", "stopall", "unsubscribe", "unsub", "quit", "opt out", "optout", "opt-out",
     "stop sending", "stop messaging", "dont message", "do not message", "dont send",
+    # the marketing-opt-out quick reply WhatsApp adds to marketing templates (broadcasts)
+    "stop promotions", "stop promotion",
     "band karo", "band kar do", "bandh karo", "band kardo", "band kro", "mat bhejo", "mat bhejna",
     "bhejna band karo", "bhejna band kar do",
     "बंद करो", "बंद कर दो", "बन्द करो", "मत भेजो", "मत भेजना", "भेजना बंद करो",
