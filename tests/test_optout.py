@@ -132,13 +132,18 @@ def test_stop_on_whatsapp_in_hindi_and_on_instagram(app, world, post_meta, run_j
 
 def test_whatsapps_stop_promotions_button_on_a_broadcast_opts_out(app, world, post_meta, run_jobs, graph):
     """The quick reply WhatsApp puts on marketing templates arrives as a button message."""
+    with app.app_context():
+        from app.models import AutomationRule
+
+        db.session.query(AutomationRule).delete()  # the world's keyword rule "stop" would hear it too
+        db.session.commit()
     add_channel(app, world.a.tenant_id, Platform.WHATSAPP, "wa-P")
     post_meta(mp.whatsapp("wa-P", messages=[mp.wa_message("919833333333", "wamid.P1", "button",
                                                           {"payload": "Stop promotions", "text": "Stop promotions"})],
                           contacts=[mp.wa_contact("919833333333", "Asha")]))
     run_jobs()
     assert _customer(app, "919833333333") is True
-    assert len(graph.sends()) == 1  # the confirmation, once
+    assert [b["text"]["body"] for b in graph.sends()] == [optout.OPT_OUT_TEXT]  # the confirmation
 
 
 def test_the_send_path_refuses_automated_messages_to_an_opted_out_customer(app, world, graph):
