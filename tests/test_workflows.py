@@ -382,6 +382,17 @@ def test_no_reply_fires_after_the_quiet_hours_unless_the_customer_wrote(app, wor
     assert [r[0] for r in conv_of(app, "psid-q")["runs"]] == ["Nudge"]
 
 
+def test_no_reply_sends_nothing_over_a_person(app, world, post_meta, run_jobs, graph, browser):
+    add_rule(app, world.a.tenant_id, "Nudge", RuleTrigger.NO_REPLY, RuleAction.REPLY, match="2",
+             response="Still thinking about it? I'm here to help.")
+    say(post_meta, run_jobs, "psid-qh", "m_qh1", "hmm let me think")
+    cid = conv_of(app, "psid-qh")["id"]
+    browser("staff_a").post(f"/inbox/c/{cid}/takeover", token_from=f"/inbox/c/{cid}")
+    before = len(graph.sends())
+    run_jobs(ahead=2 * 3600 + 5)
+    assert len(graph.sends()) == before and conv_of(app, "psid-qh")["runs"] == []
+
+
 # ---------------------------------------------------------------- the rule API
 
 

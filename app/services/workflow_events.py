@@ -114,7 +114,7 @@ def _still_applies(conv: Conversation, trigger: str, event_key: str, order_id: i
         basis = int(event_key.rsplit("-", 1)[-1])
         if _epoch(conv.last_inbound_at) > basis:
             return "the customer wrote since"
-        return None
+        return takeover.steps_back(conv)  # a nudge never talks over a person (None: it may)
     order = db.session.scalar(select(Order).where(Order.id == order_id, Order.tenant_id == conv.tenant_id,
                                                   Order.conversation_id == conv.id))
     if order is None:
