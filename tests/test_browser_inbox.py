@@ -113,3 +113,29 @@ def test_a_customers_whatsapp_image_shows_in_the_thread(live, graph_stub, app, w
             f"404 {live}/inbox/media/{gone_id}/0",
             "Failed to load resource: the server responded with a status of 404 (NOT FOUND)"}, page.problems
     assert graph_stub.media_auth == ["Bearer wa-browser-token"]
+
+
+def test_the_thread_shows_times_in_the_business_timezone(live, page, graph_stub, app, world, post_meta):  # noqa: F811
+    """As the rest of the admin does, whatever the browser's own zone (UTC+14 is no one's)."""
+    from datetime import timezone as tz
+    from zoneinfo import ZoneInfo
+
+    from app.models import Tenant
+
+    zone = "Pacific/Kiritimati"
+    with app.app_context():
+        db.session.get(Tenant, world.a.tenant_id).timezone = zone
+        db.session.commit()
+        db.session.remove()
+    post_meta(mp.messenger(PAGE_ID, mp.text("psid-zone", PAGE_ID, "m_z1", "what time is it there?")))
+    with app.app_context():
+        msg = db.session.scalar(select(Message).where(Message.external_id == "m_z1"))
+        conv_id, created = msg.conversation_id, msg.created_at
+        db.session.remove()
+    local = (created if created.tzinfo else created.replace(tzinfo=tz.utc)).astimezone(ZoneInfo(zone))
+    login(page, live, "staff_a")
+    page.goto(f"{live}/inbox/c/{conv_id}")
+    meta = page.locator(".msg-in .small").first
+    meta.wait_for(timeout=15_000)
+    text = meta.inner_text()
+    assert f"{local.hour % 12 or 12:02d}:{local.minute:02d}" in text or f"{local:%H:%M}" in text, text

@@ -58,6 +58,7 @@ class InboxView(BaseView):
                                        .order_by(Campaign.name)).all()
         return self.render_template(
             "closer/inbox.html", campaigns=campaigns, team=inbox.teammates(tenant_id),
+            timezone=db.session.get(Tenant, tenant_id).timezone,
             statuses=[s.value for s in ConversationStatus],
             platforms=[p.value for p in Platform if not p.name.isupper()])
 

@@ -10,10 +10,18 @@
     return e;
   }
 
+  // times in the business's timezone, as everywhere else in the admin (not the browser's)
+  var holder = document.getElementById("inbox") || document.getElementById("conversation");
+  var zone = holder ? holder.getAttribute("data-timezone") : null;
+
   function when(iso) {
     if (!iso) return "";
-    var d = new Date(iso);
-    return d.toLocaleString([], {day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"});
+    var d = new Date(iso), shown = {day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"};
+    try {
+      return d.toLocaleString([], zone ? Object.assign({timeZone: zone}, shown) : shown);
+    } catch (e) {  // a zone this browser doesn't know
+      return d.toLocaleString([], shown);
+    }
   }
 
   function left(iso) {
