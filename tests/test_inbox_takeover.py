@@ -177,6 +177,22 @@ def test_a_chat_taken_over_stays_with_people_when_a_pause_would_have_ended(world
     assert len(graph.sends()) == 2
 
 
+def test_a_chat_closed_during_the_pause_gets_nothing_when_it_ends(world, app, browser, graph, post_meta,
+                                                                  run_jobs):
+    say(post_meta, "psid-cl", "m_cl1", "hello")
+    run_jobs()
+    conv = conv_of(app, "psid-cl")
+    staff = browser("staff_a")
+    staff.post(f"/inbox/c/{conv.id}/reply", data={"text": "Priya here, all sorted?"},
+               token_from=f"/inbox/c/{conv.id}")
+    say(post_meta, "psid-cl", "m_cl2", "yes thanks")
+    run_jobs()
+    staff.post(f"/inbox/c/{conv.id}/status", data={"action": "close"}, token_from=f"/inbox/c/{conv.id}")
+    pause_runs_out(app, conv.id)
+    run_jobs(ahead=30 * 60 + 5)
+    assert len(graph.sends()) == 2
+
+
 def test_take_over_and_hand_back(world, app, browser, graph, post_meta, run_jobs):
     say(post_meta, "psid-t", "m_t1", "hi")
     run_jobs()

@@ -229,7 +229,7 @@ def answer_after_pause(conversation_id: int, tenant_id: int) -> str:
     """A person's pause has run out (the job queued when a customer message was set aside
     for them): if no person answered what the customer wrote meanwhile, the AI does, so a
     customer is never left waiting on a person who didn't come. A chat taken over stays with
-    people; a pause extended since is looked at again when it ends."""
+    people, a closed one is done; a pause extended since is looked at again when it ends."""
     conv = db.session.scalar(select(Conversation).where(
         Conversation.id == conversation_id, Conversation.tenant_id == tenant_id)
         .execution_options(populate_existing=True))
@@ -238,6 +238,9 @@ def answer_after_pause(conversation_id: int, tenant_id: int) -> str:
     if conv.mode == ConversationMode.HUMAN:
         db.session.commit()
         return "with people"
+    if conv.status == ConversationStatus.CLOSED:  # a person closed it: nothing is left to say
+        db.session.commit()
+        return "closed"
     if takeover.paused(conv):
         until = conv.paused_until
         db.session.commit()
