@@ -133,6 +133,8 @@ WHERE o.tenant_id = :t;
 
 
 def generate(url: str, tenant_ids: list[int]) -> None:
+    from app.services.conversation_facts import refresh_all
+
     engine = create_engine(url)
     for n, tenant_id in enumerate(tenant_ids):
         convs, per = SHAPE_TARGET if n == 0 else SHAPE_OTHER
@@ -142,6 +144,10 @@ def generate(url: str, tenant_ids: list[int]) -> None:
                 if statement.strip():
                     conn.execute(text(statement), {"t": tenant_id, "n": n, "convs": convs, "per": per,
                                                    "days": YEAR})
+            # The rows went in by SQL, past the flush that keeps the conversations' facts;
+            # statistics first, or the planner takes the fresh tables for empty ones.
+            conn.execute(text("ANALYZE message, conversation"))
+            refresh_all(conn, tenant_id)
         print(f"  tenant {tenant_id}: {convs:,} conversations, {convs * per:,} messages, "
               f"{convs // 2:,} orders in {time.perf_counter() - started:.1f} s", flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
