@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Float, cast, exists, func, select
+from sqlalchemy import Float, case, cast, func, select
 
 from app.analytics.filters import C, O, Filters, conversation_where
 from app.analytics.memo import per_request
@@ -53,15 +53,19 @@ def cohort_query(f: Filters, lo: datetime, hi: datetime):
     conversation (app.services.conversation_facts keeps them as messages arrive, late ones
     included), so the (tenant_id, created_at) index that carries them answers the range."""
     # An order is placed in a conversation that already exists, so none of the cohort's can
-    # predate `lo`: the bound keeps the lookup to the range's orders, not the tenant's all.
-    since = (O.c.tenant_id == f.tenant_id, O.c.created_at >= lo, O.c.conversation_id == C.c.id)
+    # predate `lo`: the bound keeps the read to the range's orders, not the tenant's all; one
+    # pass over them says which conversations ordered and which paid.
+    orders = (select(O.c.conversation_id, func.max(case((O.c.status.in_(PAID), 1), else_=0)).label("paid"))
+              .where(O.c.tenant_id == f.tenant_id, O.c.created_at >= lo, O.c.conversation_id.is_not(None))
+              .group_by(O.c.conversation_id).subquery("conversation_orders"))
     return select(
         C.c.lead_score, C.c.sentiment,
         seconds_between(C.c.first_reply_at, C.c.first_inbound_at).label("response_seconds"),
         C.c.engaged_at.is_not(None).label("replied_again"),
-        exists().where(*since).label("ordered"),
-        exists().where(*since, O.c.status.in_(PAID)).label("paid"),
-    ).where(*conversation_where(f), C.c.created_at >= lo, C.c.created_at < hi)
+        orders.c.conversation_id.is_not(None).label("ordered"),
+        func.coalesce(orders.c.paid, 0).label("paid"),
+    ).select_from(C.outerjoin(orders, orders.c.conversation_id == C.c.id)).where(
+        *conversation_where(f), C.c.created_at >= lo, C.c.created_at < hi)
 
 
 def cohort(f: Filters, lo: datetime, hi: datetime) -> Cohort:

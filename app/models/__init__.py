@@ -707,7 +707,8 @@ Index("ix_conversation_tenant_created", Conversation.tenant_id, Conversation.cre
                           "first_inbound_at", "first_reply_at", "engaged_at", "id"])
 Index("ix_orders_tenant_paid", Order.tenant_id, Order.paid_at,
       postgresql_include=["status", "total_minor", "closed_by_sender", "campaign_id", "conversation_id"])
-Index("ix_orders_tenant_created", Order.tenant_id, Order.created_at)
+Index("ix_orders_tenant_created", Order.tenant_id, Order.created_at,
+      postgresql_include=["conversation_id", "status"])
 Index("ix_conversation_tenant_ad", Conversation.tenant_id, Conversation.ad_id)
 
 
