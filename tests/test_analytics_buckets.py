@@ -1,5 +1,5 @@
 """The shortcuts of the analytics' Python side read the same as the slow, obvious way: the
-weekday and hour of every quarter-hour (DST days included, and zones off the hour), and the
+local day and hour of every quarter-hour (DST days included, and zones off the hour), and the
 bucket counts of the distributions."""
 from __future__ import annotations
 
@@ -21,13 +21,17 @@ from app.analytics.queries import LEAD_BUCKETS, RESPONSE_BUCKETS, SENTIMENT_BUCK
 def test_weekday_and_hour_of_every_quarter_hour_match_the_zone(zone_name, start, end):
     zone = ZoneInfo(zone_name)
     clock = buckets.DayFinder(start, end, zone)
-    first = int(clock.edges[0]) // buckets.QUARTER
+    table = clock.quarters(zone)
+    first = clock.first
     last = int(clock.edges[-1]) // buckets.QUARTER
-    for bucket in range(first - 8, last + 8):
+    assert len(table) == last - first
+    for bucket in range(first, last):
         moment = datetime.fromtimestamp(bucket * buckets.QUARTER, tz=timezone.utc).astimezone(zone)
-        inside = start <= moment.date() <= end
-        expected = (moment.weekday(), moment.hour) if inside else None
-        assert clock.weekday_hour(bucket, zone) == expected, (zone_name, moment)
+        day, hour = table[bucket - first]
+        assert (clock.days[day], hour) == (moment.date(), moment.hour), (zone_name, moment)
+        assert clock(bucket) == moment.date()
+    # just outside the range: no day of it
+    assert clock(first - 1) is None and clock(last) is None
 
 
 def _slow(values, bounds, none_label=None):

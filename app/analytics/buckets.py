@@ -64,15 +64,19 @@ class DayFinder:
         i = bisect_right(self.edges, at) - 1
         return self.days[i] if 0 <= i < len(self.days) else None
 
-    def weekday_hour(self, bucket: int, zone: ZoneInfo) -> tuple[int, int] | None:
-        """(weekday, hour) of a quarter-hour on the local clock. On a day of exactly 24 hours
-        the clock reads midnight plus the time elapsed since; a day a DST change shortens or
-        lengthens is read through the zone itself."""
-        at = int(bucket) * QUARTER
-        i = bisect_right(self.edges, at) - 1
-        if not 0 <= i < len(self.days):
-            return None
-        if self.edges[i + 1] - self.edges[i] == 86400:
-            return self.days[i].weekday(), int(at - self.edges[i]) // 3600
-        moment = local(bucket, zone)
-        return moment.weekday(), moment.hour
+    @property
+    def first(self) -> int:
+        """The number of the range's first quarter-hour (local midnights fall on quarter-hours)."""
+        return int(self.edges[0]) // QUARTER
+
+    def quarters(self, zone: ZoneInfo) -> list[tuple[int, int]]:
+        """(day index, local hour) of every quarter-hour of the range, in order from `first`:
+        a table the callers index by `bucket - first` instead of looking each row up."""
+        table = []
+        for i in range(len(self.days)):
+            start, end = int(self.edges[i]) // QUARTER, int(self.edges[i + 1]) // QUARTER
+            if end - start == 96:
+                table.extend((i, k // 4) for k in range(96))
+            else:  # a DST change: the zone says which hour each quarter-hour reads
+                table.extend((i, local(b, zone).hour) for b in range(start, end))
+        return table

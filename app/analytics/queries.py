@@ -165,39 +165,30 @@ def timeseries(f: Filters) -> list[dict]:
         days[day] = {"day": day, "messages_received": 0, "messages_sent": 0, "conversations": 0,
                      "orders_paid": 0, "revenue_minor": 0}
         day += timedelta(days=1)
-    # Each quarter-hour's day, found once per quarter-hour and in a list (thousands of rows).
-    day_of = buckets.DayFinder(f.start, f.end, zone)
-    first, last = _quarter_span(lo, hi)
-    rows = [days.get(day_of(bucket)) for bucket in range(first, last)]
-
-    def row_of(bucket):
-        i = bucket - first
-        return rows[i] if 0 <= i < len(rows) else None
-
+    # Each quarter-hour's row from a table made once per range (thousands of rows to place).
+    clock = buckets.DayFinder(f.start, f.end, zone)
+    first, day_rows = clock.first, list(days.values())
+    rows = [day_rows[i] for i, _ in clock.quarters(zone)]
+    n = len(rows)
     for bucket, received, sent, _, _ in message_quarters(f, lo, hi):
-        row = row_of(bucket)
-        if row is not None:
+        if 0 <= bucket - first < n:
+            row = rows[bucket - first]
             row["messages_received"] += received
             row["messages_sent"] += sent
     q = buckets.quarter_hour(C.c.created_at)
-    for bucket, count in db.session.execute(
+    for start, count in db.session.execute(
         select(buckets.quarter_start(q), func.count()).where(*conversation_where(f), C.c.created_at >= lo, C.c.created_at < hi)
         .group_by(q)
     ).all():
-        row = row_of(buckets.number(bucket))
-        if row is not None:
-            row["conversations"] += int(count)
+        bucket = buckets.number(start)
+        if 0 <= bucket - first < n:
+            rows[bucket - first]["conversations"] += int(count)
     for bucket, count, revenue in paid_quarters(f, lo, hi):
-        row = row_of(bucket)
-        if row is not None:
+        if 0 <= bucket - first < n:
+            row = rows[bucket - first]
             row["orders_paid"] += count
             row["revenue_minor"] += revenue
     return list(days.values())
-
-
-def _quarter_span(lo, hi) -> tuple[int, int]:
-    """(first, end): the numbers of the quarter-hours that [lo, hi) covers are first .. end - 1."""
-    return int(lo.timestamp()) // buckets.QUARTER, -(-int(hi.timestamp()) // buckets.QUARTER)
 
 
 HEATMAP_KINDS = ("inbound", "paid")
@@ -214,11 +205,13 @@ def heatmap(f: Filters, kind: str) -> list[dict]:
     else:
         counts = [(bucket, paid) for bucket, paid, _ in paid_quarters(f, lo, hi)]
     clock = buckets.DayFinder(f.start, f.end, zone)
+    first, weekdays = clock.first, [day.weekday() for day in clock.days]
+    table = clock.quarters(zone)
     cells = Counter()
     for bucket, count in counts:
-        cell = clock.weekday_hour(bucket, zone)
-        if cell is not None:
-            cells[cell] += count
+        if 0 <= bucket - first < len(table):
+            day, hour = table[bucket - first]
+            cells[(weekdays[day], hour)] += count
     return [{"weekday": wd, "hour": h, "count": cells[(wd, h)]} for wd in range(7) for h in range(24)]
 
 
