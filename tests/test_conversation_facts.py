@@ -22,7 +22,7 @@ from tests.conftest import IS_POSTGRES, make_config, wait_for
 PAGE = "page-A"
 PSID = "psid-facts"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-BEFORE_FACTS = "e7b3c9d1f042"
+FACTS_REVISION = "b9e4d2a7c630"
 
 
 def _conversation(psid: str = PSID) -> Conversation:
@@ -179,9 +179,15 @@ def test_the_migration_fills_the_facts_in_and_keeps_every_message(tmp_path):
 
     from app import create_app
 
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    before = ScriptDirectory.from_config(cfg).get_revision(FACTS_REVISION).down_revision
     scratch = create_app(make_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'facts.db'}"))
     with scratch.app_context():
-        upgrade(directory=str(MIGRATIONS), revision=BEFORE_FACTS)
+        upgrade(directory=str(MIGRATIONS), revision=before)
         with db.engine.begin() as conn:
             conn.execute(text("INSERT INTO tenant (id, name, slug, currency, timezone, active, order_seq, "
                               "content_stamp, created_at, human_pause_minutes, ai_disclosure) VALUES "

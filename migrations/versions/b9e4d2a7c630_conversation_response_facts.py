@@ -1,6 +1,6 @@
 """conversation: first inbound, first reply and re-engagement stored for the analytics cohort
 
-Revision ID: f2c8a4d6e913
+Revision ID: b9e4d2a7c630
 Revises: e7b3c9d1f042
 Create Date: 2026-12-02 12:40:00
 
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'f2c8a4d6e913'
+revision = 'b9e4d2a7c630'
 down_revision = 'e7b3c9d1f042'
 branch_labels = None
 depends_on = None
