@@ -1,7 +1,7 @@
 """conversation: first inbound, first reply and re-engagement stored for the analytics cohort
 
 Revision ID: b9e4d2a7c630
-Revises: e7b3c9d1f042
+Revises: f2c8a4d6b317
 Create Date: 2026-12-02 12:40:00
 
 The three moments are derived from the messages (app.services.conversation_facts keeps them on
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = 'b9e4d2a7c630'
-down_revision = 'e7b3c9d1f042'
+down_revision = 'f2c8a4d6b317'
 branch_labels = None
 depends_on = None
 
