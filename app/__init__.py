@@ -46,6 +46,7 @@ def init_config(app: Flask) -> None:
 def init_extensions(app: Flask) -> None:
     from app.jobs import init_queue
     from app.security.tenancy import bind_request_scope, install_orm_guard
+    from app.services.conversation_facts import init_conversation_facts
     from app.services.tenant_content import init_content_stamps
     from app.services.order_triggers import init_workflow_events
     from app.views import register_views
@@ -64,6 +65,7 @@ def init_extensions(app: Flask) -> None:
     init_queue(app)
     install_orm_guard()
     init_content_stamps()
+    init_conversation_facts()
     init_workflow_events()
     with app.app_context():
         builder = AppBuilder()

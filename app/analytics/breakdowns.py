@@ -23,8 +23,11 @@ P = Product.__table__
 R = Referral.__table__
 
 
-def _paid_exists(tenant_id):
-    return exists().where(O.c.tenant_id == tenant_id, O.c.conversation_id == C.c.id, O.c.status.in_(PAID))
+def _paid_exists(tenant_id, lo):
+    """The conversation has a paid order. Its orders were placed after it started, so for a
+    conversation started since `lo` only orders placed since `lo` are looked at."""
+    return exists().where(O.c.tenant_id == tenant_id, O.c.created_at >= lo, O.c.conversation_id == C.c.id,
+                          O.c.status.in_(PAID))
 
 
 def _facts(f: Filters, lo, hi) -> tuple[list, list]:
@@ -32,7 +35,7 @@ def _facts(f: Filters, lo, hi) -> tuple[list, list]:
     platform and ad at once: the campaign, platform and ad breakdowns of a page roll these few
     rows up instead of each reading the range again."""
     def compute():
-        converted = func.coalesce(func.sum(case((_paid_exists(f.tenant_id), 1), else_=0)), 0)
+        converted = func.coalesce(func.sum(case((_paid_exists(f.tenant_id, lo), 1), else_=0)), 0)
         convs = db.session.execute(
             select(C.c.campaign_id, CH.c.platform, C.c.ad_id, func.count(), converted)
             .select_from(C.join(CH, CH.c.id == C.c.channel_id))
@@ -125,7 +128,7 @@ def _by_product(f, lo, hi):
                func.count(func.distinct(case((O.c.status.in_(PAID), C.c.id)))))
         .select_from(OI.join(O, O.c.id == OI.c.order_id).join(C, C.c.id == O.c.conversation_id))
         .where(OI.c.tenant_id == f.tenant_id, O.c.tenant_id == f.tenant_id, *conversation_where(f),
-               C.c.created_at >= lo, C.c.created_at < hi)
+               C.c.created_at >= lo, C.c.created_at < hi, O.c.created_at >= lo)  # placed after it began
         .group_by(key)).all()
     rows: dict = {}
     for pid, name, qty, orders, revenue in paid:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Float, case, cast, func, select
 
-from app.analytics.filters import C, M, O, Filters, conversation_where
+from app.analytics.filters import C, O, Filters, conversation_where
 from app.analytics.memo import per_request
 from app.extensions import db
 from app.models import PAID_STATUSES
@@ -40,62 +40,32 @@ class Cohort:
 
 
 def seconds_between(later, earlier):
-    """SQL: seconds from `earlier` to `later` (both timestamps), per dialect."""
+    """SQL: seconds from `earlier` to `later` (both timestamps), per dialect, as a float
+    (PostgreSQL's extract gives numeric, which arrives as a Decimal per row)."""
     if db.engine.dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)
+        return cast(func.extract("epoch", later - earlier), Float)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _materialized(stmt, name: str):
-    """A CTE PostgreSQL computes once: inlined, each later reference to `first_in` would
-    repeat its lookup per conversation."""
-    return stmt.cte(name).prefix_with("MATERIALIZED", dialect="postgresql")
-
-
 def cohort_query(f: Filters, lo: datetime, hi: datetime):
-    """One row per conversation started in [lo, hi). Each fact is a correlated lookup on the
-    conversation's own messages (conversation_id, created_at), ordered and cut at the first
-    match: a handful of index entries per conversation however many the tenant has."""
-    tenant = f.tenant_id
-    convs = (
-        select(C.c.id, C.c.lead_score, C.c.sentiment)
-        .where(*conversation_where(f), C.c.created_at >= lo, C.c.created_at < hi)
-        .subquery("cohort")
-    )
-    m1 = M.alias("m1")
-    first_in = (
-        select(m1.c.created_at)
-        .where(m1.c.conversation_id == convs.c.id, m1.c.tenant_id == tenant, m1.c.direction == "in")
-        .order_by(m1.c.created_at).limit(1)
-        .scalar_subquery()
-    )
-    step1 = _materialized(select(convs.c.id, convs.c.lead_score, convs.c.sentiment,
-                                 first_in.label("first_in")), "step1")
-    m2 = M.alias("m2")
-    first_reply = (
-        select(m2.c.created_at)
-        .where(m2.c.conversation_id == step1.c.id, m2.c.tenant_id == tenant, m2.c.direction == "out",
-               m2.c.sender.in_(REPLY_SENDERS), m2.c.status.in_(SENT), m2.c.created_at >= step1.c.first_in)
-        .order_by(m2.c.created_at).limit(1)
-        .scalar_subquery()
-    )
-    step2 = _materialized(select(step1, first_reply.label("first_reply")), "step2")
-    m3 = M.alias("m3")
-    replied_again = exists().where(
-        m3.c.conversation_id == step2.c.id, m3.c.tenant_id == tenant, m3.c.direction == "in",
-        m3.c.created_at > step2.c.first_reply,
-    )
+    """One row per conversation started in [lo, hi), from the conversation rows alone: the
+    first inbound message, the first reply and the customer's return are stored on each
+    conversation (app.services.conversation_facts keeps them as messages arrive, late ones
+    included), so the (tenant_id, created_at) index that carries them answers the range."""
     # An order is placed in a conversation that already exists, so none of the cohort's can
-    # predate `lo`: the bound keeps the lookup to the range's orders, not the tenant's all.
-    since = (O.c.tenant_id == tenant, O.c.created_at >= lo, O.c.conversation_id == step2.c.id)
-    ordered = exists().where(*since)
-    paid = exists().where(*since, O.c.status.in_(PAID))
+    # predate `lo`: the bound keeps the read to the range's orders, not the tenant's all; one
+    # pass over them says which conversations ordered and which paid.
+    orders = (select(O.c.conversation_id, func.max(case((O.c.status.in_(PAID), 1), else_=0)).label("paid"))
+              .where(O.c.tenant_id == f.tenant_id, O.c.created_at >= lo, O.c.conversation_id.is_not(None))
+              .group_by(O.c.conversation_id).subquery("conversation_orders"))
     return select(
-        step2.c.lead_score, step2.c.sentiment,
-        seconds_between(step2.c.first_reply, step2.c.first_in).label("response_seconds"),
-        and_(step2.c.first_reply.is_not(None), replied_again).label("replied_again"),
-        ordered.label("ordered"), paid.label("paid"),
-    )
+        C.c.lead_score, C.c.sentiment,
+        seconds_between(C.c.first_reply_at, C.c.first_inbound_at).label("response_seconds"),
+        C.c.engaged_at.is_not(None).label("replied_again"),
+        orders.c.conversation_id.is_not(None).label("ordered"),
+        func.coalesce(orders.c.paid, 0).label("paid"),
+    ).select_from(C.outerjoin(orders, orders.c.conversation_id == C.c.id)).where(
+        *conversation_where(f), C.c.created_at >= lo, C.c.created_at < hi)
 
 
 def cohort(f: Filters, lo: datetime, hi: datetime) -> Cohort:
@@ -106,15 +76,14 @@ def cohort(f: Filters, lo: datetime, hi: datetime) -> Cohort:
 
 
 def _compute(f: Filters, lo: datetime, hi: datetime) -> Cohort:
-    c = Cohort()
-    for lead, mood, seconds, again, ordered, paid in db.session.execute(cohort_query(f, lo, hi)):
-        c.conversations += 1
-        c.lead_scores.append(lead or 0)
-        c.sentiments.append(mood)
-        if seconds is not None:
-            c.replied += 1
-            c.response_seconds.append(max(float(seconds), 0.0))
-        c.engaged += bool(again)
-        c.ordered += bool(ordered)
-        c.paid += bool(paid)
-    return c
+    """Column by column with builtins: a 90-day cohort is some 25,000 rows, and a branch per
+    row cost more than the query."""
+    rows = db.session.execute(cohort_query(f, lo, hi)).all()
+    if not rows:
+        return Cohort()
+    # Plain tuples first: zip reads a plain tuple twelve times faster than a result Row.
+    leads, moods, seconds, again, ordered, paid = zip(*map(tuple, rows))
+    response = [float(s) if s > 0 else 0.0 for s in seconds if s is not None]
+    return Cohort(conversations=len(rows), replied=len(response), engaged=sum(map(bool, again)),
+                  ordered=sum(map(bool, ordered)), paid=sum(map(bool, paid)), response_seconds=response,
+                  lead_scores=[lead or 0 for lead in leads], sentiments=list(moods))

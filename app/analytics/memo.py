@@ -13,3 +13,10 @@ def per_request(key, compute):
     if key not in memo:
         memo[key] = compute()
     return memo[key]
+
+
+def peek(key):
+    """What this request has already computed for `key`, else None (nothing is computed)."""
+    if not has_request_context():
+        return None
+    return g.get("analytics_memo", {}).get(key)

@@ -8,13 +8,14 @@ definitions of each figure are in the README's analytics section.
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_right
 from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import case, func, select
 
 from app.analytics import buckets
-from app.analytics.memo import per_request
+from app.analytics.memo import peek, per_request
 from app.analytics.cohort import PAID, SENT, cohort
 from app.analytics.filters import (
     M,
@@ -35,6 +36,11 @@ def _sum_if(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def _count_if(condition):
+    """count(*) FILTER (WHERE ...): no CASE to evaluate and sum per row (SQLite has it too)."""
+    return func.count().filter(condition)
+
+
 def _money_if(condition):
     return func.coalesce(func.sum(case((condition, O.c.total_minor), else_=0)), 0)
 
@@ -44,35 +50,49 @@ def ratio(part: int | float, whole: int | float) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+def _message_figures():
+    """received, sent, sent by the AI, sent by staff: the columns of both message reads."""
+    sent = (M.c.direction == "out") & M.c.status.in_(SENT)
+    return (_count_if(M.c.direction == "in"), _count_if(sent), _count_if(sent & (M.c.sender == "ai")),
+            _count_if(sent & (M.c.sender == "agent")))
+
+
 def message_quarters(f: Filters, lo, hi) -> list[tuple[int, int, int, int, int]]:
     """(quarter-hour, received, sent, sent by the AI, sent by staff) over the range: the one
     scan of the tenant's messages that the summary, the time series and the inbound heatmap
     of a page share."""
     def compute():
-        q = buckets.quarter_hour(M.c.created_at).label("q")
-        sent = (M.c.direction == "out") & M.c.status.in_(SENT)
-        return [tuple(int(v or 0) for v in row) for row in db.session.execute(
-            select(q, _sum_if(M.c.direction == "in"), _sum_if(sent), _sum_if(sent & (M.c.sender == "ai")),
-                   _sum_if(sent & (M.c.sender == "agent")))
-            .where(*message_where(f), M.c.created_at >= lo, M.c.created_at < hi).group_by(q))]
+        q = buckets.quarter_hour(M.c.created_at)
+        return [(buckets.number(q_), int(r), int(s_), int(a), int(st)) for q_, r, s_, a, st in db.session.execute(
+            select(buckets.quarter_start(q), *_message_figures())
+            .where(*message_where(f), M.c.created_at >= lo, M.c.created_at < hi).group_by(q)).all()]
     return per_request(("messages", f, lo, hi), compute)
 
 
 def paid_quarters(f: Filters, lo, hi) -> list[tuple[int, int, int]]:
     """(quarter-hour, orders paid, revenue) of orders still paid, by payment time."""
     def compute():
-        q = buckets.quarter_hour(O.c.paid_at).label("q")
-        return [tuple(int(v or 0) for v in row) for row in db.session.execute(
-            select(q, func.count(), func.coalesce(func.sum(O.c.total_minor), 0))
+        q = buckets.quarter_hour(O.c.paid_at)
+        return [(buckets.number(q_), int(n), int(revenue or 0)) for q_, n, revenue in db.session.execute(
+            select(buckets.quarter_start(q), func.count(), func.coalesce(func.sum(O.c.total_minor), 0))
             .where(*order_where(f), O.c.status.in_(PAID), O.c.paid_at >= lo, O.c.paid_at < hi)
-            .group_by(q))]
+            .group_by(q)).all()]
     return per_request(("paid", f, lo, hi), compute)
 
 
 def message_counts(f: Filters, lo, hi) -> dict:
-    received = sent = ai = staff = 0
-    for _, r, s_, a, st in message_quarters(f, lo, hi):
-        received, sent, ai, staff = received + r, sent + s_, ai + a, staff + st
+    """The range's message totals: added up from the quarter-hours when this request has
+    already read them (a page draws them), else counted outright, which skips the grouping
+    (the previous period of a page, the summary API)."""
+    quarters = peek(("messages", f, lo, hi))
+    if quarters is not None:
+        received = sent = ai = staff = 0
+        for _, r, s_, a, st in quarters:
+            received, sent, ai, staff = received + r, sent + s_, ai + a, staff + st
+    else:
+        received, sent, ai, staff = (int(v or 0) for v in db.session.execute(
+            select(*_message_figures()).where(*message_where(f), M.c.created_at >= lo, M.c.created_at < hi)
+        ).one())
     return {"messages_received": received, "messages_sent": sent,
             "messages_sent_ai": ai, "messages_sent_staff": staff}
 
@@ -145,25 +165,29 @@ def timeseries(f: Filters) -> list[dict]:
         days[day] = {"day": day, "messages_received": 0, "messages_sent": 0, "conversations": 0,
                      "orders_paid": 0, "revenue_minor": 0}
         day += timedelta(days=1)
-
-    day_of = buckets.DayFinder(f.start, f.end, zone)
-
-    def add(bucket, **values):
-        row = days.get(day_of(bucket))
-        if row is not None:
-            for key, value in values.items():
-                row[key] += value
-
+    # Each quarter-hour's row from a table made once per range (thousands of rows to place).
+    clock = buckets.DayFinder(f.start, f.end, zone)
+    first, day_rows = clock.first, list(days.values())
+    rows = [day_rows[i] for i, _ in clock.quarters(zone)]
+    n = len(rows)
     for bucket, received, sent, _, _ in message_quarters(f, lo, hi):
-        add(bucket, messages_received=received, messages_sent=sent)
-    q = buckets.quarter_hour(C.c.created_at).label("q")
-    for bucket, count in db.session.execute(
-        select(q, func.count()).where(*conversation_where(f), C.c.created_at >= lo, C.c.created_at < hi)
+        if 0 <= bucket - first < n:
+            row = rows[bucket - first]
+            row["messages_received"] += received
+            row["messages_sent"] += sent
+    q = buckets.quarter_hour(C.c.created_at)
+    for start, count in db.session.execute(
+        select(buckets.quarter_start(q), func.count()).where(*conversation_where(f), C.c.created_at >= lo, C.c.created_at < hi)
         .group_by(q)
-    ):
-        add(bucket, conversations=int(count))
+    ).all():
+        bucket = buckets.number(start)
+        if 0 <= bucket - first < n:
+            rows[bucket - first]["conversations"] += int(count)
     for bucket, count, revenue in paid_quarters(f, lo, hi):
-        add(bucket, orders_paid=count, revenue_minor=revenue)
+        if 0 <= bucket - first < n:
+            row = rows[bucket - first]
+            row["orders_paid"] += count
+            row["revenue_minor"] += revenue
     return list(days.values())
 
 
@@ -180,10 +204,14 @@ def heatmap(f: Filters, kind: str) -> list[dict]:
         counts = [(bucket, received) for bucket, received, *_ in message_quarters(f, lo, hi) if received]
     else:
         counts = [(bucket, paid) for bucket, paid, _ in paid_quarters(f, lo, hi)]
+    clock = buckets.DayFinder(f.start, f.end, zone)
+    first, weekdays = clock.first, [day.weekday() for day in clock.days]
+    table = clock.quarters(zone)
     cells = Counter()
     for bucket, count in counts:
-        moment = buckets.local(bucket, zone)
-        cells[(moment.weekday(), moment.hour)] += count
+        if 0 <= bucket - first < len(table):
+            day, hour = table[bucket - first]
+            cells[(weekdays[day], hour)] += count
     return [{"weekday": wd, "hour": h, "count": cells[(wd, h)]} for wd in range(7) for h in range(24)]
 
 
@@ -195,18 +223,19 @@ RESPONSE_BUCKETS = ((0, 60, "under 1 min"), (60, 300, "1-5 min"), (300, 900, "5-
 
 
 def _bucketed(values, bounds, none_label: str | None = None) -> list[dict]:
-    counts = Counter()
-    for value in values:
-        if value is None:
-            if none_label:
-                counts[none_label] += 1
-            continue
-        for low, high, label in bounds:
-            if low <= value < high:
-                counts[label] += 1
-                break
-    labels = [label for _, _, label in bounds] + ([none_label] if none_label else [])
-    return [{"bucket": label, "count": counts[label]} for label in labels]
+    """Counts per bucket of ordered [low, high) bounds: the values are tallied first (tens of
+    thousands on a page, far fewer distinct ones: lead scores are 0-100), then each distinct
+    value is placed by bisection."""
+    lows = [low for low, _, _ in bounds]
+    counts = [0] * len(bounds)
+    tally = Counter(values)
+    missing = tally.pop(None, 0)
+    for value, n in tally.items():
+        i = bisect_right(lows, value) - 1
+        if i >= 0 and value < bounds[i][1]:
+            counts[i] += n
+    rows = [{"bucket": label, "count": counts[i]} for i, (_, _, label) in enumerate(bounds)]
+    return rows + ([{"bucket": none_label, "count": missing}] if none_label else [])
 
 
 def distributions(f: Filters) -> dict:

@@ -365,6 +365,13 @@ class Conversation(TenantMixin, Model):
     last_staff_at = Column(DateTime(timezone=True))  # a person's last message (inbox or echo)
     agent_last_seen_at = Column(DateTime(timezone=True))  # staff last opened it: unread counts
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # Derived from the messages on every flush that can move them (app.services.
+    # conversation_facts), never set by hand: the customer's first message, the first reply
+    # sent after it, the customer's first message after that reply. The analytics cohort reads
+    # them here instead of looking each one up in the conversation's messages.
+    first_inbound_at = Column(DateTime(timezone=True))
+    first_reply_at = Column(DateTime(timezone=True))
+    engaged_at = Column(DateTime(timezone=True))
 
     def __str__(self) -> str:
         return f"#{self.id} {self.customer}"
@@ -703,10 +710,12 @@ Index("ix_message_tenant_created", Message.tenant_id, Message.created_at,
 Index("ix_message_conversation_created", Message.conversation_id, Message.created_at,
       postgresql_include=[*MESSAGE_FACTS, "tenant_id"])
 Index("ix_conversation_tenant_created", Conversation.tenant_id, Conversation.created_at,
-      postgresql_include=["channel_id", "campaign_id", "lead_score", "sentiment", "ad_id"])
+      postgresql_include=["channel_id", "campaign_id", "lead_score", "sentiment", "ad_id",
+                          "first_inbound_at", "first_reply_at", "engaged_at", "id"])
 Index("ix_orders_tenant_paid", Order.tenant_id, Order.paid_at,
       postgresql_include=["status", "total_minor", "closed_by_sender", "campaign_id", "conversation_id"])
-Index("ix_orders_tenant_created", Order.tenant_id, Order.created_at)
+Index("ix_orders_tenant_created", Order.tenant_id, Order.created_at,
+      postgresql_include=["conversation_id", "status"])
 Index("ix_conversation_tenant_ad", Conversation.tenant_id, Conversation.ad_id)
 
 

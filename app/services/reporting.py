@@ -169,11 +169,12 @@ def dashboard(tenant: Tenant, days: int = DEFAULT_DAYS) -> Dashboard:
         days = DEFAULT_DAYS
     end = tenant_today(tenant)
     f = Filters(tenant_id=tenant.id, start=end - timedelta(days=days - 1), end=end)
+    daily = analytics.timeseries(f)  # first: the summary then adds up its quarter-hours
     current = analytics.summary(f)
     previous = analytics.summary(analytics.previous_period(f))
     return Dashboard(
         filters=f, currency=current.get("currency") or tenant.currency, summary=current,
-        headlines=headlines(current, previous), daily=analytics.timeseries(f),
+        headlines=headlines(current, previous), daily=daily,
         campaigns=active_campaigns(f), recent=recent_conversations(tenant.id),
     )
 
@@ -232,11 +233,12 @@ class AnalyticsPage:
 
 
 def analytics_page(f: Filters, currency: str) -> AnalyticsPage:
+    daily = analytics.timeseries(f)  # first: the summary then adds up its quarter-hours
     current = analytics.summary(f)
     previous = analytics.summary(analytics.previous_period(f))
     return AnalyticsPage(
         filters=f, currency=current.get("currency") or currency, summary=current,
-        headlines=headlines(current, previous), daily=analytics.timeseries(f),
+        headlines=headlines(current, previous), daily=daily,
         campaigns=analytics.breakdown(f, "campaign"), products=analytics.breakdown(f, "product"),
         platforms=analytics.breakdown(f, "platform"), ads=analytics.breakdown(f, "ad"),
         inbound_heatmap=analytics.heatmap(f, "inbound"), paid_heatmap=analytics.heatmap(f, "paid"),
