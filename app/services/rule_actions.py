@@ -210,6 +210,11 @@ class Run:
             return f"create_order refused: {result['error']}"
         self.order_id = db.session.scalar(select(Order.id).where(
             Order.tenant_id == self.conv.tenant_id, Order.number == result["number"]))
+        if result.get("status") == "already_pending":  # tapped twice: the order stands, once
+            self.texts.append(f"You already have this order: {count} × {product.name} — total "
+                              f"{result['total']}, order {result['number']}, awaiting payment. "
+                              "Here's its payment link again, right below.")
+            return f"create_order: {result['number']} already awaits payment (link sent again)"
         self.texts.append(text_of(spec) or (
             f"Done! {count} × {product.name} — total {result['total']}. Your order is "
             f"{result['number']}; the payment link follows right here."))
