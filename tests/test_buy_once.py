@@ -219,3 +219,26 @@ def test_two_buys_placed_at_once_make_one_order(app, world):
         assert db.session.scalar(select(func.count(Order.id)).where(
             Order.conversation_id == conv, Order.status == OrderStatus.PENDING_PAYMENT)) == 1
         assert db.session.get(Product, pid).reserved == 1
+
+
+# ---------------------------------------------------------------- after the payment
+
+
+def test_the_payment_confirmation_goes_before_an_order_paid_rules_message(app, world, run_jobs, graph):
+    """The test-mode page's Pay queues the confirmation's send after the payment committed,
+    which is when the order_paid rules are queued too: the rule's job, first in line, sends
+    the order's confirmation before its own thanks (each once)."""
+    from app.models import Conversation
+    from app.services.payments import links, test_mode
+
+    tid = world.a.tenant_id
+    add_rule(app, tid, "Thanks", RuleTrigger.ORDER_PAID, RuleAction.REPLY, response="Thank you, Asha!")
+    with app.app_context():
+        db.session.get(Conversation, world.a["conversation"]).last_inbound_at = utcnow()
+        db.session.commit()
+        order = links.ensure_link(world.a["order"], tid)
+        test_mode.pay_in_test_mode(order, "paid")
+        db.session.remove()
+    run_jobs()
+    sent = texts(graph)
+    assert len(sent) == 2 and sent[0].startswith("Payment received for order") and sent[1] == "Thank you, Asha!"

@@ -252,8 +252,11 @@ class Run:
             meta[optout.NOTICE] = True
         text = "\n\n".join(self.texts)
         if self.catalog is not None:
-            meta.update(kind="catalog", catalog=self.catalog)
-            text = "\n\n".join(t for t in (text, catalog_message.transcript(self.catalog)) if t)
+            # the rule's other texts open the catalog's own (a list's body, the words sent just
+            # before a carousel): the catalog is the one message, and they'd be lost beside it
+            catalog = {**self.catalog, "intro": "\n\n".join([*self.texts, self.catalog["intro"]])}
+            meta.update(kind="catalog", catalog=catalog)
+            text = catalog_message.transcript(catalog)
         return Reply(text, agent="rule:" + ", ".join(self.names)[:100], meta=meta)
 
     def outcome(self) -> Outcome:
