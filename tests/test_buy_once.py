@@ -242,3 +242,33 @@ def test_the_payment_confirmation_goes_before_an_order_paid_rules_message(app, w
     run_jobs()
     sent = texts(graph)
     assert len(sent) == 2 and sent[0].startswith("Payment received for order") and sent[1] == "Thank you, Asha!"
+
+
+def test_groq_ordering_the_same_again_is_told_the_order_awaits_payment(app, world, post_meta, run_jobs, graph,
+                                                                     monkeypatch):
+    """The model calls create_order for what already awaits payment: no second order, no
+    order_intent rules again; the tool result says so, and the link follows once more."""
+    import json
+
+    from tests.groq_fake import completion, fake_groq, tool_results
+
+    add_rule(app, world.a.tenant_id, "Tag buyers", RuleTrigger.ORDER_INTENT, RuleAction.TAG, response="buyer")
+    with app.app_context():
+        db.session.query(AutomationRule).filter(AutomationRule.name != "Tag buyers").delete()
+        db.session.commit()
+    buy = completion(tool_calls=[("create_order", {"items": [{"product_id": world.a["product"], "quantity": 1}]})])
+    with fake_groq(app, monkeypatch) as chat:
+        chat.side_effect = [buy, completion("Done! Your order is placed; the link follows."),
+                            buy, completion("That order is already waiting for you; here's the link again.")]
+        post_meta(mp.messenger(PAGE, mp.text("psid-gq2", PAGE, "m_g1", "go ahead with that one")))
+        run_jobs()
+        post_meta(mp.messenger(PAGE, mp.text("psid-gq2", PAGE, "m_g2", "ok yes order it")))
+        run_jobs()
+        calls = [c for c in chat.calls if json.loads(c.request.content).get("tools")]
+        result = tool_results(calls[3])[-1]
+    [(number, items, link, conv_id)] = orders_of(app, "psid-gq2")
+    assert result["status"] == "already_pending" and result["number"] == number
+    assert sum(link in t for t in texts(graph)) == 2
+    with app.app_context():
+        runs = db.session.scalars(select(RuleRun).where(RuleRun.conversation_id == conv_id)).all()
+        assert [r.rule_name for r in runs] == ["Tag buyers"]  # once, for the order placed

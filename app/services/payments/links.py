@@ -29,12 +29,15 @@ def place_in_chat(tenant_id: int, customer_id: int, conversation_id: int,
     (order, True) for a new order. (order, False) when the conversation already awaits payment
     for the very same order (checkout.payable_twin: a Buy tapped twice, a re-delivered
     postback): nothing is placed and that order's link is put in the chat again, after the
-    reply that says so (the link job takes the conversation's lock). The caller commits."""
+    reply that says so (the link job takes the conversation's lock). Committed either way,
+    as placing is (with the caller's claim on the messages; and the conversation's row lock
+    is not held while the agent goes on thinking)."""
     twin = checkout.payable_twin(tenant_id, conversation_id, lines)
     if twin is not None:
         twin.payment_link_sent_at = None  # sent again (or, not made yet, sent once as planned)
         checkout.note(twin, "Ordered again in the chat: pointed to this order's payment link",
                       source="agent")
+        db.session.commit()
         queue_link(twin.id, twin.tenant_id)
         return twin, False
     order = checkout.place_order(tenant_id, customer_id, conversation_id, lines, source="agent")
