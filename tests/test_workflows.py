@@ -239,9 +239,12 @@ def picture(app, world):
 
 def test_catalog_on_messenger_is_a_generic_template_carousel(app, world, post_meta, run_jobs, graph, picture):
     add_rule(app, world.a.tenant_id, "Catalog", RuleTrigger.KEYWORD, RuleAction.SEND_CATALOG,
-             match="catalog", category_id=world.a["category"])
+             match="catalog", category_id=world.a["category"], response="Our festive picks:",
+             steps=[(RuleAction.REPLY, {"response": "Namaste!"})])
     say(post_meta, run_jobs, "psid-c", "m_c1", "send me your catalog")
-    [body] = graph.sends()
+    intro, body = graph.sends()  # a carousel has no text: the rule's words go just before it
+    assert intro == {"recipient": {"id": "psid-c"}, "messaging_type": "RESPONSE",
+                     "message": {"text": "Namaste!\n\nOur festive picks:"}}
     assert body["recipient"] == {"id": "psid-c"} and body["messaging_type"] == "RESPONSE"
     payload = body["message"]["attachment"]["payload"]
     assert body["message"]["attachment"]["type"] == "template" and payload["template_type"] == "generic"
@@ -255,23 +258,24 @@ def test_catalog_on_instagram_goes_through_me_messages(app, world, post_meta, ru
     add_rule(app, world.a.tenant_id, "Catalog", RuleTrigger.KEYWORD, RuleAction.SEND_CATALOG, match="catalog")
     post_meta(mp.messenger("ig-A", mp.text("igsid-c", "ig-A", "m_igc1", "catalog pls"), obj="instagram"))
     run_jobs()
-    [call] = [c for c in graph.calls if c.request.url.split("?")[0].endswith("/messages")]
-    assert call.request.url.split("?")[0] == "http://graph.test/v25.0/me/messages"
-    body = graph.sends()[0]
+    calls = [c for c in graph.calls if c.request.url.split("?")[0].endswith("/messages")]
+    assert {c.request.url.split("?")[0] for c in calls} == {"http://graph.test/v25.0/me/messages"}
+    intro, body = graph.sends()
+    assert intro["message"] == {"text": "Here's what we have (Camp-A). Tap Buy on the one you like."}
     assert body["message"]["attachment"]["payload"]["elements"][0]["buttons"][0]["payload"] == "BUY SKU-A"
 
 
 def test_catalog_on_whatsapp_is_an_interactive_list(app, world, post_meta, run_jobs, graph, picture):
     add_channel(app, world.a.tenant_id, Platform.WHATSAPP, "wa-A")
     add_rule(app, world.a.tenant_id, "Catalog", RuleTrigger.KEYWORD, RuleAction.SEND_CATALOG,
-             match="catalog", response="Our festive picks:")
+             match="catalog", response="Our festive picks:", steps=[(RuleAction.REPLY, {"response": "Namaste!"})])
     post_meta(mp.whatsapp("wa-A", messages=[mp.wa_text("919800000001", "wamid.C1", "catalog")],
                           contacts=[mp.wa_contact("919800000001", "Asha")]))
     run_jobs()
     [body] = graph.sends()
     assert body["type"] == "interactive" and body["to"] == "919800000001"
     interactive = body["interactive"]
-    assert interactive["type"] == "list" and interactive["body"] == {"text": "Our festive picks:"}
+    assert interactive["type"] == "list" and interactive["body"] == {"text": "Namaste!\n\nOur festive picks:"}
     assert interactive["action"]["button"] == "View products"
     [section] = interactive["action"]["sections"]
     assert section["rows"] == [{"id": "BUY SKU-A", "title": "Prod-A", "description": "₹799.00"}]

@@ -214,7 +214,11 @@ class OfflineAgent:
                 f"{result['number']} (it replaces {result['replaces']}, so please use the new link)"
                 if result.get("replaces") else
                 f"Great choice! {what} — total {result['total']}. Your order is {result['number']}")
-        return Reply(head + "; the payment link follows right here.", agent=self.name)
+        if result.get("status") == "already_pending":
+            head = (f"You already have this order: {what} — total {result['total']}, order "
+                    f"{result['number']}, awaiting payment. Here's its payment link again")
+        return Reply(head + "; the payment link follows right here." if result.get("status") != "already_pending"
+                     else head + ", right below.", agent=self.name)
 
     def _alternatives(self, ctx, card: dict) -> str:
         picks = [c for c in tools.recommend(ctx, needs=card["category"] or card["name"])["products"]

@@ -100,7 +100,8 @@ def recommend(ctx: ToolContext, needs: str = "", budget_minor: int | None = None
 
 def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
     """Place the order: items checked against this tenant's catalog, stock reserved, priced
-    from the catalog (never from the text); the payment link follows in the chat."""
+    from the catalog (never from the text); the payment link follows in the chat. The same
+    order already awaiting payment here is not placed twice: status "already_pending"."""
     from app.services.payments import links
     from app.services.orders import OrderError
 
@@ -117,9 +118,17 @@ def create_order(ctx: ToolContext, items: list[dict] | None = None) -> dict:
     if ctx.claim is not None:  # the order and "these messages are answered" commit together
         ctx.claim()
     try:
-        order = links.place_in_chat(ctx.tenant_id, ctx.customer_id, ctx.conversation_id, lines)
+        order, new = links.place_in_chat(ctx.tenant_id, ctx.customer_id, ctx.conversation_id, lines)
     except OrderError as exc:
         return {"error": str(exc)}
+    if not new:  # the same order already awaits payment here: no second one (checkout.payable_twin)
+        before = ctx.order_intent
+        result = _placed(ctx, order)
+        ctx.order_intent = before  # nothing was placed by this call
+        result.update(status="already_pending",
+                      payment=f"order {order.number} with these items already awaits payment; its "
+                              "payment link is being sent in this chat again right after your reply")
+        return result
     if ctx.placed is not None:
         ctx.placed(order)
     return _placed(ctx, order)

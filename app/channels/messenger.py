@@ -159,6 +159,10 @@ class MessengerAdapter:
         catalog = (message.payload or {}).get("catalog") if message.kind == "catalog" else None
         if catalog:
             body["message"] = catalog_message.messenger_template(catalog)
+            intro = (catalog.get("intro") or "").strip()
+            if intro:  # a carousel has no text of its own: the rule's words go just before it
+                graph_for(channel).post(self.send_path(channel),
+                                        {**body, "message": {"text": intro[:2000]}})
         elif image:
             body["message"] = {"attachment": {"type": "image",
                                               "payload": {"url": image, "is_reusable": True}}}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 
 from sqlalchemy import func, select, update
 
@@ -231,6 +232,46 @@ def place_order(tenant_id: int, customer_id: int | None, conversation_id: int | 
         raise
     log.info("order %s placed for tenant %s: %s", order.number, tenant_id, order.total_minor)
     return order
+
+
+LINK_MARGIN = timedelta(minutes=2)  # a link about to expire is not worth pointing the customer to
+
+
+def payable_twin(tenant_id: int, conversation_id: int | None,
+                 lines: list[tuple[int, int]]) -> Order | None:
+    """The order this conversation already awaits payment for with the same lines (products
+    and quantities), if its payment link can still be paid (not made yet, or not expiring
+    within LINK_MARGIN).
+
+    A second Buy tap, a WhatsApp list reply chosen twice, a postback Meta delivers again
+    under a new mid, or the agent ordering what is already ordered: each would place a
+    second order with its own link and hold the stock twice. The customer meant the one
+    order, so the chat answers with it instead. A different product, or another quantity, is
+    a different order (the agent changes a pending order's quantity with change_order).
+
+    The conversation's row is locked first (until the caller's commit, on PostgreSQL), so two
+    jobs placing the same order at once are serialized here: the second sees the first's
+    order, whatever the conversation's Redis lock did.
+    """
+    if conversation_id is None:
+        return None
+    wanted = {(line.product_id, line.quantity) for line in normalize_lines(lines)}
+    db.session.execute(select(Conversation.id).where(
+        Conversation.id == conversation_id, Conversation.tenant_id == tenant_id).with_for_update())
+    soon = utcnow() + LINK_MARGIN
+    candidates = db.session.scalars(select(Order).where(
+        Order.tenant_id == tenant_id, Order.conversation_id == conversation_id,
+        Order.status == S.PENDING_PAYMENT).order_by(Order.id.desc())
+        .execution_options(populate_existing=True))
+    for order in candidates:
+        expires = order.payment_link_expires_at
+        if expires is not None and expires.tzinfo is None:  # SQLite hands back naive UTC
+            expires = expires.replace(tzinfo=timezone.utc)
+        if expires is not None and expires <= soon:
+            continue
+        if {(item.product_id, item.quantity) for item in order.items} == wanted:
+            return order
+    return None
 
 
 def replace_order(order_id: int, tenant_id: int, lines: list[tuple[int, int]], *,

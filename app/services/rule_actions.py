@@ -210,6 +210,11 @@ class Run:
             return f"create_order refused: {result['error']}"
         self.order_id = db.session.scalar(select(Order.id).where(
             Order.tenant_id == self.conv.tenant_id, Order.number == result["number"]))
+        if result.get("status") == "already_pending":  # tapped twice: the order stands, once
+            self.texts.append(f"You already have this order: {count} × {product.name} — total "
+                              f"{result['total']}, order {result['number']}, awaiting payment. "
+                              "Here's its payment link again, right below.")
+            return f"create_order: {result['number']} already awaits payment (link sent again)"
         self.texts.append(text_of(spec) or (
             f"Done! {count} × {product.name} — total {result['total']}. Your order is "
             f"{result['number']}; the payment link follows right here."))
@@ -247,8 +252,11 @@ class Run:
             meta[optout.NOTICE] = True
         text = "\n\n".join(self.texts)
         if self.catalog is not None:
-            meta.update(kind="catalog", catalog=self.catalog)
-            text = "\n\n".join(t for t in (text, catalog_message.transcript(self.catalog)) if t)
+            # the rule's other texts open the catalog's own (a list's body, the words sent just
+            # before a carousel): the catalog is the one message, and they'd be lost beside it
+            catalog = {**self.catalog, "intro": "\n\n".join([*self.texts, self.catalog["intro"]])}
+            meta.update(kind="catalog", catalog=catalog)
+            text = catalog_message.transcript(catalog)
         return Reply(text, agent="rule:" + ", ".join(self.names)[:100], meta=meta)
 
     def outcome(self) -> Outcome:

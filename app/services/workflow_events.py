@@ -25,7 +25,9 @@ from app.models import (
     AutomationRule,
     Channel,
     Conversation,
+    Direction,
     Message,
+    MessageStatus,
     Order,
     Platform,
     RuleRun,
@@ -46,6 +48,7 @@ MAX_QUIET_HOURS = 24 * 30
 # A quiet spell's check that never ran is made up by the sweep only if it came due this
 # recently: a nudge days late is no nudge (and free text is refused 24 h after their message).
 CATCH_UP = timedelta(hours=24)
+ORDER_NEWS = {RuleTrigger.ORDER_PAID, RuleTrigger.ORDER_SHIPPED}
 
 
 def _epoch(moment: datetime | None) -> int:
@@ -178,8 +181,25 @@ def run_event(conversation_id: int, tenant_id: int, trigger: str, event_key: str
                                          payload={"agent": reply.agent, **reply.meta})
         db.session.commit()
         if msg is not None:
-            outbound.send_or_retry_later([msg.id], tenant_id)
+            earlier = _order_news(conv, order_id, msg.id) if trigger in ORDER_NEWS else []
+            outbound.send_or_retry_later([*earlier, msg.id], tenant_id)
     return f"ran {len(run.runs)} rules" if run.runs else "no rule"
+
+
+def _order_news(conv: Conversation, order_id: int | None, before_id: int) -> list[int]:
+    """The order's own messages still waiting to go out ("Payment received for order ...",
+    "... has shipped"), written with the change that fired this rule: they go first.
+
+    Their job (the payment event's) sends them under this conversation's lock too, so
+    whichever comes first sends each once; without this the rule's thanks could reach the
+    customer before the confirmation it follows."""
+    if order_id is None:
+        return []
+    rows = db.session.execute(select(Message.id, Message.payload).where(
+        Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id,
+        Message.direction == Direction.OUT, Message.status == MessageStatus.QUEUED,
+        Message.id < before_id).order_by(Message.id)).all()
+    return [mid for mid, payload in rows if isinstance(payload, dict) and payload.get("order_id") == order_id]
 
 
 def requeue_quiet_checks(cutoff: datetime, limit: int = 500) -> int:

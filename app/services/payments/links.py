@@ -23,11 +23,26 @@ MIN_LINK_MINUTES = 16  # Razorpay wants expire_by at least 15 minutes ahead
 
 
 def place_in_chat(tenant_id: int, customer_id: int, conversation_id: int,
-                  lines: list[tuple[int, int]]) -> Order:
-    """The salesperson places an order in the chat; its payment link follows there."""
+                  lines: list[tuple[int, int]]) -> tuple[Order, bool]:
+    """The salesperson places an order in the chat; its payment link follows there.
+
+    (order, True) for a new order. (order, False) when the conversation already awaits payment
+    for the very same order (checkout.payable_twin: a Buy tapped twice, a re-delivered
+    postback): nothing is placed and that order's link is put in the chat again, after the
+    reply that says so (the link job takes the conversation's lock). Committed either way,
+    as placing is (with the caller's claim on the messages; and the conversation's row lock
+    is not held while the agent goes on thinking)."""
+    twin = checkout.payable_twin(tenant_id, conversation_id, lines)
+    if twin is not None:
+        twin.payment_link_sent_at = None  # sent again (or, not made yet, sent once as planned)
+        checkout.note(twin, "Ordered again in the chat: pointed to this order's payment link",
+                      source="agent")
+        db.session.commit()
+        queue_link(twin.id, twin.tenant_id)
+        return twin, False
     order = checkout.place_order(tenant_id, customer_id, conversation_id, lines, source="agent")
     queue_link(order.id, order.tenant_id)
-    return order
+    return order, True
 
 
 def replace_in_chat(order_id: int, tenant_id: int, lines: list[tuple[int, int]]) -> Order:
