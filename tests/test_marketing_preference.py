@@ -99,6 +99,16 @@ def test_utility_templates_still_reach_them_and_so_does_the_ai(app, browser, gra
     post_meta(whatsapp(WA_NUMBER, messages=[wa_text(RAVI, "wamid.ravi-1", "do you have kurtas?")]))
     run_jobs()
     assert [s["to"] for s in graph.sends()][-1] == RAVI and graph.sends()[-1]["type"] == "text"
+    with app.app_context():  # staff see why broadcasts skip them, in the conversation's sidebar
+        from app.models import Conversation
+        conv_id = db.session.scalar(select(Conversation.id).join(Customer).where(
+            Customer.tenant_id == world.a.tenant_id, Customer.external_id == RAVI,
+            Conversation.channel_id == ids["channel"]))
+        db.session.remove()
+    page = browser("owner_a").get(f"/inbox/c/{conv_id}").get_data(as_text=True)
+    assert 'id="no-marketing"' in page and "stopped marketing messages" in page
+    post_meta(preferences(pref("resume", offset_s=5)))
+    assert 'id="no-marketing"' not in browser("owner_a").get(f"/inbox/c/{conv_id}").get_data(as_text=True)
 
 
 def test_a_stop_while_the_broadcast_goes_out_skips_them(app, browser, graph, run_jobs, post_meta, audience):
