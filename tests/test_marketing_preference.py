@@ -191,3 +191,26 @@ def test_malformed_deliveries_are_acknowledged_and_change_nothing(app, post_meta
     resp = post_meta(payload)
     assert resp.status_code == 200
     assert flags(app, world.a.tenant_id) == expect
+
+
+def test_the_inbox_refuses_a_marketing_template_to_them_and_sends_a_utility_one(app, world, browser, graph,
+                                                                               run_jobs):
+    from datetime import timedelta
+
+    from tests.test_inbox_page import approved_template, make_conv, stored
+
+    conv = make_conv(app, world.a.tenant_id, Platform.WHATSAPP, RAVI, inbound_age=timedelta(hours=30))
+    with app.app_context():
+        db.session.scalar(select(Customer).where(Customer.external_id == RAVI)).marketing_opted_out = True
+        db.session.commit()
+        db.session.remove()
+    promo = approved_template(app, world.a.tenant_id, name="sale", body="Sale today!")
+    category(app, promo, "marketing")
+    update = approved_template(app, world.a.tenant_id, name="order_ready", body="Your order is ready")
+    staff, path = browser("staff_a"), f"/inbox/c/{conv}"
+    staff.post(f"{path}/template", data={"template_id": promo}, token_from=path)
+    assert "stopped marketing messages in WhatsApp" in staff.get(path).get_data(as_text=True)
+    assert stored(app, conv) == []
+    staff.post(f"{path}/template", data={"template_id": update}, token_from=path)
+    run_jobs()
+    assert [s["template"]["name"] for s in graph.sends()] == ["order_ready"]

@@ -127,7 +127,7 @@ def create(tenant_id: int, user_id: int | None, *, name, segment_id, channel_id,
                           status=BroadcastStatus.SENDING, created_by_id=user_id)
     db.session.add(broadcast)
     db.session.flush()
-    marketing = is_marketing(template)
+    marketing = templates.is_marketing(template)
     for customer in db.session.scalars(segments.members_query(tenant_id, segments.filters_of(segment))):
         status, reason = RecipientStatus.PENDING, None
         if customer.platform != Platform.WHATSAPP:
@@ -156,13 +156,6 @@ def cancel(tenant_id: int, broadcast_id: int) -> bool:
             status=RecipientStatus.SKIPPED, reason="broadcast cancelled"))
     db.session.commit()
     return bool(changed)
-
-
-def is_marketing(template: Template) -> bool:
-    """A marketing template: what a customer who stopped marketing messages in WhatsApp's
-    settings must not get (Meta would refuse it anyway). Utility and authentication ones
-    still reach them."""
-    return str(template.category or "").strip().lower() == "marketing"
 
 
 def _values(broadcast: Broadcast, customer: Customer, business: str) -> list[str]:
@@ -196,7 +189,7 @@ def send_batch(broadcast_id: int, tenant_id: int) -> int:
         log.warning("broadcast %s stopped: its template was deleted or is no longer approved", broadcast_id)
         return 0
     business = tenants.business_name(tenant_id)
-    marketing = is_marketing(template)
+    marketing = templates.is_marketing(template)
     pending = db.session.scalars(select(BroadcastRecipient).where(
         BroadcastRecipient.broadcast_id == broadcast_id,
         BroadcastRecipient.status == RecipientStatus.PENDING)

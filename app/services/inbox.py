@@ -33,7 +33,7 @@ from app.models import (
 )
 from app.models.inbox import ConversationNote
 from app.jobs.queueing import queue_answers, queue_pause_end, requeue_pause_end
-from app.services import outbound, takeover
+from app.services import outbound, takeover, templates
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,9 @@ def send_template(conv: Conversation, author_id: int, template_id, variables: li
     template = next((t for t in usable_templates(conv) if t.id == template_id), None)
     if template is None:
         raise InboxError("That template is not approved for WhatsApp yet", "template_id")
+    if templates.is_marketing(template) and conv.customer.marketing_opted_out:
+        raise InboxError(f"{conv.customer} stopped marketing messages in WhatsApp's settings: choose a "
+                         f"utility template, or wait for them to write", "template_id")
     values = [(v or "").strip() for v in variables or []]
     needed = variable_count(template.body)
     values = values[:needed] if len(values) >= needed else values
