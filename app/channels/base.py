@@ -27,6 +27,7 @@ class EventKind(enum.StrEnum):
     STATUS = "status"          # WhatsApp status of one of our messages (sent/delivered/read/failed)
     REFERRAL = "referral"      # the customer arrived from an ad / link (no message)
     OPTIN = "optin"
+    PREFERENCE = "preference"  # WhatsApp: marketing messages stopped/resumed (status stop|resume)
 
 
 @dataclass

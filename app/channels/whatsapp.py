@@ -66,6 +66,9 @@ class WhatsAppAdapter:
                 if change.get("field") == "smb_message_echoes":
                     self._echoes(change, f"{where}.changes[{j}]", arrival, parsed)
                     continue
+                if change.get("field") == "user_preferences":
+                    self._preferences(change, f"{where}.changes[{j}]", arrival, parsed)
+                    continue
                 if change.get("field") != "messages":
                     log.info("whatsapp: ignoring change field %r", f.label(change, "field", limit=64))
                     continue
@@ -128,6 +131,38 @@ class WhatsAppAdapter:
             except f.UNREADABLE as exc:
                 parsed.skip(f"{where}.value.message_echoes[{k}]", f.reason(exc))
 
+    def _preferences(self, change: dict, where: str, arrival: datetime, parsed: Parsed) -> None:
+        """The customer stopped or resumed marketing messages in WhatsApp's own settings
+        (`value.user_preferences[]`: wa_id, category marketing_messages, value stop|resume,
+        timestamp). Any other category or value is skipped: we know of no other."""
+        try:
+            value = f.obj(change, "value", required=True)
+            account = f.ident(f.obj(value, "metadata", required=True), "phone_number_id",
+                              required=True, name="metadata.phone_number_id")
+            prefs = f.items(value, "user_preferences")
+        except f.UNREADABLE as exc:
+            parsed.skip(where, f.reason(exc))
+            return
+        for k, pref in enumerate(prefs):
+            try:
+                if not isinstance(pref, dict):
+                    raise f.Malformed(f"is {f.kind_of(pref)}, not an object")
+                if pref.get("category") != "marketing_messages":
+                    raise f.Malformed(f"category {f.label(pref, 'category', limit=64)!r} is not marketing_messages")
+                parsed.events.append(self._preference(
+                    account, f.required(f.ident(pref, "wa_id", limit=f.MAX_PHONE), "wa_id"),
+                    pref.get("value"), pref.get("timestamp"), arrival, pref))
+            except f.UNREADABLE as exc:
+                parsed.skip(f"{where}.value.user_preferences[{k}]", f.reason(exc))
+
+    def _preference(self, account: str, customer: str, choice, timestamp, arrival: datetime,
+                    raw: dict) -> InboundEvent:
+        if choice not in ("stop", "resume"):
+            raise f.Malformed("the marketing preference (value) is neither stop nor resume")
+        return InboundEvent(platform=self.platform, kind=EventKind.PREFERENCE, account_id=account,
+                            customer_id=customer, status=choice,
+                            timestamp=f.event_time(timestamp, arrival), raw=raw)
+
     @staticmethod
     def _names(contacts: list) -> dict[str, str]:
         names = {}
@@ -151,6 +186,10 @@ class WhatsAppAdapter:
         base = dict(platform=self.platform, account_id=account, customer_id=customer,
                     timestamp=f.event_time(msg.get("timestamp"), arrival), raw=msg,
                     customer_name=names.get(customer), customer_phone=phone)
+        if msg.get("type") == "system" and f.optional_obj(msg, "system").get("type") == "user_preference_changed":
+            # the same stop/resume as the user_preferences field, as a system message
+            return self._preference(account, customer, f.optional_obj(msg, "system").get("marketing"),
+                                    msg.get("timestamp"), arrival, msg)
         if msg.get("type") == "reaction":
             r = f.obj(msg, "reaction", required=True)
             return InboundEvent(kind=EventKind.REACTION, message_id=f.ident(r, "message_id", limit=255),

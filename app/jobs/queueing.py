@@ -115,8 +115,22 @@ def queue_pause_end(conversation_id: int, tenant_id: int, *, at: datetime) -> No
     seconds, and the job must find the pause over)."""
     at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
     enqueue("app.jobs.inbound.answer_after_pause", conversation_id, tenant_id=tenant_id,
-            job_id=f"pause-end-{conversation_id}-{int(at.timestamp())}",
+            job_id=_pause_end_id(conversation_id, at),
             delay=max(at.timestamp() - time.time(), 0) + PAUSE_END_MARGIN_SECONDS)
+
+
+def requeue_pause_end(conversation_id: int, tenant_id: int, *, at: datetime) -> bool:
+    """The sweep's pause-end job for a pause that ended with a customer still waiting (its
+    scheduled job was lost with the queue): under the scheduled job's id, so one still
+    waiting is not doubled; a finished or failed one is replaced. True if queued."""
+    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return enqueue_again("app.jobs.inbound.answer_after_pause", conversation_id, tenant_id=tenant_id,
+                         job_id=_pause_end_id(conversation_id, at))
+
+
+def _pause_end_id(conversation_id: int, at: datetime) -> str:
+    """One job per conversation and pause end, whoever queues it."""
+    return f"pause-end-{conversation_id}-{int(at.timestamp())}"
 
 
 def queue_rating(conversation_id: int, tenant_id: int) -> None:

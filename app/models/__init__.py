@@ -315,6 +315,12 @@ class Customer(TenantMixin, Model):
     email = Column(String(200))
     tags = Column(String(500))
     opted_out = Column(Boolean, nullable=False, default=False)
+    # Marketing messages stopped by the customer in WhatsApp's own settings (its
+    # user_preferences webhook): broadcasts of marketing templates skip them; the AI and
+    # replies are unaffected. `marketing_pref_at` is when the latest stop/resume was made, so
+    # one delivered late never undoes a newer one.
+    marketing_opted_out = Column(Boolean, nullable=False, default=False, server_default=false())
+    marketing_pref_at = Column(DateTime(timezone=True))
     # When we last asked the platform for the person's name (asked once, not per message).
     profile_checked_at = Column(DateTime(timezone=True))
     first_seen_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
@@ -333,6 +339,8 @@ class Conversation(TenantMixin, Model):
         # Newest first per tenant (dashboard's recent conversations, the inbox's default order)
         # is a short backward index scan instead of sorting all of a tenant's conversations.
         Index("ix_conversation_tenant_last_message", "tenant_id", "last_message_at", "id"),
+        # the sweep's pauses ended in the last day with a customer still waiting
+        Index("ix_conversation_paused_until", "paused_until"),
     )
     id = Column(Integer, primary_key=True)
     channel_id = Column(Integer, ForeignKey("channel.id", ondelete="CASCADE"), nullable=False, index=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from app.extensions import db
 from app.jobs.queueing import queue_broadcast
@@ -40,6 +40,9 @@ MAX_PER_SECOND = 80  # the Cloud API's default throughput per business phone num
 DEFAULT_PER_SECOND = 20
 FIELDS = re.compile(r"\{(\w*)\}")
 KNOWN_FIELDS = {"name", "first_name", "phone", "business"}
+# Why a recipient was skipped, shown per recipient on the broadcast's page
+OPTED_OUT = "opted out of automated messages"
+NO_MARKETING = "stopped marketing messages in WhatsApp's settings"
 
 
 class BroadcastError(ValueError):
@@ -124,12 +127,15 @@ def create(tenant_id: int, user_id: int | None, *, name, segment_id, channel_id,
                           status=BroadcastStatus.SENDING, created_by_id=user_id)
     db.session.add(broadcast)
     db.session.flush()
+    marketing = templates.is_marketing(template)
     for customer in db.session.scalars(segments.members_query(tenant_id, segments.filters_of(segment))):
         status, reason = RecipientStatus.PENDING, None
         if customer.platform != Platform.WHATSAPP:
             status, reason = RecipientStatus.SKIPPED, f"not a WhatsApp customer ({customer.platform})"
         elif customer.opted_out:
-            status, reason = RecipientStatus.SKIPPED, "opted out of automated messages"
+            status, reason = RecipientStatus.SKIPPED, OPTED_OUT
+        elif marketing and customer.marketing_opted_out:
+            status, reason = RecipientStatus.SKIPPED, NO_MARKETING
         db.session.add(BroadcastRecipient(tenant_id=tenant_id, broadcast_id=broadcast.id,
                                           customer_id=customer.id, status=status, reason=reason))
     db.session.commit()
@@ -183,23 +189,28 @@ def send_batch(broadcast_id: int, tenant_id: int) -> int:
         log.warning("broadcast %s stopped: its template was deleted or is no longer approved", broadcast_id)
         return 0
     business = tenants.business_name(tenant_id)
+    marketing = templates.is_marketing(template)
     pending = db.session.scalars(select(BroadcastRecipient).where(
         BroadcastRecipient.broadcast_id == broadcast_id,
         BroadcastRecipient.status == RecipientStatus.PENDING)
         .order_by(BroadcastRecipient.id).limit(broadcast.per_second)).all()
     made: list[int] = []
     for recipient in pending:
-        # The opt-out is read in the same statement that claims the recipient: a STOP that
-        # committed a moment ago is seen, whatever this session loaded earlier.
-        opted_out = select(Customer.id).where(Customer.id == recipient.customer_id,
-                                              Customer.opted_out.is_(True)).exists()
+        # The opt-out is read in the same statement that claims the recipient: a STOP (or a
+        # stop of marketing messages) that committed a moment ago is seen, whatever this
+        # session loaded earlier.
+        refused = Customer.opted_out.is_(True)
+        if marketing:
+            refused = or_(refused, Customer.marketing_opted_out.is_(True))
+        stopped = select(Customer.id).where(Customer.id == recipient.customer_id, refused).exists()
         claimed = db.session.execute(update(BroadcastRecipient).where(
             BroadcastRecipient.id == recipient.id, BroadcastRecipient.status == RecipientStatus.PENDING,
-            ~opted_out).values(status=RecipientStatus.QUEUED)).rowcount
+            ~stopped).values(status=RecipientStatus.QUEUED)).rowcount
         if not claimed:
+            opted_out = db.session.scalar(select(Customer.opted_out).where(Customer.id == recipient.customer_id))
             db.session.execute(update(BroadcastRecipient).where(
                 BroadcastRecipient.id == recipient.id, BroadcastRecipient.status == RecipientStatus.PENDING
-            ).values(status=RecipientStatus.SKIPPED, reason="opted out of automated messages"))
+            ).values(status=RecipientStatus.SKIPPED, reason=OPTED_OUT if opted_out else NO_MARKETING))
             db.session.commit()
             continue
         customer = recipient.customer

@@ -8,16 +8,19 @@ send path as the agent's (app.services.outbound), and pauses the agent in that c
 """
 from __future__ import annotations
 
+import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, or_, select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import (
     Conversation,
     ConversationMode,
     ConversationStatus,
+    Customer,
     Direction,
     Message,
     Platform,
@@ -29,8 +32,10 @@ from app.models import (
     utcnow,
 )
 from app.models.inbox import ConversationNote
-from app.jobs.queueing import queue_answers, queue_pause_end
-from app.services import outbound, takeover
+from app.jobs.queueing import queue_answers, queue_pause_end, requeue_pause_end
+from app.services import outbound, takeover, templates
+
+log = logging.getLogger(__name__)
 
 MAX_REPLY = 2000
 MAX_NOTE = 4000
@@ -133,6 +138,9 @@ def send_template(conv: Conversation, author_id: int, template_id, variables: li
     template = next((t for t in usable_templates(conv) if t.id == template_id), None)
     if template is None:
         raise InboxError("That template is not approved for WhatsApp yet", "template_id")
+    if templates.is_marketing(template) and conv.customer.marketing_opted_out:
+        raise InboxError(f"{conv.customer} stopped marketing messages in WhatsApp's settings: choose a "
+                         f"utility template, or wait for them to write", "template_id")
     values = [(v or "").strip() for v in variables or []]
     needed = variable_count(template.body)
     values = values[:needed] if len(values) >= needed else values
@@ -247,6 +255,48 @@ def answer_after_pause(conversation_id: int, tenant_id: int) -> str:
         queue_pause_end(conv.id, tenant_id, at=until)
         return "still paused"
     return "answered" if answer_waiting(conv) else "nothing waits"
+
+
+# A pause that ended longer ago than this is not made up by the sweep: a customer who asked a
+# day ago and heard nothing is better served by a person than by an AI answer out of the blue.
+PAUSE_CATCH_UP = timedelta(hours=24)
+
+
+def requeue_ended_pauses(cutoff: datetime, limit: int = 500) -> int:
+    """The sweep: a pause that ended before `cutoff` (within PAUSE_CATCH_UP) with a customer
+    message still set aside for the person who never answered gets its pause-end job again.
+
+    The job at a pause's end lives in RQ's scheduler only; a queue that restarts (the embedded
+    in-memory one) or a flushed Redis loses it, and the customer would wait for good. Set
+    aside for that pause = handled while it ran (between the person stepping in and its end),
+    not answered since (no message of ours after it): once the job hands it to the agent its
+    handled_at is cleared and then set again after the pause's end, so a pause is made up
+    once, however often the sweep runs; the same job id as the scheduled job's keeps one still
+    waiting from being doubled, and the job itself re-checks everything (taken over, closed,
+    paused again). Conversations with people, closed ones and opted-out customers are left
+    alone, as the scheduled job would have been never queued or done nothing for them.
+    Returns how many were queued."""
+    since = utcnow() - PAUSE_CATCH_UP
+    waiting, ours = aliased(Message), aliased(Message)
+    answered = select(ours.id).where(
+        ours.conversation_id == waiting.conversation_id, ours.direction == Direction.OUT,
+        ours.created_at > waiting.created_at).exists()
+    set_aside = select(waiting.id).where(
+        waiting.conversation_id == Conversation.id, waiting.tenant_id == Conversation.tenant_id,
+        waiting.direction == Direction.IN, waiting.handled_at.is_not(None),
+        waiting.handled_at <= Conversation.paused_until,
+        or_(Conversation.taken_over_at.is_(None), waiting.handled_at >= Conversation.taken_over_at),
+        ~answered).exists()
+    due = db.session.execute(select(Conversation.id, Conversation.tenant_id, Conversation.paused_until)
+                             .join(Customer, Customer.id == Conversation.customer_id).where(
+        Conversation.paused_until >= since, Conversation.paused_until < cutoff,
+        Conversation.mode == ConversationMode.AI, Conversation.status != ConversationStatus.CLOSED,
+        Customer.opted_out.is_(False), set_aside).order_by(Conversation.paused_until).limit(limit)).all()
+    db.session.commit()
+    queued = sum(1 for conv_id, tenant_id, until in due if requeue_pause_end(conv_id, tenant_id, at=until))
+    if queued:
+        log.info("sweep queued %d pause ends whose jobs were lost", queued)
+    return queued
 
 
 def answer_waiting(conv: Conversation) -> int:

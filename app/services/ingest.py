@@ -365,6 +365,22 @@ def _on_referral(batch, channel, event: InboundEvent, result, now) -> None:
                                         event.timestamp or now)
 
 
+def _on_preference(batch, channel, event: InboundEvent, result, now) -> None:
+    """The customer stopped or resumed marketing messages in WhatsApp's settings: recorded on
+    them for broadcasts (app.services.broadcasts); a marketing-only stop, so the chat and the
+    AI go on. The newest choice wins, whatever order Meta delivers them in; a re-delivery
+    changes nothing."""
+    if not event.customer_id:
+        return
+    customer = _customer(batch, channel, event, now)
+    at, last = event.timestamp or now, _aware(customer.marketing_pref_at)
+    if last is not None and at < last:
+        log.info("customer %s: a marketing preference older than the one recorded is ignored", customer.id)
+        return
+    customer.marketing_opted_out = event.status == "stop"
+    customer.marketing_pref_at = at
+
+
 HANDLERS = {
     EventKind.MESSAGE: _on_message,
     EventKind.ECHO: _on_echo,
@@ -375,4 +391,5 @@ HANDLERS = {
     EventKind.READ: _on_receipt,
     EventKind.STATUS: _on_status,
     EventKind.REFERRAL: _on_referral,
+    EventKind.PREFERENCE: _on_preference,
 }

@@ -2,8 +2,9 @@
 
 It re-enqueues stored webhook deliveries not yet processed (parking those out of attempts),
 inbound messages still unanswered, replies still QUEUED, payment events not yet applied,
-orders whose payment link never reached the chat, follow-ups past due and no_reply checks
-that came due without their job having run, after a grace period; and expires overdue
+orders whose payment link never reached the chat, follow-ups past due, no_reply checks
+that came due and ended pauses with a customer still waiting, without their job having run,
+after a grace period; and expires overdue
 test-mode links. Job ids are derived from the row (or the quiet spell), so work whose job
 still exists in RQ is not queued twice; the jobs themselves are idempotent besides.
 """
@@ -27,7 +28,7 @@ from app.jobs.queueing import (
     requeue_send,
 )
 from app.models import Direction, Message, MessageStatus, PaymentEvent, WebhookEvent, utcnow
-from app.services import followups, workflow_events
+from app.services import followups, inbox, workflow_events
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -43,6 +44,7 @@ class SweepReport:
     expired_orders: int = 0
     follow_ups: int = 0
     no_reply: int = 0
+    pause_ends: int = 0
 
 
 def sweep() -> SweepReport:
@@ -62,6 +64,7 @@ def sweep() -> SweepReport:
     _sweep_payments(cutoff, report)
     report.follow_ups = followups.requeue_overdue(cutoff)
     report.no_reply = workflow_events.requeue_quiet_checks(cutoff)
+    report.pause_ends = inbox.requeue_ended_pauses(cutoff)
     if report.deliveries or report.inbound or report.outbound:
         log.info("sweep re-queued %d deliveries, %d inbound and %d outbound messages",
                  report.deliveries, report.inbound, report.outbound)

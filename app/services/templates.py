@@ -51,3 +51,10 @@ def whatsapp_template(name: str, language: str, values: list[str], body: str | N
             params.append(param)
         template["components"] = [{"type": "body", "parameters": params}]
     return template
+
+
+def is_marketing(template) -> bool:
+    """A marketing template: what a customer who stopped marketing messages in WhatsApp's
+    settings must not get (Meta would refuse it anyway). Utility and authentication ones
+    still reach them."""
+    return str(template.category or "").strip().lower() == "marketing"
