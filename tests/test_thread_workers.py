@@ -150,7 +150,12 @@ def test_a_delivery_job_answers_its_own_message_and_bursts_still_merge(app, worl
         post_meta(mp.messenger(PAGE, mp.text("psid-frag", PAGE, f"m_frag_{n}", f"part {n}")),
                   process=False)
     with GraphStub() as stub:
-        proc = threaded_worker(stub, "--burst", "-n", "1", "-t", "4", debounce=1.0)
+        # The window counts from each message's arrival (just now, all within milliseconds), and
+        # is longer than the worker takes to start: all three fragments are stored before any
+        # job's window ends, whatever the machine's load. A window that had already passed
+        # when the jobs began would leave it to thread timing (fragments stored after a reply
+        # are rightly a new burst).
+        proc = threaded_worker(stub, "--burst", "-n", "1", "-t", "4", debounce=6.0)
         out, _ = proc.communicate(timeout=120)
         assert proc.returncode == 0, out[-3000:]
     assert sorted(s["recipient"]["id"] for s in stub.sends) == ["psid-frag", "psid-solo"]
