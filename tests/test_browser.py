@@ -95,7 +95,11 @@ def test_playground_shows_each_message_once_when_polls_overlap(server, page):
     page.click("#pg-send")
     page.wait_for_function("() => [...document.querySelectorAll('.pg-out')].some(e => e.innerText.includes('799'))",
                            timeout=30_000)
-    page.wait_for_timeout(2500)  # every poll in flight has landed
+    def poll(request):
+        return "/playground/messages" in request.url
+
+    for _ in range(2):  # two more polls answered: any that was in flight with the reply has landed
+        page.wait_for_event("requestfinished", predicate=poll, timeout=30_000)
     shown = [page.locator(".pg-in, .pg-out").nth(i).inner_text()
              for i in range(page.locator(".pg-in, .pg-out").count())]
     assert len(shown) == len(set(shown)), shown
