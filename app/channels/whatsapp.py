@@ -19,6 +19,14 @@ log = logging.getLogger(__name__)
 MEDIA = ("image", "video", "document", "audio", "sticker")
 
 
+def _value_and_account(change: dict) -> tuple[dict, str]:
+    """A change's `value` and the phone number id it is for: every field names its number in
+    `value.metadata.phone_number_id` (raises f.UNREADABLE when either is missing or malformed)."""
+    value = f.obj(change, "value", required=True)
+    return value, f.ident(f.obj(value, "metadata", required=True), "phone_number_id",
+                          required=True, name="metadata.phone_number_id")
+
+
 def _text(msg: dict) -> tuple[str, str | None, str | None]:
     """(kind, text, payload) for one inbound WhatsApp message."""
     kind = f.label(msg, "type", limit=f.MAX_KIND) or "unsupported"
@@ -77,9 +85,7 @@ class WhatsAppAdapter:
 
     def _value(self, change: dict, where: str, arrival: datetime, parsed: Parsed) -> None:
         try:
-            value = f.obj(change, "value", required=True)
-            account = f.ident(f.obj(value, "metadata", required=True), "phone_number_id",
-                              required=True, name="metadata.phone_number_id")
+            value, account = _value_and_account(change)
             messages, statuses = f.items(value, "messages"), f.items(value, "statuses")
             names = self._names(f.items(value, "contacts"))
         except f.UNREADABLE as exc:
@@ -109,9 +115,7 @@ class WhatsAppAdapter:
         Cloud API (coexistence): `value.message_echoes[]`, business in `from`, customer in
         `to`. They come from no app of ours, so the agent steps back (app.services.takeover)."""
         try:
-            value = f.obj(change, "value", required=True)
-            account = f.ident(f.obj(value, "metadata", required=True), "phone_number_id",
-                              required=True, name="metadata.phone_number_id")
+            value, account = _value_and_account(change)
             echoes = f.items(value, "message_echoes")
         except f.UNREADABLE as exc:
             parsed.skip(where, f.reason(exc))
@@ -136,9 +140,7 @@ class WhatsAppAdapter:
         (`value.user_preferences[]`: wa_id, category marketing_messages, value stop|resume,
         timestamp). Any other category or value is skipped: we know of no other."""
         try:
-            value = f.obj(change, "value", required=True)
-            account = f.ident(f.obj(value, "metadata", required=True), "phone_number_id",
-                              required=True, name="metadata.phone_number_id")
+            value, account = _value_and_account(change)
             prefs = f.items(value, "user_preferences")
         except f.UNREADABLE as exc:
             parsed.skip(where, f.reason(exc))
