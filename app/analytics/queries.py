@@ -7,8 +7,6 @@ definitions of each figure are in the README's analytics section.
 """
 from __future__ import annotations
 
-import statistics
-from bisect import bisect_right
 from collections import Counter
 from datetime import timedelta
 
@@ -16,7 +14,7 @@ from sqlalchemy import case, func, select
 
 from app.analytics import buckets
 from app.analytics.memo import peek, per_request
-from app.analytics.cohort import PAID, SENT, cohort
+from app.analytics.cohort import LEAD_BUCKETS, PAID, RESPONSE_BUCKETS, SENT, SENTIMENT_BUCKETS, cohort
 from app.analytics.filters import (
     M,
     O,
@@ -131,10 +129,6 @@ def order_figures(f: Filters, lo, hi) -> dict:
     }
 
 
-def median_seconds(values: list[float]) -> float | None:
-    return round(statistics.median(values), 1) if values else None
-
-
 def summary(f: Filters) -> dict:
     zone, currency, _ = tenant_facts(f.tenant_id)
     lo, hi = utc_bounds(f.start, f.end, zone)
@@ -144,7 +138,7 @@ def summary(f: Filters) -> dict:
         **message_counts(f, lo, hi),
         "conversations": c.conversations,
         "response_rate": ratio(c.engaged, c.replied),
-        "median_first_response_seconds": median_seconds(c.response_seconds),
+        "median_first_response_seconds": None if c.median_response_seconds is None else round(c.median_response_seconds, 1),
         **order_figures(f, lo, hi),
         "conversion_rate": ratio(c.paid, c.conversations),
     }
@@ -215,27 +209,8 @@ def heatmap(f: Filters, kind: str) -> list[dict]:
     return [{"weekday": wd, "hour": h, "count": cells[(wd, h)]} for wd in range(7) for h in range(24)]
 
 
-LEAD_BUCKETS = ((0, 20, "0-19"), (20, 40, "20-39"), (40, 60, "40-59"), (60, 80, "60-79"), (80, 101, "80-100"))
-SENTIMENT_BUCKETS = ((-1.01, -0.5, "very negative"), (-0.5, -0.05, "negative"), (-0.05, 0.05, "neutral"),
-                     (0.05, 0.5, "positive"), (0.5, 1.01, "very positive"))
-RESPONSE_BUCKETS = ((0, 60, "under 1 min"), (60, 300, "1-5 min"), (300, 900, "5-15 min"),
-                    (900, 3600, "15-60 min"), (3600, 14400, "1-4 h"), (14400, float("inf"), "over 4 h"))
-
-
-def _bucketed(values, bounds, none_label: str | None = None) -> list[dict]:
-    """Counts per bucket of ordered [low, high) bounds: the values are tallied first (tens of
-    thousands on a page, far fewer distinct ones: lead scores are 0-100), then each distinct
-    value is placed by bisection."""
-    lows = [low for low, _, _ in bounds]
-    counts = [0] * len(bounds)
-    tally = Counter(values)
-    missing = tally.pop(None, 0)
-    for value, n in tally.items():
-        i = bisect_right(lows, value) - 1
-        if i >= 0 and value < bounds[i][1]:
-            counts[i] += n
-    rows = [{"bucket": label, "count": counts[i]} for i, (_, _, label) in enumerate(bounds)]
-    return rows + ([{"bucket": none_label, "count": missing}] if none_label else [])
+def _rows(counts: list[int], bounds) -> list[dict]:
+    return [{"bucket": label, "count": n} for n, (_, _, label) in zip(counts, bounds)]
 
 
 def distributions(f: Filters) -> dict:
@@ -243,9 +218,9 @@ def distributions(f: Filters) -> dict:
     zone, _, _ = tenant_facts(f.tenant_id)
     c = cohort(f, *utc_bounds(f.start, f.end, zone))
     return {
-        "lead_score": _bucketed(c.lead_scores, LEAD_BUCKETS),
-        "sentiment": _bucketed(c.sentiments, SENTIMENT_BUCKETS, none_label="unknown"),
-        "first_response": _bucketed(c.response_seconds, RESPONSE_BUCKETS),
+        "lead_score": _rows(c.lead_scores, LEAD_BUCKETS),
+        "sentiment": _rows(c.sentiments, SENTIMENT_BUCKETS) + [{"bucket": "unknown", "count": c.sentiment_unknown}],
+        "first_response": _rows(c.response_times, RESPONSE_BUCKETS),
     }
 
 
