@@ -115,7 +115,10 @@ def main() -> None:
         if args.sql:
             print("\n".join(statements["log"]))
         if profiler:
-            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(os.environ.get("BENCH_FILTER", ""), args.profile)
+            stats = pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime"))
+            stats.print_stats(os.environ.get("BENCH_FILTER", ""), args.profile)
+            if os.environ.get("BENCH_CALLERS"):
+                stats.print_callers(os.environ["BENCH_CALLERS"])
 
 
 if __name__ == "__main__":
