@@ -190,10 +190,10 @@ def wa_conv(app, world):
 
 
 def _template(app, tenant_id, status=TemplateStatus.APPROVED, body="Hi {{1}}, your order {{2}} for {{3}} "
-              "is waiting: {{4}}"):
+              "is waiting: {{4}}", category="utility"):
     with app.app_context():
-        t = Template(tenant_id=tenant_id, name=f"payment_reminder_{status}", platform="whatsapp",
-                     language="en_US", category="utility", body=body, status=status)
+        t = Template(tenant_id=tenant_id, name=f"payment_reminder_{status}_{category}", platform="whatsapp",
+                     language="en_US", category=category, body=body, status=status)
         db.session.add(t)
         db.session.commit()
         tid = t.id
@@ -216,7 +216,7 @@ def test_whatsapp_outside_the_window_sends_the_approved_template_with_its_variab
     [body] = graph.sends()
     assert body["type"] == "template" and body["to"] == "919811111111"
     assert body["template"] == {
-        "name": "payment_reminder_approved", "language": {"code": "en_US"},
+        "name": "payment_reminder_approved_utility", "language": {"code": "en_US"},
         "components": [{"type": "body", "parameters": [
             {"type": "text", "text": "Asha"}, {"type": "text", "text": number},
             {"type": "text", "text": "₹799.00"}, {"type": "text", "text": "https://rzp.io/l/abc"}]}]}
@@ -240,6 +240,25 @@ def test_whatsapp_outside_the_window_without_an_approved_template_is_dropped(
     assert graph.sends() == []
     assert _status(app, fid) == (FollowUpStatus.DROPPED,
                                  "Outside WhatsApp's 24-hour window and no approved WhatsApp template is set")
+
+
+@pytest.mark.parametrize("category, sent", [("marketing", False), ("utility", True)])
+def test_a_customer_who_stopped_marketing_in_whatsapp_gets_no_marketing_template(
+        app, world, run_jobs, graph, wa_conv, category, sent):
+    """WhatsApp's own "stop marketing messages" setting: a marketing follow-up is dropped with
+    the reason, a utility one (a payment reminder) still goes."""
+    template = _template(app, world.a.tenant_id, body="Hi {{1}}, new arrivals this week!", category=category)
+    with app.app_context():
+        db.session.get(Conversation, wa_conv).customer.marketing_opted_out = True
+        db.session.commit()
+    fid = _scheduled(app, wa_conv, hours_since_customer=30, template_id=template)
+    run_jobs(ahead=HOUR + 5)
+    assert len(graph.sends()) == (1 if sent else 0)
+    status, reason = _status(app, fid)
+    if sent:
+        assert status == FollowUpStatus.SENT
+    else:
+        assert status == FollowUpStatus.DROPPED and "stopped marketing messages" in reason
 
 
 def test_a_template_needing_a_value_the_conversation_lacks_is_dropped(app, world, run_jobs, graph, wa_conv):

@@ -160,6 +160,9 @@ def compose(row: FollowUp, conv: Conversation) -> tuple[dict | None, str | None]
     if (template is None or template.status != TemplateStatus.APPROVED
             or str(template.platform) not in ("whatsapp", "all")):
         return None, "Outside WhatsApp's 24-hour window and no approved WhatsApp template is set"
+    if templates.is_marketing(template) and conv.customer.marketing_opted_out:
+        return None, ("The customer stopped marketing messages in WhatsApp's settings, and the template "
+                      f"{template.name} is a marketing one")
     filled = fill(template.body, known)
     if filled is None:
         needed = templates.placeholder_count(template.body)
