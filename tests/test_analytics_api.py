@@ -53,6 +53,12 @@ def test_a_campaign_of_another_tenant_is_not_found(shop, api):
     assert s["result"]["revenue_minor"] == 90000
 
 
+@pytest.mark.parametrize("campaign_id", ["2147483648", "99999999999999999999999"])
+def test_a_campaign_id_no_row_can_have_is_not_found(shop, api, campaign_id):
+    resp = api("owner_a").get(f"/api/v1/analytics/summary?{RANGE}&campaign_id={campaign_id}")
+    assert resp.status_code == 404, resp.get_data(as_text=True)[:200]
+
+
 @pytest.mark.parametrize("query, needle", [
     ("start=2026-13-01&end=2026-11-12", "start must be a date"),
     ("start=yesterday", "start must be a date"),
