@@ -32,15 +32,6 @@ FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 
 
-# The largest id an integer primary key holds (PostgreSQL's `integer`): a larger one names no
-# row, and comparing the column with it is an error on PostgreSQL, not an empty result.
-MAX_ROW_ID = 2**31 - 1
-
-
-def can_be_row_id(value: int) -> bool:
-    return 0 < value <= MAX_ROW_ID
-
-
 def out_of_calendar(day: date) -> str | None:
     """Why a requested day can't be used, or None when it can."""
     if FIRST_DAY <= day <= LAST_DAY:

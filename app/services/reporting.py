@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from app import analytics
 from app.analytics import Filters
-from app.analytics.filters import MAX_RANGE_DAYS, can_be_row_id, out_of_calendar, zone_of  # one limit for the pages and the API
+from app.analytics.filters import MAX_RANGE_DAYS, out_of_calendar, zone_of  # one limit for the pages and the API
 from app.extensions import db
 from app.models import Campaign, CampaignStatus, Channel, Conversation, Customer, Platform, Tenant
+from app.models.base import can_be_row_id
 
 DEFAULT_DAYS = 30
 DASHBOARD_PERIODS = (7, 30, 90)

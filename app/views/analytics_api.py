@@ -15,9 +15,10 @@ from flask_appbuilder.security.decorators import protect
 from sqlalchemy import select
 
 from app import analytics
-from app.analytics.filters import MAX_RANGE_DAYS as MAX_DAYS, PLATFORMS, can_be_row_id, out_of_calendar, tenant_facts
+from app.analytics.filters import MAX_RANGE_DAYS as MAX_DAYS, PLATFORMS, out_of_calendar, tenant_facts
 from app.extensions import db
 from app.models import Agency, AgencyMembership, Campaign
+from app.models.base import can_be_row_id
 from app.security import tenancy
 from app.security.permissions import CAN_READ, RESOURCE_ANALYTICS
 from app.services import agencies
