@@ -111,6 +111,18 @@ def test_default_range_is_the_last_30_days(shop, api):
     assert (end - start).days == 29
 
 
+def test_a_start_alone_runs_to_today_as_on_the_pages(shop, api, browser):
+    """The same filters give the same period on the API, the analytics page and its export."""
+    from datetime import date, timedelta
+    api_body = api("owner_a").get("/api/v1/analytics/summary").json
+    today = date.fromisoformat(api_body["end"])
+    start = (today - timedelta(days=59)).isoformat()
+    body = api("owner_a").get(f"/api/v1/analytics/summary?start={start}").json
+    export = browser("owner_a").get(f"/analytics/export.csv?start={start}").get_data(as_text=True)
+    assert f"filters,,,start,{start}" in export and f"filters,,,end,{today.isoformat()}" in export
+    assert (body["start"], body["end"]) == (start, today.isoformat())
+
+
 def test_without_a_token_there_is_nothing(shop, app):
     assert app.test_client().get(f"/api/v1/analytics/summary?{RANGE}").status_code == 401
 

@@ -45,9 +45,10 @@ def _date(name: str) -> date | None:
 
 
 def date_range(today: date) -> tuple[date, date]:
-    """start/end from the query (both inclusive); the last 30 days up to today by default."""
+    """start/end from the query (both inclusive), read as the pages read them: without an end,
+    up to today; without a start, the 30 days up to the end."""
     start, end = _date("start"), _date("end")
-    end = end or (today if start is None else min(today, start + timedelta(days=DEFAULT_DAYS - 1)))
+    end = end or today
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
     if end < start:
         raise BadParameter("end must be on or after start")
