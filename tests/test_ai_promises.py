@@ -42,10 +42,16 @@ def test_claims_of_every_kind():
 
 @pytest.mark.parametrize("text", [
     "Hi! How can I help you today?", "We don't offer discounts, sorry.", "Refunds reach your bank within 5-7 days.",
-    "Our studio is open 10 to 6.",
+    "Our studio is open 10 to 6.", "Your parcel was delivered today.",
+    "The saree has been dispatched today, tracking to follow.", "It was delivered in 3 days, as promised.",
 ])
 def test_plain_replies_promise_nothing(text):
     assert claims(text) == []
+
+
+def test_a_delivery_still_to_come_is_a_promise():
+    assert [(c.kind, c.value) for c in claims("It will be delivered tomorrow.")] == [("delivery", "delivery tomorrow")]
+    assert [(c.kind, c.value) for c in claims("We ship today!")] == [("delivery", "delivery today")]
 
 
 def test_policy_delivery_times():
