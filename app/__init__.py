@@ -50,6 +50,7 @@ def init_extensions(app: Flask) -> None:
     from app.services.tenant_content import init_content_stamps
     from app.services.order_triggers import init_workflow_events
     from app.views import register_views
+    from app.views.base import refuse_impossible_pk
     from app.views.context import register_template_helpers
 
     db.init_app(app)
@@ -72,6 +73,7 @@ def init_extensions(app: Flask) -> None:
         builder.init_app(app, db.session)
         register_views(builder)
     app.before_request(lambda: bind_request_scope(db.session))
+    app.url_value_preprocessor(refuse_impossible_pk)
     register_template_helpers(app)
 
 

@@ -42,10 +42,16 @@ def test_claims_of_every_kind():
 
 @pytest.mark.parametrize("text", [
     "Hi! How can I help you today?", "We don't offer discounts, sorry.", "Refunds reach your bank within 5-7 days.",
-    "Our studio is open 10 to 6.",
+    "Our studio is open 10 to 6.", "Your parcel was delivered today.",
+    "The saree has been dispatched today, tracking to follow.", "It was delivered in 3 days, as promised.",
 ])
 def test_plain_replies_promise_nothing(text):
     assert claims(text) == []
+
+
+def test_a_delivery_still_to_come_is_a_promise():
+    assert [(c.kind, c.value) for c in claims("It will be delivered tomorrow.")] == [("delivery", "delivery tomorrow")]
+    assert [(c.kind, c.value) for c in claims("We ship today!")] == [("delivery", "delivery today")]
 
 
 def test_policy_delivery_times():
@@ -192,3 +198,13 @@ def test_the_log_is_read_only(app, promo_rule, graph, api, browser):
     assert client.put(f"/api/v1/ai_promises/{pk}", json={"matches": True}).status_code in (404, 405)
     assert client.post("/api/v1/ai_promises/", json={"kind": "price"}).status_code in (404, 405)
     assert browser("owner_a").get(f"/aipromiseview/edit/{pk}").status_code == 404
+
+
+@pytest.mark.parametrize("pk", ["2147483648", "99999999999999999999999"])
+def test_an_id_no_row_can_have_is_not_found(world, api, browser, pk):
+    """Past the integer column's range the database errs instead of finding nothing (PostgreSQL
+    refuses the comparison, SQLite overflows past 64 bits): still just "not found"."""
+    assert api("owner_a").get(f"/api/v1/ai_promises/{pk}").status_code == 404
+    assert api("owner_a").get(f"/api/v1/campaigns/{pk}").status_code == 404
+    assert browser("owner_a").get(f"/aipromiseview/show/{pk}").status_code == 404
+    assert browser("owner_a").get(f"/campaignview/edit/{pk}").status_code == 404

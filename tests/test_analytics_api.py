@@ -53,6 +53,12 @@ def test_a_campaign_of_another_tenant_is_not_found(shop, api):
     assert s["result"]["revenue_minor"] == 90000
 
 
+@pytest.mark.parametrize("campaign_id", ["2147483648", "99999999999999999999999"])
+def test_a_campaign_id_no_row_can_have_is_not_found(shop, api, campaign_id):
+    resp = api("owner_a").get(f"/api/v1/analytics/summary?{RANGE}&campaign_id={campaign_id}")
+    assert resp.status_code == 404, resp.get_data(as_text=True)[:200]
+
+
 @pytest.mark.parametrize("query, needle", [
     ("start=2026-13-01&end=2026-11-12", "start must be a date"),
     ("start=yesterday", "start must be a date"),
@@ -103,6 +109,18 @@ def test_default_range_is_the_last_30_days(shop, api):
     from datetime import date
     start, end = date.fromisoformat(body["start"]), date.fromisoformat(body["end"])
     assert (end - start).days == 29
+
+
+def test_a_start_alone_runs_to_today_as_on_the_pages(shop, api, browser):
+    """The same filters give the same period on the API, the analytics page and its export."""
+    from datetime import date, timedelta
+    api_body = api("owner_a").get("/api/v1/analytics/summary").json
+    today = date.fromisoformat(api_body["end"])
+    start = (today - timedelta(days=59)).isoformat()
+    body = api("owner_a").get(f"/api/v1/analytics/summary?start={start}").json
+    export = browser("owner_a").get(f"/analytics/export.csv?start={start}").get_data(as_text=True)
+    assert f"filters,,,start,{start}" in export and f"filters,,,end,{today.isoformat()}" in export
+    assert (body["start"], body["end"]) == (start, today.isoformat())
 
 
 def test_without_a_token_there_is_nothing(shop, app):

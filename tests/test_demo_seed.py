@@ -130,3 +130,23 @@ def test_the_demo_shows_where_customers_came_from(ctx):
     assert platforms == {"messenger", "instagram", "whatsapp"}
     meera = db.session.scalar(select(Conversation).join(Customer).where(Customer.name == "Meera Nair"))
     assert (meera.referral_ref, meera.campaign_id) == ("bio-link", None)  # a link no campaign claims
+
+
+def test_the_demo_logs_what_its_ai_promised(ctx):
+    """Every automated reply has its promise log, the demo's too: its AI quoted prices, order
+    numbers and delivery times, so Inbox → AI Promises and Leo have them right after `make run`,
+    each at its reply's time and checked against the store's records."""
+    from app.models import AiPromise
+    from app.services import leo
+
+    demo.seed()
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "demo-store"))
+    rows = db.session.execute(
+        select(AiPromise, Message).join(Message, Message.id == AiPromise.message_id)
+        .where(AiPromise.tenant_id == tenant.id)).all()
+    assert {p.kind.value for p, _ in rows} >= {"price", "order_number", "delivery"}
+    assert all(m.sender.value == "ai" and p.created_at == m.created_at for p, m in rows)
+    assert all(p.matches for p, _ in rows if p.kind.value == "order_number")
+    assert any(p.matches is True for p, _ in rows if p.kind.value == "price")
+    assert leo.ask(tenant.id, "what did the AI promise in the last 30 days?")["answer"] != \
+        "The AI made no price, discount, delivery or order-number claims in the last 30 days."

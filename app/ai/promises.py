@@ -63,10 +63,20 @@ def _span_hours(lo: str | None, hi: str | None, unit: str) -> tuple[str, int]:
     return f"{shown} {name}{'' if shown == '1' else 's'}", latest * per
 
 
+# "was delivered today", "has been dispatched": what already happened is a report, not a promise.
+_DONE_BEFORE = re.compile(r"\b(?:was|were|has|have|had)(?:\s+(?:been|already|just))*\s+$", re.I)
+
+
+def _already_done(sentence: str, m: re.Match) -> bool:
+    return bool(_DONE_BEFORE.search(sentence[max(0, m.start() - 30):m.start()]))
+
+
 def delivery_terms(sentence: str) -> list[Claim]:
     """Delivery promises in one sentence (a reply's or a policy's)."""
     found: list[Claim] = []
     for m in DELIVERY_SPAN.finditer(sentence):
+        if _already_done(sentence, m):
+            continue
         value, hours = _span_hours(m.group(2), m.group(3), m.group(4))
         found.append(Claim("delivery", sentence, ("within " if m.group(1) else "in ") + value,
                            within_hours=hours, position=m.start()))
@@ -77,6 +87,8 @@ def delivery_terms(sentence: str) -> list[Claim]:
         found.append(Claim("delivery", sentence, value + " delivery", within_hours=hours,
                            position=m.start()))
     for m in DELIVERY_WORDS.finditer(sentence):
+        if _already_done(sentence, m):
+            continue
         word = (m.group(1) or m.group(2)).lower().replace(" ", "-")
         found.append(Claim("delivery", sentence, f"{word} delivery" if m.group(1) else f"delivery {word.replace('-', ' ')}",
                            within_hours=_WORDED_HOURS.get(word), position=m.start()))

@@ -55,7 +55,7 @@ from app.models import (
 )
 from app.money import format_money
 from app.security.passwords import check_password
-from app.services import attribution, knowledge, team
+from app.services import attribution, knowledge, promises, team, tenant_content
 from app.services.demo_data import (
     AGENCY,
     DEMO_SLUG,
@@ -187,6 +187,9 @@ def _seed_all(passwords: dict[str, tuple[str, str | None]], created: _Created) -
     db.session.commit()
     for tenant_id, doc_id in docs:
         knowledge.rebuild_chunks(tenant_id=tenant_id, document_id=doc_id)
+    for tenant in tenants.values():
+        _log_promises(tenant.id)
+    db.session.commit()
     lines = []
     for name in LOGINS:
         password, source = passwords[name]
@@ -314,6 +317,19 @@ def _seed_chat(tenant, chat, start, customer, channels, campaigns, products, pri
     customer.first_seen_at = min(times)
     customer.last_seen_at = max(inbound or times)
     customer.opted_out = chat.get("opted_out", False)
+
+
+def _log_promises(tenant_id: int) -> None:
+    """The promise log of the seeded AI replies, as a real reply writes it (checked against the
+    catalog, the campaign, the policies and knowledge, the customer's orders), at each reply's time."""
+    content = tenant_content.get(tenant_id)
+    replies = db.session.execute(
+        select(Message, Conversation).join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.tenant_id == tenant_id, Message.sender == Sender.AI)
+        .order_by(Message.created_at, Message.id)).all()
+    for message, conv in replies:
+        for row in promises.record(conv, message, content):
+            row.created_at = message.created_at
 
 
 def _order(tenant, spec, start, conv, products) -> Order:

@@ -18,6 +18,7 @@ from app import analytics
 from app.analytics.filters import MAX_RANGE_DAYS as MAX_DAYS, PLATFORMS, out_of_calendar, tenant_facts
 from app.extensions import db
 from app.models import Agency, AgencyMembership, Campaign
+from app.models.base import can_be_row_id
 from app.security import tenancy
 from app.security.permissions import CAN_READ, RESOURCE_ANALYTICS
 from app.services import agencies
@@ -44,9 +45,10 @@ def _date(name: str) -> date | None:
 
 
 def date_range(today: date) -> tuple[date, date]:
-    """start/end from the query (both inclusive); the last 30 days up to today by default."""
+    """start/end from the query (both inclusive), read as the pages read them: without an end,
+    up to today; without a start, the 30 days up to the end."""
     start, end = _date("start"), _date("end")
-    end = end or (today if start is None else min(today, start + timedelta(days=DEFAULT_DAYS - 1)))
+    end = end or today
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
     if end < start:
         raise BadParameter("end must be on or after start")
@@ -89,9 +91,9 @@ class AnalyticsApi(BaseApi):
                 campaign_id = int(raw)
             except ValueError:
                 raise BadParameter("campaign_id must be an integer") from None
-            owned = db.session.scalar(select(Campaign.id).where(
+            owned = can_be_row_id(campaign_id) and db.session.scalar(select(Campaign.id).where(
                 Campaign.id == campaign_id, Campaign.tenant_id == tenant_id))
-            if owned is None:
+            if not owned:
                 raise LookupError
         return analytics.Filters(tenant_id=tenant_id, start=start, end=end, platform=platform,
                                  campaign_id=campaign_id)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import Tenant, TenantMembership, TenantMixin
+from app.models.base import can_be_row_id
 from app.security import tenancy
 from app.security.permissions import (
     API_METHOD_PERMISSIONS,
@@ -23,6 +24,16 @@ from app.security.permissions import (
     VIEW_METHOD_PERMISSIONS,
 )
 from app.views.formatting import datetime_formatters
+
+
+def refuse_impossible_pk(endpoint, values) -> None:
+    """A `<pk>` in a URL (show, edit, delete, the API's get/put/delete) that no row can have is
+    404 before any view asks the database, where it would be an error (500), not "not found"."""
+    pk = (values or {}).get("pk")
+    if isinstance(pk, str) and pk.isdigit():
+        pk = int(pk)
+    if isinstance(pk, int) and not can_be_row_id(pk):
+        abort(404)
 
 
 class CrossTenantReference(ValueError):
