@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.services.reporting import FilterError, Headline, headlines, parse_range
+from app.views.report_format import Formats
 
 TODAY = date(2026, 12, 2)
 
@@ -32,6 +33,25 @@ def test_a_quiet_previous_period_is_no_base():
     by_key = {h.key: h for h in headlines(current, busy)}
     assert by_key["conversion_rate"].change == pytest.approx(0.25)
     assert by_key["conversations"].change == pytest.approx(1.0)
+
+
+def test_a_ratio_with_nothing_to_divide_by_is_no_figure_not_zero():
+    """No conversations: no conversion rate; no closed sales: no AI share; no paid orders: no
+    average order. Shown as a dash, never compared; plain counts stay 0."""
+    empty = {"conversations": 0, "conversion_rate": 0.0, "ai_share": 0.0, "ai_closed_sales": 0,
+             "human_closed_sales": 0, "average_order_minor": 0, "orders_paid": 0, "revenue_minor": 0,
+             "median_first_response_seconds": None}
+    busy = {"conversations": 4, "conversion_rate": 0.5, "ai_share": 1.0, "ai_closed_sales": 2,
+            "human_closed_sales": 0, "average_order_minor": 500, "orders_paid": 2, "revenue_minor": 1000,
+            "messages_received": 5}
+    now = {h.key: h for h in headlines(empty, busy)}
+    for key in ("conversion_rate", "ai_share", "average_order_minor", "median_first_response_seconds"):
+        assert now[key].value is None and now[key].change is None, key
+        assert Formats.figure(now[key], "INR") == "–" and Formats.change(now[key]) == "no data in this period"
+    assert now["orders_paid"].value == 0 and Formats.figure(now["orders_paid"], "INR") == "0"
+    before = {h.key: h for h in headlines(busy, {**empty, "messages_received": 3})}
+    assert before["conversion_rate"].value == 0.5 and before["conversion_rate"].change is None
+    assert Formats.change(before["conversion_rate"]) == "no earlier data"
 
 
 def test_range_defaults_to_the_last_thirty_days_including_today():

@@ -140,11 +140,28 @@ def active(summary: dict) -> bool:
                 or summary.get("orders_paid"))
 
 
+# What a ratio headline divides by: without it the figure is "no data" (shown as a dash), not
+# a real 0% or an average of nothing.
+DIVIDES_BY = {
+    "conversion_rate": lambda s: s.get("conversations"),
+    "ai_share": lambda s: (s.get("ai_closed_sales") or 0) + (s.get("human_closed_sales") or 0),
+    "average_order_minor": lambda s: s.get("orders_paid"),
+}
+
+
+def _shown(summary: dict, key: str):
+    base = DIVIDES_BY.get(key)
+    if base is not None and not base(summary):
+        return None
+    return summary.get(key)
+
+
 def headlines(current: dict, previous: dict) -> list[Headline]:
     """The headline figures; a previous period with no activity at all is no base for a
-    change (a conversion rate of 0% there is "no data", not a real 0%)."""
+    change (a conversion rate of 0% there is "no data", not a real 0%), and a ratio with
+    nothing to divide by has no value."""
     base = active(previous)
-    return [Headline(key, label, kind, current.get(key), previous.get(key), better, base)
+    return [Headline(key, label, kind, _shown(current, key), _shown(previous, key), better, base)
             for key, label, kind, better in HEADLINES]
 
 

@@ -7,7 +7,7 @@ actions (FAB's `action`/`action_post` load rows without base filters). Subclasse
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, jsonify, make_response, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.sqla.models import User
@@ -33,6 +33,8 @@ def refuse_impossible_pk(endpoint, values) -> None:
     if isinstance(pk, str) and pk.isdigit():
         pk = int(pk)
     if isinstance(pk, int) and not can_be_row_id(pk):
+        if request.path.startswith("/api/"):  # as the model APIs answer an unknown id
+            abort(make_response(jsonify(message="Not found"), 404))
         abort(404)
 
 

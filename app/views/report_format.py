@@ -7,6 +7,8 @@ from app.analytics.formats import count, duration, money, percent
 
 def figure(headline, currency: str) -> str:
     kind, value = headline.kind, headline.value
+    if value is None:  # a ratio with nothing to divide by, a median of nothing
+        return "–"
     if kind == "money":
         return money(value, currency)
     if kind == "rate":
@@ -17,8 +19,11 @@ def figure(headline, currency: str) -> str:
 
 
 def change(headline) -> str:
-    """"+12.5%" for amounts, "+3.1 pts" for rates, "no earlier data" without a base."""
+    """"+12.5%" for amounts, "+3.1 pts" for rates, "no earlier data" without a base, "no data
+    in this period" without a figure."""
     delta = headline.change
+    if headline.value is None:
+        return "no data in this period"
     if delta is None:
         return "no earlier data"
     if headline.kind == "rate":
