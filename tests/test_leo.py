@@ -153,6 +153,12 @@ def test_paraphrases_and_periods(app, shop):
     assert values(r)["Revenue"] == "₹3,298.00"  # the sale 40 days ago too
     assert values(ask(app, shop, "revenue yesterday"))["Revenue"] == "₹0.00"
     assert ask(app, shop, "What did I earn this week?")["figures"]["period"]["label"] == "this week"
+    # typed in a hurry: the same answer as spelled out
+    assert ask(app, shop, "conversoin rate ths month")["answer"] == ask(
+        app, shop, "what's my conversion rate this month?")["answer"]
+    assert ask(app, shop, "how r my campains doin")["answer"].startswith("Best campaign in the last 30 days: Camp-A.")
+    r = ask(app, shop, "revenue last 100000 days")
+    assert r["answer"].startswith("Revenue in the last 366 days (the longest I look back): ₹3,298.00")
 
 
 def test_campaigns(app, shop):
@@ -454,8 +460,32 @@ def test_panel_endpoint_is_session_and_csrf_protected(app, shop, browser):
 ])
 def test_common_questions_and_paraphrases(question, intent):
     from app.ai.leo.offline import intent_of
+    from app.ai.leo.spelling import corrected
 
     assert intent_of(question) == intent
+    assert intent_of(corrected(question)) == intent  # spelled right, nothing is "corrected" away
+
+
+@pytest.mark.parametrize("question, intent, period, platform", [
+    ("how r my campains doin", "campaigns", None, None),
+    ("conversoin rate ths month", "conversion", "this month", None),
+    ("revnue tdy", "revenue", "today", None),
+    ("which prodcuts sell best on instagarm", "products", None, "instagram"),
+    ("wat did the bot promis this wk", "promises", "this week", None),
+    ("reveune last 3 mnths on whatsap", "revenue", "the last 3 months", "whatsapp"),
+    ("how fast do we repsond", "response", None, None),
+    ("monthly report", "overview", None, None),  # real words near a keyword stay as typed
+])
+def test_typos_and_chat_shorthand_read_as_meant(question, intent, period, platform):
+    from datetime import date
+
+    from app.ai.leo.offline import intent_of
+    from app.ai.leo.periods import parse_period, parse_platform
+    from app.ai.leo.spelling import corrected
+
+    read = corrected(question)
+    found = parse_period(read, date(2026, 12, 2))
+    assert (intent_of(read), found.label if found else None, parse_platform(read)) == (intent, period, platform)
 
 
 @pytest.mark.parametrize("text, today, start, end, label", [
@@ -470,6 +500,10 @@ def test_common_questions_and_paraphrases(question, intent):
     ("sales in March", "2026-12-02", "2026-03-01", "2026-03-31", "March 2026"),
     ("sales in December", "2026-06-10", "2025-12-01", "2025-12-31", "December 2025"),
     ("this year", "2026-12-02", "2026-01-01", "2026-12-02", "this year"),
+    ("last 12 months", "2026-12-02", "2025-12-08", "2026-12-02", "the last 12 months"),
+    ("revenue last 100000 days", "2026-12-02", "2025-12-02", "2026-12-02",
+     "the last 366 days (the longest I look back)"),
+    ("past 2 years", "2026-12-02", "2025-12-02", "2026-12-02", "the last 366 days (the longest I look back)"),
 ])
 def test_periods(text, today, start, end, label):
     from datetime import date

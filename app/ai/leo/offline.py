@@ -13,7 +13,7 @@ import re
 from rapidfuzz import fuzz
 
 from app.ai.leo import figures as fig
-from app.ai.leo import tools
+from app.ai.leo import spelling, tools
 from app.ai.leo.periods import default_period, parse_period, parse_platform
 from app.money import format_money
 
@@ -108,15 +108,16 @@ class OfflineLeo:
     """answer(ctx, question) -> (text, figures)."""
 
     def answer(self, ctx: tools.LeoContext, question: str) -> tuple[str, dict]:
-        intent = intent_of(question)
-        period = parse_period(question, ctx.today) or default_period(ctx.today)
-        baseline = re.search(COMPARED_WITH_LAST, question.lower())
-        if intent == "compare" and baseline and not re.search(r"\bthis (week|month|year)\b", question.lower()):
+        read = spelling.corrected(question)  # intent, period and platform; names as typed
+        intent = intent_of(read)
+        period = parse_period(read, ctx.today) or default_period(ctx.today)
+        baseline = re.search(COMPARED_WITH_LAST, read)
+        if intent == "compare" and baseline and not re.search(r"\bthis (week|month|year)\b", read):
             # "how are we doing vs last month": this month, against the month before it
             period = parse_period(f"this {baseline.group(1)}", ctx.today)
         words = when(period.label)
         args = {"start": period.start.isoformat(), "end": period.end.isoformat()}
-        platform = parse_platform(question)
+        platform = parse_platform(read)
         if platform:
             args["platform"] = platform
         if intent in NAMEABLE:  # "how is the Silk Scarf doing?" names one of the tenant's own

@@ -40,8 +40,11 @@ def _month(year: int, month: int, today: date, label: str) -> Period:
     return Period(date(year, month, 1), min(last, today), label)
 
 
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+
 def _span(n: int, unit: str, today: date, label: str) -> Period:
-    days = {"day": 1, "week": 7, "month": 30, "year": 365}[unit] * n
+    days = _UNIT_DAYS[unit] * n
     days = max(1, min(days, MAX_DAYS))
     return Period(today - timedelta(days=days - 1), today, label)
 
@@ -55,9 +58,11 @@ def parse_period(text: str, today: date) -> Period | None:
     if re.search(r"\byesterday\b", q):
         day = today - timedelta(days=1)
         return Period(day, day, "yesterday")
-    m = re.search(r"\b(?:last|past|previous)\s+(\d{1,3}|" + "|".join(_NUMBERS) + r")\s+(day|week|month|year)s?\b", q)
+    m = re.search(r"\b(?:last|past|previous)\s+(\d{1,12}|" + "|".join(_NUMBERS) + r")\s+(day|week|month|year)s?\b", q)
     if m:
         n = int(m.group(1)) if m.group(1).isdigit() else _NUMBERS[m.group(1)]
+        if n * _UNIT_DAYS[m.group(2)] > MAX_DAYS:  # said, not silently swapped for another period
+            return _span(MAX_DAYS, "day", today, f"the last {MAX_DAYS} days (the longest I look back)")
         return _span(n, m.group(2), today, f"the last {n} {m.group(2)}{'s' if n != 1 else ''}")
     if re.search(r"\bthis week\b|\bthe week so far\b", q):
         return Period(week_start, today, "this week")
