@@ -52,6 +52,7 @@ def init_extensions(app: Flask) -> None:
     from app.views import register_views
     from app.views.base import refuse_impossible_pk
     from app.views.context import register_template_helpers
+    from app.views.errors import register_error_pages
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -73,8 +74,9 @@ def init_extensions(app: Flask) -> None:
         builder.init_app(app, db.session)
         register_views(builder)
     app.before_request(lambda: bind_request_scope(db.session))
-    app.url_value_preprocessor(refuse_impossible_pk)
+    app.before_request(refuse_impossible_pk)
     register_template_helpers(app)
+    register_error_pages(app)
 
 
 def _sqlite_pragmas(app: Flask) -> None:

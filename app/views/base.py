@@ -26,10 +26,11 @@ from app.security.permissions import (
 from app.views.formatting import datetime_formatters
 
 
-def refuse_impossible_pk(endpoint, values) -> None:
+def refuse_impossible_pk() -> None:
     """A `<pk>` in a URL (show, edit, delete, the API's get/put/delete) that no row can have is
-    404 before any view asks the database, where it would be an error (500), not "not found"."""
-    pk = (values or {}).get("pk")
+    404 before any view asks the database, where it would be an error (500), not "not found".
+    Run as the last before-request step, so the 404 page has the signed-in user like any other."""
+    pk = (request.view_args or {}).get("pk")
     if isinstance(pk, str) and pk.isdigit():
         pk = int(pk)
     if isinstance(pk, int) and not can_be_row_id(pk):
