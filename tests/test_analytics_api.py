@@ -53,6 +53,16 @@ def test_a_campaign_of_another_tenant_is_not_found(shop, api):
     assert s["result"]["revenue_minor"] == 90000
 
 
+@pytest.mark.parametrize("campaign_id", ["2147483648", "9223372036854775808", "9" * 30, "-1", "0"])
+def test_a_campaign_id_no_row_can_have_is_not_found(shop, api, campaign_id):
+    """Past the id column's range the database itself would refuse the lookup (a 500 on
+    PostgreSQL's 32-bit ids); such a campaign is simply not this business's."""
+    for path in ("summary", "timeseries", "funnel", "distributions", "breakdown?by=ad", "heatmap?kind=paid"):
+        sep = "&" if "?" in path else "?"
+        resp = api("owner_a").get(f"/api/v1/analytics/{path}{sep}{RANGE}&campaign_id={campaign_id}")
+        assert resp.status_code == 404, (path, resp.get_data(as_text=True)[:300])
+
+
 @pytest.mark.parametrize("query, needle", [
     ("start=2026-13-01&end=2026-11-12", "start must be a date"),
     ("start=yesterday", "start must be a date"),

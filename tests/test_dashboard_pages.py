@@ -152,6 +152,13 @@ def test_another_tenants_campaign_in_the_filters_is_not_found(world, browser):
         assert client.get(f"{path}?campaign_id={world.a['campaign']}").status_code == 200
 
 
+def test_a_campaign_id_no_row_can_have_in_the_filters_is_not_found(world, browser):
+    client = browser("owner_a")
+    for path in ("/analytics/", "/analytics/export.csv"):
+        for campaign_id in ("2147483648", "9" * 30):
+            assert client.get(f"{path}?campaign_id={campaign_id}").status_code == 404, (path, campaign_id)
+
+
 def read_csv(resp) -> list[dict]:
     return list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
 

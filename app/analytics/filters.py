@@ -28,6 +28,9 @@ MAX_RANGE_DAYS = 366
 # The days a range may name: before any chat sale could have happened and long after, yet far
 # from the calendar's ends, so the period before a range and the midnight after it still exist
 # (year 1 or 9999 would overflow the date arithmetic instead of being refused).
+# Ids are 32-bit integer columns: a number outside 1..MAX_ID names no row, and the database
+# would refuse to compare it (PostgreSQL: "integer out of range") rather than find nothing.
+MAX_ID = 2**31 - 1
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 
@@ -37,6 +40,11 @@ def out_of_calendar(day: date) -> str | None:
     if FIRST_DAY <= day <= LAST_DAY:
         return None
     return f"must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+
+
+def could_be_id(value: int) -> bool:
+    """Whether `value` is a number a row id can have (else it is simply not found)."""
+    return 0 < value <= MAX_ID
 
 
 @dataclass(frozen=True)

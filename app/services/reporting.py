@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app import analytics
 from app.analytics import Filters
-from app.analytics.filters import MAX_RANGE_DAYS, out_of_calendar, zone_of  # one limit for the pages and the API
+from app.analytics.filters import MAX_RANGE_DAYS, could_be_id, out_of_calendar, zone_of  # one limit for the pages and the API
 from app.extensions import db
 from app.models import Campaign, CampaignStatus, Channel, Conversation, Customer, Platform, Tenant
 
@@ -88,9 +88,9 @@ def parse_filters(tenant: Tenant, args, default_days: int = DEFAULT_DAYS) -> Fil
             campaign_id = int(raw_campaign)
         except ValueError:
             raise FilterError("campaign_id must be a whole number") from None
-        owned = db.session.scalar(select(Campaign.id).where(
+        owned = could_be_id(campaign_id) and db.session.scalar(select(Campaign.id).where(
             Campaign.id == campaign_id, Campaign.tenant_id == tenant.id))
-        if owned is None:
+        if not owned:
             raise UnknownCampaign(campaign_id)
     return Filters(tenant_id=tenant.id, start=start, end=end, platform=platform,
                    campaign_id=campaign_id)
