@@ -192,3 +192,28 @@ def test_the_log_is_read_only(app, promo_rule, graph, api, browser):
     assert client.put(f"/api/v1/ai_promises/{pk}", json={"matches": True}).status_code in (404, 405)
     assert client.post("/api/v1/ai_promises/", json={"kind": "price"}).status_code in (404, 405)
     assert browser("owner_a").get(f"/aipromiseview/edit/{pk}").status_code == 404
+
+
+@pytest.mark.parametrize("query", [
+    "(filters:!((col:kind,opr:eq,value:x)))",        # not a kind
+    "(filters:!((col:kind,opr:neq,value:PRICE)))",
+    "(filters:!((col:matches,opr:eq,value:1000000000000000000000000000000)))",
+    "(filters:!((col:conversation,opr:rel_o_m,value:1000000000000000000000000000000)))",  # past the id column
+    "(filters:!((col:product,opr:rel_o_m,value:1000000000000000000000000000000)))",
+    "(page:1000000000000000000000000000000,page_size:5)",
+    "(((",                                            # rison the parser recurses on
+    "(a:",
+])
+def test_a_filter_the_log_cannot_use_is_a_400(app, world, api, query):
+    """The API's own query language, hostile: a clear 400, never the 500 of a database that
+    refused the value."""
+    resp = api("staff_a").get(f"/api/v1/ai_promises/?q={query}")
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
+    assert "Promise-" not in resp.get_data(as_text=True)
+    assert app.test_client().get(f"/api/v1/ai_promises/?q={query}").status_code == 401
+
+
+@pytest.mark.parametrize("pk", ["2147483648", "99999999999999999999"])
+def test_an_id_no_row_can_have_is_a_404(world, api, pk):
+    assert api("staff_a").get(f"/api/v1/ai_promises/{pk}").status_code == 404
+    assert api("owner_a").get(f"/api/v1/products/{pk}").status_code == 404

@@ -7,12 +7,14 @@ actions (FAB's `action`/`action_post` load rows without base filters). Subclasse
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request
+import prison
+from flask import abort, flash, jsonify, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
+from flask_appbuilder.exceptions import ApplyFilterException
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 
 from app.extensions import db
 from app.models import Tenant, TenantMembership, TenantMixin
@@ -199,11 +201,70 @@ class TenantModelView(TenantScopedMixin, ModelView):
         return redirect(self.get_redirect())
 
 
+def _unreadable_rison():
+    """400 for a `q` the rison parser fails on with something other than its own error: FAB's
+    decorator turns only ParserException into a 400, and prison also raises RecursionError
+    ("(((") or TypeError ("(a:"), which would be a 500."""
+    raw = request.args.get("q")
+    if not raw or "Authorization" not in request.headers:  # no credentials: FAB's 401 first
+        return None
+    try:
+        prison.loads(raw)
+    except prison.decoder.ParserException:
+        return None  # FAB's own 400 (or its JSON fallback) answers it
+    except Exception:
+        return jsonify(message="Not a valid rison argument"), 400
+    return None
+
+
+# PostgreSQL's refusals of a value: any data exception (class 22: out of range, invalid text
+# for the type), or no operator comparing the column with it (a number for a boolean).
+REFUSED_SQLSTATES = ("22", "42883", "42804")
+
+
+def _value_refused(exc: Exception) -> bool:
+    """Whether the database (or the column's own type) refused a value the caller sent: an
+    id or page past the column's range, a kind no enum has, a number for a yes/no column."""
+    if isinstance(exc, ApplyFilterException):  # a relation filter's lookup of its row failed
+        return _value_refused(exc.__context__)
+    if isinstance(exc, (OverflowError, DataError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        return (getattr(exc.orig, "sqlstate", None) or "").startswith(REFUSED_SQLSTATES)
+    return isinstance(exc, StatementError)  # the column type's own check, before any SQL ran
+
+
 class TenantModelApi(TenantScopedMixin, ModelRestApi):
     """A REST resource over one tenant table: rows land in the caller's active tenant."""
 
     method_permission_name = API_METHOD_PERMISSIONS
     allow_browser_login = False
+
+    def create_blueprint(self, appbuilder, *args, **kwargs):
+        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
+        blueprint.before_request(_unreadable_rison)
+        return blueprint
+
+    def get_list_headless(self, **kwargs):
+        """A filter or page value the database can't compare is the caller's 400, not FAB's
+        500 "Fatal error"."""
+        try:
+            return super().get_list_headless(**kwargs)
+        except (SQLAlchemyError, OverflowError, ApplyFilterException) as exc:
+            if not _value_refused(exc):
+                raise
+            db.session.rollback()
+            return self.response_400(message="a filter or page value this resource can't use")
+
+    def get_headless(self, pk, **kwargs):
+        """An id the id column can't hold names no row: 404."""
+        try:
+            return super().get_headless(pk, **kwargs)
+        except (SQLAlchemyError, OverflowError) as exc:
+            if not _value_refused(exc):
+                raise
+            db.session.rollback()
+            return self.response_404()
 
     def _init_properties(self):
         super()._init_properties()
