@@ -50,6 +50,7 @@ def init_extensions(app: Flask) -> None:
     from app.services.tenant_content import init_content_stamps
     from app.services.order_triggers import init_workflow_events
     from app.views import register_views
+    from app.views.base import refuse_ids_past_range
     from app.views.context import register_template_helpers
 
     db.init_app(app)
@@ -71,6 +72,7 @@ def init_extensions(app: Flask) -> None:
         builder = AppBuilder()
         builder.init_app(app, db.session)
         register_views(builder)
+    app.before_request(refuse_ids_past_range)
     app.before_request(lambda: bind_request_scope(db.session))
     register_template_helpers(app)
 

@@ -191,3 +191,19 @@ def test_domain_and_range_errors_name_the_field(world, api, app):
 def test_download_route_is_not_exposed(world, browser):
     client = browser("owner_a")
     assert client.get("/productview/download/config.py").status_code == 404
+
+
+@pytest.mark.parametrize("pk", ["2147483648", "99999999999999999999"])
+def test_an_id_no_row_can_have_is_not_found_not_a_database_error(world, api, browser, pk):
+    """Past the 32-bit id columns PostgreSQL refuses the comparison itself: every route that
+    takes an id answers 404, as for any id that is not the caller's."""
+    client = api("owner_a")
+    for method, path, body in (
+            ("get", f"/api/v1/products/{pk}", None), ("put", f"/api/v1/products/{pk}", {"name": "x"}),
+            ("delete", f"/api/v1/orders/{pk}", None), ("post", f"/api/v1/conversations/{pk}/takeover", {}),
+            ("post", f"/api/v1/orders/{pk}/refund", {}), ("get", f"/api/v1/segments/{pk}/members", None)):
+        resp = getattr(client, method)(path, **({"json": body} if body is not None else {}))
+        assert resp.status_code == 404, (method, path, resp.status_code)
+    owner = browser("owner_a")
+    for path in (f"/inbox/c/{pk}", f"/inbox/c/{pk}/messages.json", f"/productview/show/{pk}", f"/segments/{pk}"):
+        assert owner.get(path).status_code == 404, path

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.models import Channel, Conversation, Message, Order, Tenant
+from app.models import MAX_ID, Channel, Conversation, Message, Order, Tenant
 
 DEFAULT_TIMEZONE = "Asia/Kolkata"
 PLATFORMS = ("messenger", "instagram", "whatsapp", "playground")
@@ -28,9 +28,6 @@ MAX_RANGE_DAYS = 366
 # The days a range may name: before any chat sale could have happened and long after, yet far
 # from the calendar's ends, so the period before a range and the midnight after it still exist
 # (year 1 or 9999 would overflow the date arithmetic instead of being refused).
-# Ids are 32-bit integer columns: a number outside 1..MAX_ID names no row, and the database
-# would refuse to compare it (PostgreSQL: "integer out of range") rather than find nothing.
-MAX_ID = 2**31 - 1
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 
 from app.extensions import db
-from app.models import Tenant, TenantMembership, TenantMixin
+from app.models import MAX_ID, Tenant, TenantMembership, TenantMixin
 from app.security import tenancy
 from app.security.permissions import (
     API_METHOD_PERMISSIONS,
@@ -199,6 +199,21 @@ class TenantModelView(TenantScopedMixin, ModelView):
         flash(f"{changed} of {len(rows)} updated", "success")
         self.update_redirect()
         return redirect(self.get_redirect())
+
+
+def refuse_ids_past_range():
+    """Before any view: an id in the URL (`<pk>`, `<int:...>`, `..._id`) that no 32-bit id
+    column can hold is a 404 here, where every view would otherwise hand it to the database
+    and answer 500 (PostgreSQL: "integer out of range")."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and (name == "pk" or name.endswith("_id")) and value.isascii() \
+                and value.lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ID:
+            if request.path.startswith("/api/"):
+                return jsonify(message="Not found"), 404
+            abort(404)
+    return None
 
 
 def _unreadable_rison():
