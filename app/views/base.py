@@ -130,6 +130,23 @@ class TenantScopedMixin:
         return scoped_rel_fields(self.datamodel, cols)
 
 
+# PostgreSQL's refusals of a value: any data exception (class 22: out of range, invalid text
+# for the type), or no operator comparing the column with it (a number for a boolean).
+REFUSED_SQLSTATES = ("22", "42883", "42804")
+
+
+def _value_refused(exc: Exception) -> bool:
+    """Whether the database (or the column's own type) refused a value the caller sent: an
+    id or page past the column's range, a kind no enum has, a number for a yes/no column."""
+    if isinstance(exc, ApplyFilterException):  # a relation filter's lookup of its row failed
+        return _value_refused(exc.__context__)
+    if isinstance(exc, (OverflowError, DataError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        return (getattr(exc.orig, "sqlstate", None) or "").startswith(REFUSED_SQLSTATES)
+    return isinstance(exc, StatementError)  # the column type's own check, before any SQL ran
+
+
 class TenantModelView(TenantScopedMixin, ModelView):
     """A CRUD view over one tenant table."""
 
@@ -159,6 +176,18 @@ class TenantModelView(TenantScopedMixin, ModelView):
         self.edit_form_query_rel_fields = {**rel, **(self.edit_form_query_rel_fields or {})}
         self.search_form_query_rel_fields = {**rel, **(self.search_form_query_rel_fields or {})}
         super()._init_forms()
+
+    def _list(self, **kwargs):
+        """A filter, page or page size from the query string that the database can't use (a
+        kind no enum has, text for a yes/no column, a negative page, a filter index the page
+        doesn't have) is the caller's 400, not the error page."""
+        try:
+            return super()._list(**kwargs)
+        except (SQLAlchemyError, OverflowError, ApplyFilterException, IndexError) as exc:
+            if not (isinstance(exc, IndexError) or _value_refused(exc)):
+                raise
+            db.session.rollback()
+            abort(400, description="This list can't use that filter, page or page size.")
 
     def _scoped_get(self, pk):
         item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
@@ -230,23 +259,6 @@ def _unreadable_rison():
     except Exception:
         return jsonify(message="Not a valid rison argument"), 400
     return None
-
-
-# PostgreSQL's refusals of a value: any data exception (class 22: out of range, invalid text
-# for the type), or no operator comparing the column with it (a number for a boolean).
-REFUSED_SQLSTATES = ("22", "42883", "42804")
-
-
-def _value_refused(exc: Exception) -> bool:
-    """Whether the database (or the column's own type) refused a value the caller sent: an
-    id or page past the column's range, a kind no enum has, a number for a yes/no column."""
-    if isinstance(exc, ApplyFilterException):  # a relation filter's lookup of its row failed
-        return _value_refused(exc.__context__)
-    if isinstance(exc, (OverflowError, DataError)):
-        return True
-    if isinstance(exc, DBAPIError):
-        return (getattr(exc.orig, "sqlstate", None) or "").startswith(REFUSED_SQLSTATES)
-    return isinstance(exc, StatementError)  # the column type's own check, before any SQL ran
 
 
 class TenantModelApi(TenantScopedMixin, ModelRestApi):
