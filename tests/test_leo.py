@@ -235,6 +235,27 @@ def test_ai_promises_this_week(app, shop):
     assert r["figures"]["calls"][0]["result"]["mismatches"] == 1
 
 
+def test_unverifiable_promises_are_not_called_matching(app, shop):
+    """A promise with nothing on record to check (no delivery time in the policies) is neither
+    a match nor a mismatch: Leo says so instead of "every one matched"."""
+    with app.app_context():
+        conv = db.session.get(Conversation, shop.a["conversation"])
+        msg = Message(tenant_id=conv.tenant_id, conversation_id=conv.id, channel_id=conv.channel_id,
+                      direction=Direction.OUT, sender=Sender.AI, text="x")
+        db.session.add(msg)
+        db.session.flush()
+        db.session.add_all([AiPromise(tenant_id=conv.tenant_id, conversation_id=conv.id, message_id=msg.id,
+                                      kind=PromiseKind.DELIVERY, text=f"in {n} days", value=f"in {n} days",
+                                      matches=None, checked_against="no delivery time on record")
+                            for n in (2, 3)])
+        db.session.commit()
+    r = ask(app, shop, "What did the AI promise this week?")
+    # with the world's own price promise (matching, made just now)
+    assert r["answer"].startswith("This week the AI stated 1 price, 2 deliveries.")
+    assert "Every one matched" not in r["answer"]
+    assert "1 matched your records; 2 could not be checked (nothing on record to compare with)" in r["answer"]
+
+
 def test_a_question_naming_an_own_product_or_campaign_is_about_it(app, shop):
     r = ask(app, shop, "How is the Silk Scarf selling?")
     assert r["figures"]["intent"] == "products"
