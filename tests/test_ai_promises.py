@@ -43,9 +43,25 @@ def test_claims_of_every_kind():
 @pytest.mark.parametrize("text", [
     "Hi! How can I help you today?", "We don't offer discounts, sorry.", "Refunds reach your bank within 5-7 days.",
     "Our studio is open 10 to 6.",
+    # what the business does not do is no promise to check
+    "We do not offer same-day delivery.", "Sorry, we can't deliver by tomorrow.",
+    "It won't arrive in 2 days, I'm afraid.",
 ])
 def test_plain_replies_promise_nothing(text):
     assert claims(text) == []
+
+
+@pytest.mark.parametrize("text", ["Shipping is free above ₹999.", "Free delivery on orders over Rs. 499!",
+                                  "Free shipping for orders of at least ₹1,000."])
+def test_a_free_delivery_threshold_is_not_a_price(text):
+    """The amount is the policy's threshold: read as a price, no product has it and the log
+    would call a true statement a contradiction."""
+    assert [(c.kind, c.value) for c in claims(text)] == [("delivery", "free delivery")]
+
+
+def test_a_refusal_and_a_promise_in_one_reply():
+    found = [(c.kind, c.value) for c in claims("We can't do same-day delivery, but it ships in 2 days.")]
+    assert found == [("delivery", "in 2 days")]
 
 
 def test_policy_delivery_times():
