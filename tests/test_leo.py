@@ -491,6 +491,10 @@ def test_common_questions_and_paraphrases(question, intent):
     ("sales in March", "2026-12-02", "2026-03-01", "2026-03-31", "March 2026"),
     ("sales in December", "2026-06-10", "2025-12-01", "2025-12-31", "December 2025"),
     ("this year", "2026-12-02", "2026-01-01", "2026-12-02", "this year"),
+    # longer than Leo reads: the label says what was read, not what was asked
+    ("revenue in the last 999 days", "2026-12-02", "2025-12-02", "2026-12-02", "the last 366 days"),
+    ("last 100 years", "2026-12-02", "2025-12-02", "2026-12-02", "the last 366 days"),
+    ("last 0 days", "2026-12-02", "2026-12-02", "2026-12-02", "the last 1 day"),
 ])
 def test_periods(text, today, start, end, label):
     from datetime import date
