@@ -375,6 +375,25 @@ def test_groq_tools_stay_in_the_tenant(app, shop, leo_groq):
     assert "Camp-B" not in blob.replace("How is Camp-B", "") and "999900" not in blob
 
 
+def test_groq_tool_arguments_off_the_calendar_are_errors_to_the_model(app, shop, leo_groq):
+    """Whatever the model writes: days the analytics can't bound (year 1, year 9999), a
+    number for a date, a float or a boolean campaign id are {"error": ...} for it to read,
+    never a failed answer."""
+    leo_groq.side_effect = [
+        completion(tool_calls=[("compare_periods", {"start": "0001-01-01", "end": "0001-01-05"}),
+                               ("summary", {"start": "9999-12-31", "end": "9999-12-31"}),
+                               ("timeseries", {"start": 12345}),
+                               ("summary", {"period": "today", "campaign_id": 1.5}),
+                               ("summary", {"period": "today", "campaign_id": True}),
+                               ("summary", {"period": "today", "campaign_id": 10**30})]),
+        completion("I can't read those days."),
+    ]
+    r = ask(app, shop, "How did year one go?")
+    assert r["answer"] == "I can't read those days."
+    results = _tool_messages(leo_groq.calls[1])
+    assert all("error" in result for result in results), results
+
+
 def test_groq_failure_falls_back_to_the_offline_answer(app, shop, leo_groq):
     import httpx
 
