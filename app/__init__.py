@@ -50,7 +50,7 @@ def init_extensions(app: Flask) -> None:
     from app.services.tenant_content import init_content_stamps
     from app.services.order_triggers import init_workflow_events
     from app.views import register_views
-    from app.views.base import refuse_impossible_pk
+    from app.views.base import refuse_ids_past_range
     from app.views.context import register_template_helpers
     from app.views.errors import register_error_pages
 
@@ -74,7 +74,7 @@ def init_extensions(app: Flask) -> None:
         builder.init_app(app, db.session)
         register_views(builder)
     app.before_request(lambda: bind_request_scope(db.session))
-    app.before_request(refuse_impossible_pk)
+    app.before_request(refuse_ids_past_range)  # last: its 404 page has the user and scope
     register_template_helpers(app)
     register_error_pages(app)
 

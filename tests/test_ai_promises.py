@@ -44,6 +44,9 @@ def test_claims_of_every_kind():
     "Hi! How can I help you today?", "We don't offer discounts, sorry.", "Refunds reach your bank within 5-7 days.",
     "Our studio is open 10 to 6.", "Your parcel was delivered today.",
     "The saree has been dispatched today, tracking to follow.", "It was delivered in 3 days, as promised.",
+    # what the business does not do is no promise to check
+    "We do not offer same-day delivery.", "Sorry, we can't deliver by tomorrow.",
+    "It won't arrive in 2 days, I'm afraid.",
 ])
 def test_plain_replies_promise_nothing(text):
     assert claims(text) == []
@@ -52,6 +55,19 @@ def test_plain_replies_promise_nothing(text):
 def test_a_delivery_still_to_come_is_a_promise():
     assert [(c.kind, c.value) for c in claims("It will be delivered tomorrow.")] == [("delivery", "delivery tomorrow")]
     assert [(c.kind, c.value) for c in claims("We ship today!")] == [("delivery", "delivery today")]
+
+
+@pytest.mark.parametrize("text", ["Shipping is free above ₹999.", "Free delivery on orders over Rs. 499!",
+                                  "Free shipping for orders of at least ₹1,000."])
+def test_a_free_delivery_threshold_is_not_a_price(text):
+    """The amount is the policy's threshold: read as a price, no product has it and the log
+    would call a true statement a contradiction."""
+    assert [(c.kind, c.value) for c in claims(text)] == [("delivery", "free delivery")]
+
+
+def test_a_refusal_and_a_promise_in_one_reply():
+    found = [(c.kind, c.value) for c in claims("We can't do same-day delivery, but it ships in 2 days.")]
+    assert found == [("delivery", "in 2 days")]
 
 
 def test_policy_delivery_times():
@@ -209,3 +225,41 @@ def test_an_id_no_row_can_have_is_not_found(world, api, browser, pk):
     assert (resp.status_code, resp.json) == (404, {"message": "Not found"})  # as for any unknown id
     assert browser("owner_a").get(f"/aipromiseview/show/{pk}").status_code == 404
     assert browser("owner_a").get(f"/campaignview/edit/{pk}").status_code == 404
+
+
+@pytest.mark.parametrize("query", [
+    "(filters:!((col:kind,opr:eq,value:x)))",        # not a kind
+    "(filters:!((col:kind,opr:neq,value:PRICE)))",
+    "(filters:!((col:matches,opr:eq,value:1000000000000000000000000000000)))",
+    "(filters:!((col:conversation,opr:rel_o_m,value:1000000000000000000000000000000)))",  # past the id column
+    "(filters:!((col:product,opr:rel_o_m,value:1000000000000000000000000000000)))",
+    "(page:1000000000000000000000000000000,page_size:5)",
+    "(((",                                            # rison the parser recurses on
+    "(a:",
+])
+def test_a_filter_the_log_cannot_use_is_a_400(app, world, api, query):
+    """The API's own query language, hostile: a clear 400, never the 500 of a database that
+    refused the value."""
+    resp = api("staff_a").get(f"/api/v1/ai_promises/?q={query}")
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
+    assert "Promise-" not in resp.get_data(as_text=True)
+    assert app.test_client().get(f"/api/v1/ai_promises/?q={query}").status_code == 401
+
+
+@pytest.mark.parametrize("pk", ["2147483648", "99999999999999999999"])
+def test_an_id_no_row_can_have_is_a_404(world, api, pk):
+    assert api("staff_a").get(f"/api/v1/ai_promises/{pk}").status_code == 404
+    assert api("owner_a").get(f"/api/v1/products/{pk}").status_code == 404
+
+
+@pytest.mark.parametrize("query", [
+    "_flt_0_kind=x", "_flt_0_matches=x", "_flt_0_product=99999999999999999999", "_flt_0_text=%00",
+    "page_AiPromiseView=-1", "page_AiPromiseView=99999999999999999999", "psize_AiPromiseView=-5",
+    "_flt_9_kind=price",  # no 10th filter on the page
+])
+def test_the_page_refuses_a_filter_it_cannot_use_with_a_400(world, browser, query):
+    """400, or the list when the database can use the value after all (SQLite compares a
+    negative page or a 64-bit id where PostgreSQL refuses): never the error page."""
+    resp = browser("staff_a").get(f"/aipromiseview/list/?{query}")
+    assert resp.status_code in (200, 400), resp.status_code
+    assert browser("staff_a").get("/aipromiseview/list/?_flt_0_kind=price").status_code == 200

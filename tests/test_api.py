@@ -2,6 +2,8 @@
 bad input is refused with the field named and nothing written."""
 from __future__ import annotations
 
+import pytest
+
 from app.extensions import db
 from app.models import Channel, Product
 
@@ -55,6 +57,21 @@ def test_agency_admin_names_the_tenant(world, api, app):
     assert resp.status_code == 403
     assert count(app, Product, sku="NEW-C") == 0
     assert client.get(f"/api/v1/products/{world.c['product']}", tenant_id=world.c.tenant_id).status_code == 403
+
+
+@pytest.mark.parametrize("named", [True, 1.5, 1.0, "1.0", "\u0661", " 1e0", [1]])
+def test_a_tenant_id_that_is_not_an_integer_is_400_and_nothing_written(world, api, app, named):
+    """JSON true is not tenant 1, nor 1.5 (or an Arabic-Indic digit) tenant 1: the caller is
+    told instead of being handed whichever tenant the number rounds to."""
+    client = api("agency")
+    resp = client.post("/api/v1/products/", json={**NEW_PRODUCT, "tenant_id": named})
+    assert resp.status_code == 400 and "tenant_id must be an integer" in resp.json["message"]
+    assert count(app, Product, sku="NEW-1") == 0
+    resp = client.post("/api/v1/leo/ask", json={"question": "how are sales?", "tenant_id": named})
+    assert resp.status_code == 400
+    if isinstance(named, str):
+        assert client.get(f"/api/v1/analytics/summary?tenant_id={named}").status_code == 400
+        assert client.get("/api/v1/analytics/summary", tenant_id=named).status_code == 400
 
 
 def test_tenant_id_in_body_is_never_trusted_on_update(world, api, app):
@@ -174,3 +191,19 @@ def test_domain_and_range_errors_name_the_field(world, api, app):
 def test_download_route_is_not_exposed(world, browser):
     client = browser("owner_a")
     assert client.get("/productview/download/config.py").status_code == 404
+
+
+@pytest.mark.parametrize("pk", ["2147483648", "99999999999999999999"])
+def test_an_id_no_row_can_have_is_not_found_not_a_database_error(world, api, browser, pk):
+    """Past the 32-bit id columns PostgreSQL refuses the comparison itself: every route that
+    takes an id answers 404, as for any id that is not the caller's."""
+    client = api("owner_a")
+    for method, path, body in (
+            ("get", f"/api/v1/products/{pk}", None), ("put", f"/api/v1/products/{pk}", {"name": "x"}),
+            ("delete", f"/api/v1/orders/{pk}", None), ("post", f"/api/v1/conversations/{pk}/takeover", {}),
+            ("post", f"/api/v1/orders/{pk}/refund", {}), ("get", f"/api/v1/segments/{pk}/members", None)):
+        resp = getattr(client, method)(path, **({"json": body} if body is not None else {}))
+        assert resp.status_code == 404, (method, path, resp.status_code)
+    owner = browser("owner_a")
+    for path in (f"/inbox/c/{pk}", f"/inbox/c/{pk}/messages.json", f"/productview/show/{pk}", f"/segments/{pk}"):
+        assert owner.get(path).status_code == 404, path

@@ -152,13 +152,11 @@ def test_another_tenants_campaign_in_the_filters_is_not_found(world, browser):
         assert client.get(f"{path}?campaign_id={world.a['campaign']}").status_code == 200
 
 
-@pytest.mark.parametrize("campaign_id", ["2147483648", "99999999999999999999999"])
-def test_a_campaign_id_no_row_can_have_is_not_found(world, browser, campaign_id):
-    """Ids past the column's integer range name no campaign: 404 like any unknown id, not a
-    database error (PostgreSQL refuses to compare an integer column with them)."""
+def test_a_campaign_id_no_row_can_have_in_the_filters_is_not_found(world, browser):
     client = browser("owner_a")
     for path in ("/analytics/", "/analytics/export.csv"):
-        assert client.get(f"{path}?campaign_id={campaign_id}").status_code == 404, path
+        for campaign_id in ("2147483648", "9" * 30):
+            assert client.get(f"{path}?campaign_id={campaign_id}").status_code == 404, (path, campaign_id)
 
 
 def read_csv(resp) -> list[dict]:

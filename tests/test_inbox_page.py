@@ -113,10 +113,18 @@ def test_list_filters_sorting_and_unread(world, app, browser):
 @pytest.mark.parametrize("query, problem", [
     ("status=archived", "status must be one of"), ("platform=telegram", "platform must be one of"),
     ("campaign_id=abc", "campaign_id must be a number"), ("assignee=bob", "assignee must be"),
+    # digits that are no id: past the 32-bit id columns, or not ASCII (int() can't read "³")
+    ("campaign_id=99999999999999999999", "campaign_id must be a number"), ("campaign_id=%C2%B3", "campaign_id must be"),
+    ("assignee=2147483648", "assignee must be"), ("assignee=%C2%B3", "assignee must be"),
 ])
 def test_bad_filters_are_a_clear_400(world, browser, query, problem):
     resp = browser("owner_a").get(f"/inbox/conversations.json?{query}")
     assert resp.status_code == 400 and problem in resp.json["error"]
+
+
+def test_polling_after_an_id_past_any_message_is_empty_not_an_error(world, browser):
+    resp = browser("staff_a").get(f"/inbox/c/{world.a['conversation']}/messages.json?after=99999999999999999999")
+    assert resp.status_code == 200 and resp.json["messages"] == []
 
 
 def test_another_tenants_campaign_in_the_filter_is_empty(world, browser):

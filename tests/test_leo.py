@@ -241,6 +241,27 @@ def test_ai_promises_this_week(app, shop):
     assert r["figures"]["calls"][0]["result"]["mismatches"] == 1
 
 
+def test_unverifiable_promises_are_not_called_matching(app, shop):
+    """A promise with nothing on record to check (no delivery time in the policies) is neither
+    a match nor a mismatch: Leo says so instead of "every one matched"."""
+    with app.app_context():
+        conv = db.session.get(Conversation, shop.a["conversation"])
+        msg = Message(tenant_id=conv.tenant_id, conversation_id=conv.id, channel_id=conv.channel_id,
+                      direction=Direction.OUT, sender=Sender.AI, text="x")
+        db.session.add(msg)
+        db.session.flush()
+        db.session.add_all([AiPromise(tenant_id=conv.tenant_id, conversation_id=conv.id, message_id=msg.id,
+                                      kind=PromiseKind.DELIVERY, text=f"in {n} days", value=f"in {n} days",
+                                      matches=None, checked_against="no delivery time on record")
+                            for n in (2, 3)])
+        db.session.commit()
+    r = ask(app, shop, "What did the AI promise this week?")
+    # with the world's own price promise (matching, made just now)
+    assert r["answer"].startswith("This week the AI stated 1 price, 2 deliveries.")
+    assert "Every one matched" not in r["answer"]
+    assert "1 matched your records; 2 could not be checked (nothing on record to compare with)" in r["answer"]
+
+
 def test_a_question_naming_an_own_product_or_campaign_is_about_it(app, shop):
     r = ask(app, shop, "How is the Silk Scarf selling?")
     assert r["figures"]["intent"] == "products"
@@ -358,6 +379,25 @@ def test_groq_tools_stay_in_the_tenant(app, shop, leo_groq):
     assert {row["label"] for row in campaigns["rows"]} == {"Camp-A", "Diwali Drive"}
     blob = json.dumps(r) + json.dumps(_tool_messages(leo_groq.calls[1]))
     assert "Camp-B" not in blob.replace("How is Camp-B", "") and "999900" not in blob
+
+
+def test_groq_tool_arguments_off_the_calendar_are_errors_to_the_model(app, shop, leo_groq):
+    """Whatever the model writes: days the analytics can't bound (year 1, year 9999), a
+    number for a date, a float or a boolean campaign id are {"error": ...} for it to read,
+    never a failed answer."""
+    leo_groq.side_effect = [
+        completion(tool_calls=[("compare_periods", {"start": "0001-01-01", "end": "0001-01-05"}),
+                               ("summary", {"start": "9999-12-31", "end": "9999-12-31"}),
+                               ("timeseries", {"start": 12345}),
+                               ("summary", {"period": "today", "campaign_id": 1.5}),
+                               ("summary", {"period": "today", "campaign_id": True}),
+                               ("summary", {"period": "today", "campaign_id": 10**30})]),
+        completion("I can't read those days."),
+    ]
+    r = ask(app, shop, "How did year one go?")
+    assert r["answer"] == "I can't read those days."
+    results = _tool_messages(leo_groq.calls[1])
+    assert all("error" in result for result in results), results
 
 
 def test_groq_failure_falls_back_to_the_offline_answer(app, shop, leo_groq):
@@ -504,6 +544,10 @@ def test_typos_and_chat_shorthand_read_as_meant(question, intent, period, platfo
     ("revenue last 100000 days", "2026-12-02", "2025-12-02", "2026-12-02",
      "the last 366 days (the longest I look back)"),
     ("past 2 years", "2026-12-02", "2025-12-02", "2026-12-02", "the last 366 days (the longest I look back)"),
+    # longer than Leo reads: the label says what was read, not what was asked
+    ("revenue in the last 999 days", "2026-12-02", "2025-12-02", "2026-12-02", "the last 366 days (the longest I look back)"),
+    ("last 100 years", "2026-12-02", "2025-12-02", "2026-12-02", "the last 366 days (the longest I look back)"),
+    ("last 0 days", "2026-12-02", "2026-12-02", "2026-12-02", "the last 1 day"),
 ])
 def test_periods(text, today, start, end, label):
     from datetime import date

@@ -20,12 +20,19 @@ _TOTAL = re.compile(r"\b(total|altogether|in all|comes? to|grand)\b", re.I)
 PERCENT_OFF = re.compile(
     r"\b(\d{1,2})\s*%\s*(?:off|discount)\b|\b(?:discount|off)\s+(?:of\s+)?(\d{1,2})\s*%", re.I)
 DISCOUNT_WORD = re.compile(r"\b(discount|coupon|promo code|cashback|offer price)\b", re.I)
-_NEGATION = re.compile(r"\b(no|not|don't|do not|doesn't|can't|cannot|unable|isn't|aren't|without)\b", re.I)
+_NEGATION = re.compile(r"\b(no|not|don't|do not|doesn't|can't|cannot|unable|isn't|aren't|without|won't|never)\b",
+                       re.I)
+# A negation this close before a delivery term, in the same clause, refuses it ("we do not
+# offer same-day delivery"); further back or past a comma or "but" it is about something else.
+_NEGATION_REACH = 20
+_CLAUSE_END = re.compile(r"[,;:]|\bbut\b", re.I)
+# An amount right after these is a threshold ("free above ₹999"), not the price of anything.
+_THRESHOLD = re.compile(r"\b(above|over|more than|at least|minimum(?: order)?(?: of)?|orders? of)\s*$", re.I)
 
 _UNIT = r"(?:working\s+|business\s+)?(day|hour|week|hr)s?\b"
 _SPAN = r"(\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?\s*" + _UNIT
 _VERB = r"\b(?:deliver\w*|ship\w*|dispatch\w*|arriv\w*|reach(?:es)? you|get (?:it|them|your order))\b"
-DELIVERY_SPAN = re.compile(_VERB + r"[^.!?\n]{0,40}?\b(with)?in\s+" + _SPAN, re.I)
+DELIVERY_SPAN = re.compile(_VERB + r"[^.!?\n,;]{0,40}?\b(with)?in\s+" + _SPAN, re.I)
 SPAN_DELIVERY = re.compile(r"\b" + _SPAN + r"\s+(?:delivery|shipping|dispatch)\b", re.I)
 DELIVERY_WORDS = re.compile(
     r"\b(same[- ]day|next[- ]day|overnight)\s+(?:delivery|shipping|dispatch)\b|"
@@ -71,8 +78,19 @@ def _already_done(sentence: str, m: re.Match) -> bool:
     return bool(_DONE_BEFORE.search(sentence[max(0, m.start() - 30):m.start()]))
 
 
+def _refused(sentence: str, start: int) -> bool:
+    """Whether the term at `start` is negated in its own clause, just before it."""
+    before = sentence[max(0, start - _NEGATION_REACH):start]
+    before = _CLAUSE_END.split(before)[-1]
+    return _NEGATION.search(before) is not None
+
+
 def delivery_terms(sentence: str) -> list[Claim]:
-    """Delivery promises in one sentence (a reply's or a policy's)."""
+    """Delivery promises in one sentence (a reply's or a policy's); refused ones are none."""
+    return [c for c in _delivery_terms(sentence) if not _refused(sentence, c.position)]
+
+
+def _delivery_terms(sentence: str) -> list[Claim]:
     found: list[Claim] = []
     for m in DELIVERY_SPAN.finditer(sentence):
         if _already_done(sentence, m):
@@ -110,6 +128,8 @@ def _amounts(sentence: str) -> list[Claim]:
     found = []
     total = bool(_TOTAL.search(sentence))
     for m, minor in zip(AMOUNT.finditer(sentence), amounts_minor(sentence)):
+        if _THRESHOLD.search(sentence[:m.start()]):
+            continue
         if _AFTER_AMOUNT_DISCOUNT.match(sentence[m.end():]):
             found.append(Claim("discount", sentence, f"₹{minor / 100:.2f} off", value_minor=minor,
                                position=m.start()))

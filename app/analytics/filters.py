@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.models import Channel, Conversation, Message, Order, Tenant
+from app.models import MAX_ID, Channel, Conversation, Message, Order, Tenant
 
 DEFAULT_TIMEZONE = "Asia/Kolkata"
 PLATFORMS = ("messenger", "instagram", "whatsapp", "playground")
@@ -37,6 +37,11 @@ def out_of_calendar(day: date) -> str | None:
     if FIRST_DAY <= day <= LAST_DAY:
         return None
     return f"must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+
+
+def could_be_id(value: int) -> bool:
+    """Whether `value` is a number a row id can have (else it is simply not found)."""
+    return 0 < value <= MAX_ID
 
 
 @dataclass(frozen=True)

@@ -499,6 +499,9 @@ class Order(TenantMixin, Model):
 
 # Orders whose money is with the business: what lifetime spend and revenue count.
 PAID_STATUSES = (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+# Ids are 32-bit integer columns: a number outside 1..MAX_ID names no row (and PostgreSQL
+# refuses to compare one past the range: "integer out of range").
+MAX_ID = 2**31 - 1
 MAX_QUANTITY = 100  # units of one product on one order line, whoever writes the line
 
 # Derived, never stored: a customer's spend and orders are whatever their paid orders say now

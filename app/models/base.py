@@ -87,12 +87,3 @@ class TenantMixin:
     def tenant(cls):
         return relationship("Tenant")
 
-
-# The largest id an integer primary key holds (PostgreSQL's `integer`): a larger one names no
-# row, and comparing the column with it is an error on PostgreSQL (an overflow on SQLite past
-# 64 bits), not an empty result.
-MAX_ROW_ID = 2**31 - 1
-
-
-def can_be_row_id(value: int) -> bool:
-    return 0 < value <= MAX_ROW_ID

@@ -12,6 +12,7 @@ CLI commands and jobs run without a request scope and name their tenant explicit
 """
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 from flask import abort, g, has_request_context, jsonify, make_response, request, session
@@ -70,12 +71,15 @@ def _requested_tenant_id() -> int | None:
             # Remove it so FAB's schema doesn't reject an unknown field; the tenant is set on
             # the server from the scope, never from the payload.
             raw = body.pop("tenant_id")
-    if raw in (None, ""):
+    if raw is None or raw == "":
         return None
-    try:
+    # int() would also take JSON true (1), 1.5 (1) and non-ASCII digits: each would name a
+    # tenant the caller did not write. Only an integer, or its decimal digits, names one.
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and re.fullmatch(r"\s*-?[0-9]+\s*", raw):
         return int(raw)
-    except (TypeError, ValueError):
-        abort(make_response(jsonify(message="tenant_id must be an integer"), 400))
+    abort(make_response(jsonify(message="tenant_id must be an integer"), 400))
 
 
 def bind_request_scope(db_session) -> None:

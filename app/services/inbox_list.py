@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
+    MAX_ID,
     Campaign,
     Channel,
     Conversation,
@@ -56,14 +57,19 @@ class ListFilters:
         if platform and platform not in {p.value for p in Platform}:
             raise InboxError(f"platform must be one of {', '.join(p.value for p in Platform)}")
         campaign = (args.get("campaign_id") or "").strip() or None
-        if campaign is not None and not campaign.isdigit():
-            raise InboxError("campaign_id must be a number")
+        if campaign is not None and not _an_id(campaign):
+            raise InboxError(f"campaign_id must be a number up to {MAX_ID}")
         assignee = (args.get("assignee") or "").strip() or None
-        if assignee and assignee not in ("me", "none") and not assignee.isdigit():
+        if assignee and assignee not in ("me", "none") and not _an_id(assignee):
             raise InboxError("assignee must be a user id, 'me' or 'none'")
         tag = (args.get("tag") or "").strip()[:40] or None
         needs = (args.get("needs_human") or "").strip().lower() in ("1", "true", "yes", "on")
         return cls(status, platform, int(campaign) if campaign else None, assignee, tag, needs)
+
+
+def _an_id(raw: str) -> bool:
+    """ASCII digits an id column can hold ("³" is a digit to str.isdigit, not to int())."""
+    return raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID
 
 
 def needs_human_clause(now: datetime):

@@ -14,10 +14,9 @@ from sqlalchemy import select
 
 from app import analytics
 from app.analytics import Filters
-from app.analytics.filters import MAX_RANGE_DAYS, out_of_calendar, zone_of  # one limit for the pages and the API
+from app.analytics.filters import MAX_RANGE_DAYS, could_be_id, out_of_calendar, zone_of  # one limit for the pages and the API
 from app.extensions import db
 from app.models import Campaign, CampaignStatus, Channel, Conversation, Customer, Platform, Tenant
-from app.models.base import can_be_row_id
 
 DEFAULT_DAYS = 30
 DASHBOARD_PERIODS = (7, 30, 90)
@@ -89,7 +88,7 @@ def parse_filters(tenant: Tenant, args, default_days: int = DEFAULT_DAYS) -> Fil
             campaign_id = int(raw_campaign)
         except ValueError:
             raise FilterError("campaign_id must be a whole number") from None
-        owned = can_be_row_id(campaign_id) and db.session.scalar(select(Campaign.id).where(
+        owned = could_be_id(campaign_id) and db.session.scalar(select(Campaign.id).where(
             Campaign.id == campaign_id, Campaign.tenant_id == tenant.id))
         if not owned:
             raise UnknownCampaign(campaign_id)

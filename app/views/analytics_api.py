@@ -15,10 +15,15 @@ from flask_appbuilder.security.decorators import protect
 from sqlalchemy import select
 
 from app import analytics
-from app.analytics.filters import MAX_RANGE_DAYS as MAX_DAYS, PLATFORMS, out_of_calendar, tenant_facts
+from app.analytics.filters import (
+    MAX_RANGE_DAYS as MAX_DAYS,
+    PLATFORMS,
+    could_be_id,
+    out_of_calendar,
+    tenant_facts,
+)
 from app.extensions import db
 from app.models import Agency, AgencyMembership, Campaign
-from app.models.base import can_be_row_id
 from app.security import tenancy
 from app.security.permissions import CAN_READ, RESOURCE_ANALYTICS
 from app.services import agencies
@@ -91,7 +96,7 @@ class AnalyticsApi(BaseApi):
                 campaign_id = int(raw)
             except ValueError:
                 raise BadParameter("campaign_id must be an integer") from None
-            owned = can_be_row_id(campaign_id) and db.session.scalar(select(Campaign.id).where(
+            owned = could_be_id(campaign_id) and db.session.scalar(select(Campaign.id).where(
                 Campaign.id == campaign_id, Campaign.tenant_id == tenant_id))
             if not owned:
                 raise LookupError

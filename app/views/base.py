@@ -7,16 +7,17 @@ actions (FAB's `action`/`action_post` load rows without base filters). Subclasse
 """
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, make_response, redirect, request
+import prison
+from flask import abort, flash, jsonify, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
+from flask_appbuilder.exceptions import ApplyFilterException
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 
 from app.extensions import db
-from app.models import Tenant, TenantMembership, TenantMixin
-from app.models.base import can_be_row_id
+from app.models import MAX_ID, Tenant, TenantMembership, TenantMixin
 from app.security import tenancy
 from app.security.permissions import (
     API_METHOD_PERMISSIONS,
@@ -24,19 +25,6 @@ from app.security.permissions import (
     VIEW_METHOD_PERMISSIONS,
 )
 from app.views.formatting import datetime_formatters
-
-
-def refuse_impossible_pk() -> None:
-    """A `<pk>` in a URL (show, edit, delete, the API's get/put/delete) that no row can have is
-    404 before any view asks the database, where it would be an error (500), not "not found".
-    Run as the last before-request step, so the 404 page has the signed-in user like any other."""
-    pk = (request.view_args or {}).get("pk")
-    if isinstance(pk, str) and pk.isdigit():
-        pk = int(pk)
-    if isinstance(pk, int) and not can_be_row_id(pk):
-        if request.path.startswith("/api/"):  # as the model APIs answer an unknown id
-            abort(make_response(jsonify(message="Not found"), 404))
-        abort(404)
 
 
 class CrossTenantReference(ValueError):
@@ -142,6 +130,23 @@ class TenantScopedMixin:
         return scoped_rel_fields(self.datamodel, cols)
 
 
+# PostgreSQL's refusals of a value: any data exception (class 22: out of range, invalid text
+# for the type), or no operator comparing the column with it (a number for a boolean).
+REFUSED_SQLSTATES = ("22", "42883", "42804")
+
+
+def _value_refused(exc: Exception) -> bool:
+    """Whether the database (or the column's own type) refused a value the caller sent: an
+    id or page past the column's range, a kind no enum has, a number for a yes/no column."""
+    if isinstance(exc, ApplyFilterException):  # a relation filter's lookup of its row failed
+        return _value_refused(exc.__context__)
+    if isinstance(exc, (OverflowError, DataError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        return (getattr(exc.orig, "sqlstate", None) or "").startswith(REFUSED_SQLSTATES)
+    return isinstance(exc, StatementError)  # the column type's own check, before any SQL ran
+
+
 class TenantModelView(TenantScopedMixin, ModelView):
     """A CRUD view over one tenant table."""
 
@@ -171,6 +176,18 @@ class TenantModelView(TenantScopedMixin, ModelView):
         self.edit_form_query_rel_fields = {**rel, **(self.edit_form_query_rel_fields or {})}
         self.search_form_query_rel_fields = {**rel, **(self.search_form_query_rel_fields or {})}
         super()._init_forms()
+
+    def _list(self, **kwargs):
+        """A filter, page or page size from the query string that the database can't use (a
+        kind no enum has, text for a yes/no column, a negative page, a filter index the page
+        doesn't have) is the caller's 400, not the error page."""
+        try:
+            return super()._list(**kwargs)
+        except (SQLAlchemyError, OverflowError, ApplyFilterException, IndexError) as exc:
+            if not (isinstance(exc, IndexError) or _value_refused(exc)):
+                raise
+            db.session.rollback()
+            abort(400, description="This list can't use that filter, page or page size.")
 
     def _scoped_get(self, pk):
         item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
@@ -213,11 +230,68 @@ class TenantModelView(TenantScopedMixin, ModelView):
         return redirect(self.get_redirect())
 
 
+def refuse_ids_past_range():
+    """Before any view: an id in the URL (`<pk>`, `<int:...>`, `..._id`) that no 32-bit id
+    column can hold is a 404 here, where every view would otherwise hand it to the database
+    and answer 500 (PostgreSQL: "integer out of range")."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and (name == "pk" or name.endswith("_id")) and value.isascii() \
+                and value.lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ID:
+            if request.path.startswith("/api/"):
+                return jsonify(message="Not found"), 404
+            abort(404)
+    return None
+
+
+def _unreadable_rison():
+    """400 for a `q` the rison parser fails on with something other than its own error: FAB's
+    decorator turns only ParserException into a 400, and prison also raises RecursionError
+    ("(((") or TypeError ("(a:"), which would be a 500."""
+    raw = request.args.get("q")
+    if not raw or "Authorization" not in request.headers:  # no credentials: FAB's 401 first
+        return None
+    try:
+        prison.loads(raw)
+    except prison.decoder.ParserException:
+        return None  # FAB's own 400 (or its JSON fallback) answers it
+    except Exception:
+        return jsonify(message="Not a valid rison argument"), 400
+    return None
+
+
 class TenantModelApi(TenantScopedMixin, ModelRestApi):
     """A REST resource over one tenant table: rows land in the caller's active tenant."""
 
     method_permission_name = API_METHOD_PERMISSIONS
     allow_browser_login = False
+
+    def create_blueprint(self, appbuilder, *args, **kwargs):
+        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
+        blueprint.before_request(_unreadable_rison)
+        return blueprint
+
+    def get_list_headless(self, **kwargs):
+        """A filter or page value the database can't compare is the caller's 400, not FAB's
+        500 "Fatal error"."""
+        try:
+            return super().get_list_headless(**kwargs)
+        except (SQLAlchemyError, OverflowError, ApplyFilterException) as exc:
+            if not _value_refused(exc):
+                raise
+            db.session.rollback()
+            return self.response_400(message="a filter or page value this resource can't use")
+
+    def get_headless(self, pk, **kwargs):
+        """An id the id column can't hold names no row: 404."""
+        try:
+            return super().get_headless(pk, **kwargs)
+        except (SQLAlchemyError, OverflowError) as exc:
+            if not _value_refused(exc):
+                raise
+            db.session.rollback()
+            return self.response_404()
 
     def _init_properties(self):
         super()._init_properties()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms.validators import ValidationError
 
 from app.extensions import db
-from app.models import Campaign, ConversationStatus, Platform, Tenant
+from app.models import MAX_ID, Campaign, ConversationStatus, Platform, Tenant
 from app.models.inbox import CannedReply, ConversationNote
 from app.security import tenancy
 from app.security.permissions import (
@@ -93,7 +93,8 @@ class InboxView(BaseView):
     @has_access
     def messages(self, pk):
         conv = self._conversation(pk)
-        after = request.args.get("after", 0, type=int) or 0
+        # within the id column's range: past every id there is nothing newer, before it all
+        after = max(0, min(request.args.get("after", 0, type=int) or 0, MAX_ID))
         body = {"messages": inbox_list.thread(conv, after), "statuses": inbox_list.statuses(conv),
                 "orders": inbox_list.orders(conv), "state": inbox_list.state(conv)}
         inbox_list.mark_seen(conv)

@@ -104,6 +104,13 @@ def _named_by_word(question: str, rows: list[tuple[int, str]]) -> tuple[int, str
     return found.pop() if len(found) == 1 else None
 
 
+def _kind_name(kind: str, n: int) -> str:
+    name = kind.replace("_", " ")
+    if n == 1:
+        return name
+    return name[:-1] + "ies" if name.endswith("y") else name + "s"
+
+
 class OfflineLeo:
     """answer(ctx, question) -> (text, figures)."""
 
@@ -296,14 +303,21 @@ class OfflineLeo:
         kinds = p["by_kind"]
         if not p["promises"]:
             return f"The AI made no price, discount, delivery or order-number claims {words}.", []
-        counts = ", ".join(f"{v['count']} {k.replace('_', ' ')}{'s' if v['count'] != 1 else ''}"
-                           for k, v in kinds.items() if v["count"])
+        counts = ", ".join(f"{v['count']} {_kind_name(k, v['count'])}" for k, v in kinds.items() if v["count"])
         text = f"{_cap(words)} the AI stated {counts}."
+        # With nothing on record a promise is unverifiable: neither a match nor a mismatch.
+        unchecked = sum(v["unchecked"] for v in kinds.values())
         if p["mismatches"]:
             text += f" {p['mismatches']} did not match your records:"
             text += "".join(f" {e['kind'].replace('_', ' ')} {e['stated']} (on record: {e['on_record']})"
                             f" in conversation #{e['conversation_id']};" for e in p["examples"])
-            text = text.rstrip(";") + ". See AI Promises for the full log."
+            text = text.rstrip(";") + "."
+            if unchecked:
+                text += f" {unchecked} could not be checked (nothing on record to compare with)."
+            text += " See AI Promises for the full log."
+        elif unchecked:
+            text += (f" {p['promises'] - unchecked} matched your records; {unchecked} could not be checked "
+                     "(nothing on record to compare with). See AI Promises for the full log.")
         else:
             text += " Every one matched your catalog, offers and policies."
         values = [{"label": k.replace("_", " ").capitalize() + "s", "value": f"{v['count']} ({v['mismatches']} mismatched)",

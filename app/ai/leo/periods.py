@@ -44,8 +44,10 @@ _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
 
 
 def _span(n: int, unit: str, today: date, label: str) -> Period:
-    days = _UNIT_DAYS[unit] * n
-    days = max(1, min(days, MAX_DAYS))
+    asked = _UNIT_DAYS[unit] * n
+    days = max(1, min(asked, MAX_DAYS))
+    if days != asked:  # the answer names the days it read, not the ones asked for
+        label = f"the last {days} day{'s' if days != 1 else ''}"
     return Period(today - timedelta(days=days - 1), today, label)
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 
 from app import analytics
+from app.analytics.filters import out_of_calendar
 from app.ai.leo import figures as fig
 from app.ai.leo.periods import MAX_DAYS, Period, default_period, parse_period
 from app.extensions import db
@@ -82,6 +83,10 @@ def period_from(ctx: LeoContext, args: dict) -> Period:
         except ValueError:
             raise ToolError("start and end must be dates as YYYY-MM-DD") from None
         lo = lo or hi
+        for day in (lo, hi):  # year 1 or 9999 would overflow the range's bounds
+            problem = out_of_calendar(day)
+            if problem:
+                raise ToolError(f"{day.isoformat()}: dates {problem}")
         if hi < lo:
             raise ToolError("end is before start")
         if (hi - lo).days >= MAX_DAYS:
@@ -104,9 +109,11 @@ def campaign_from(ctx: LeoContext, args: dict) -> int | None:
     value = args.get("campaign_id")
     if value in (None, ""):
         return None
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise ToolError("campaign_id must be an integer")  # int() would make 1.5 or true campaign 1
     try:
         cid = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ToolError("campaign_id must be an integer") from None
     if cid not in {c for c, _ in own_campaigns(ctx)}:
         raise ToolError("campaign not found")
