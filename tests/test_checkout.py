@@ -8,10 +8,14 @@ from __future__ import annotations
 import json
 import re
 import threading
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+from app import analytics
+from app.analytics import Filters
 from app.extensions import db
 from app.models import (
     Conversation,
@@ -22,6 +26,7 @@ from app.models import (
     OrderStatus,
     PaymentEvent,
     Product,
+    as_utc,
     utcnow,
 )
 from app.services import checkout
@@ -593,7 +598,6 @@ def test_chat_path_end_to_end(app, world, post_meta, run_jobs, graph, razorpay):
 
 def test_sweep_applies_stranded_events_sends_stranded_links_and_expires_test_links(app, world, graph, run_jobs):
     """Redis was down: an order's link job and a payment event's job were never queued."""
-    from datetime import timedelta
 
     from app.services.sweep import sweep
 
@@ -800,7 +804,6 @@ def test_a_partial_refund_is_noted_but_the_order_stays_paid(app, world, razorpay
 
 
 def test_an_expired_link_whose_webhook_never_came_is_reconciled_by_the_sweep(app, world, razorpay, run_jobs):
-    from datetime import timedelta
 
     from app.services.sweep import sweep
 
@@ -815,3 +818,57 @@ def test_an_expired_link_whose_webhook_never_came_is_reconciled_by_the_sweep(app
         db.session.remove()
     run_jobs()
     assert state(app, order_id)[:3] == (S.EXPIRED, 10, HELD)
+
+
+# ------------------------------------------------------------------------------ payment time
+
+
+def _late_payment(app, world, run_jobs, created_at):
+    """An order placed two days ago, its payment event stamped `created_at` by Razorpay and
+    delivered only now (Razorpay retries for a day); returns (paid_at, when it was placed)."""
+    order_id = place(app, world)
+    link_job(app, order_id, world.a.tenant_id)
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        order.created_at = utcnow() - timedelta(days=2)
+        db.session.commit()
+        placed = order.created_at
+    order = order_row(app, order_id)
+    payload = rz.paid_events(order.payment_link_id, order.payment_reference, order.total_minor)["payment_link.paid"]
+    post_event(app, {**payload, "created_at": created_at}, f"evt_late_{order_id}")
+    run_jobs()
+    with app.app_context():
+        paid_at = db.session.get(Order, order_id).paid_at
+    return as_utc(paid_at), as_utc(placed)
+
+
+@pytest.mark.parametrize("unit", [1, 1000, "str"])
+def test_a_payment_is_paid_when_razorpay_says_not_when_its_event_arrived(app, world, razorpay, run_jobs, unit):
+    """23:55 IST yesterday, delivered after midnight: yesterday's revenue, in seconds,
+    milliseconds or a string of seconds alike."""
+    ist = ZoneInfo("Asia/Kolkata")
+    yesterday = datetime.now(ist).date() - timedelta(days=1)
+    moment = datetime.combine(yesterday, datetime.min.time(), tzinfo=ist).replace(hour=23, minute=55)
+    stamp = int(moment.timestamp())
+    paid_at, _ = _late_payment(app, world, run_jobs, str(stamp) if unit == "str" else stamp * unit)
+    assert paid_at == moment.astimezone(timezone.utc)
+    with app.app_context():
+        days = {d: analytics.summary(Filters(tenant_id=world.a.tenant_id, start=d, end=d))["orders_paid"]
+                for d in (yesterday, yesterday + timedelta(days=1))}
+    assert days == {yesterday: 1, yesterday + timedelta(days=1): 0}
+
+
+@pytest.mark.parametrize("created_at, expected", [
+    ("soon", "arrival"), (None, "arrival"), (-5, "arrival"), (10**30, "arrival"), (True, "arrival"),
+    (lambda: int((utcnow() + timedelta(days=3)).timestamp()), "arrival"),       # ahead of its arrival
+    (lambda: int((utcnow() - timedelta(days=30)).timestamp()), "placed"),       # before the order
+])
+def test_a_payment_time_that_cannot_be_right_is_bounded(app, world, razorpay, run_jobs, created_at, expected):
+    """Garbage or missing: when it arrived. Ahead of the arrival: the arrival. Before the order
+    was placed: its placing."""
+    before = utcnow()
+    paid_at, placed = _late_payment(app, world, run_jobs, created_at() if callable(created_at) else created_at)
+    if expected == "placed":
+        assert paid_at == placed
+    else:
+        assert before - timedelta(seconds=1) <= paid_at <= utcnow()

@@ -24,7 +24,7 @@ from app.models import (
     TargetPlatform,
     utcnow,
 )
-from app.services.takeover import aware
+from app.models import as_utc as aware
 from tests import meta_payloads as mp
 from tests.groq_fake import completion, fake_groq
 from tests.test_inbox_page import make_conv

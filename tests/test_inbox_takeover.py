@@ -25,7 +25,7 @@ from app.models import (
     Tenant,
     utcnow,
 )
-from app.services.takeover import aware
+from app.models import as_utc as aware
 from tests import meta_payloads as mp
 from tests.groq_fake import completion, fake_groq
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import backref, column_property, relationship
 from app.money import format_money
 from app.security.crypto import EncryptedText
 from app.models.base import *  # noqa: F401,F403  (the vocabularies, helpers and TenantMixin)
-from app.models.base import TenantMixin, enum_column, utcnow
+from app.models.base import TenantMixin, as_utc, enum_column, utcnow
 
 
 # ---------------------------------------------------------------------------- tenancy

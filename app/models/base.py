@@ -28,6 +28,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime: SQLite hands back naive ones (UTC by convention),
+    PostgreSQL aware ones, and the two can't be compared with each other."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
 def enum_column(enum_cls, name: str, default=None, nullable: bool = False) -> Column:
     """A portable enum: VARCHAR plus a CHECK, stored by value (no PostgreSQL ENUM type to migrate)."""
     return Column(

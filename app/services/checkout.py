@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, update
 
@@ -344,14 +344,15 @@ def locked(order_id: int, tenant_id: int) -> Order | None:
 
 
 def transition(order: Order, target: OrderStatus, *, source: str, actor_id: int | None = None,
-               note: str | None = None) -> bool:
+               note: str | None = None, at: datetime | None = None) -> bool:
     """Move the order to `target` if its current status allows; False if it doesn't (someone
-    else moved it first, or the move would go backwards). The caller commits."""
+    else moved it first, or the move would go backwards). The caller commits. `at`: when it
+    happened, if not now (a payment is paid when Razorpay says, however late its event came)."""
     allowed = sources_of(target)
     stamp = STAMPS.get(target)
     values = {"status": target, "updated_at": utcnow()}
     if stamp:
-        values[stamp] = utcnow()
+        values[stamp] = at or utcnow()
     won = db.session.execute(
         update(Order).where(Order.id == order.id, Order.tenant_id == order.tenant_id,
                             Order.status.in_(allowed))

@@ -13,13 +13,14 @@ Whatever it can't send is dropped with the reason, never retried into a closed w
 from __future__ import annotations
 
 import logging
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from app.extensions import db
 from app.jobs.queueing import queue_follow_up, requeue_follow_up
 from app.models import (
+    as_utc,
     PAID_STATUSES,
     ChannelStatus,
     Conversation,
@@ -44,10 +45,6 @@ VARIABLES = ("the customer's name", "the order number", "the order total", "the 
 NAMED = {"name": 0, "first_name": 0, "customer_name": 0, "order_number": 1, "order": 1, "number": 1,
          "total": 2, "order_total": 2, "amount": 2, "payment_link": 3, "link": 3, "pay_link": 3}
 MAX_HOURS = 24 * 30
-
-
-def _aware(moment):
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def schedule(conv: Conversation, *, rule_id: int | None, hours: float, text: str | None = None,
@@ -90,7 +87,7 @@ def still_wanted(row: FollowUp, conv: Conversation) -> str | None:
         return "A person is handling the conversation"
     if takeover.paused(conv):  # a person wrote there moments ago: no automated nudge over them
         return "A person is replying in the conversation (the AI is paused)"
-    basis, last = _aware(row.basis_at), _aware(conv.last_inbound_at)
+    basis, last = as_utc(row.basis_at), as_utc(conv.last_inbound_at)
     if last is not None and (basis is None or last > basis):
         return "The customer replied"
     if row.order_id is not None:
@@ -137,7 +134,7 @@ def fill(text: str, known: list[str | None]) -> tuple[str, list[str]] | None:
 
 
 def _within_window(conv: Conversation, now) -> bool:
-    last = _aware(conv.last_inbound_at)
+    last = as_utc(conv.last_inbound_at)
     return last is not None and now - last <= outbound.STANDARD_WINDOW
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import (
+    as_utc,
     Conversation,
     ConversationMode,
     ConversationStatus,
@@ -67,7 +68,7 @@ def window(conv: Conversation, now: datetime | None = None) -> dict:
     and Instagram up to 7 days), only a template (WhatsApp after 24 h), or nothing."""
     now = now or utcnow()
     platform = str(conv.channel.platform)
-    last = takeover.aware(conv.last_inbound_at)
+    last = as_utc(conv.last_inbound_at)
     state = {"platform": platform, "closes_at": None, "human_agent_until": None,
              "mode": "open", "reason": None}
     if platform == Platform.PLAYGROUND:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
+    as_utc,
     MAX_ID,
     Campaign,
     Channel,
@@ -31,7 +32,6 @@ from app.models import (
 from app.money import format_money
 from app.services import media
 from app.services.inbox import InboxError
-from app.services.takeover import aware
 
 PAGE = 50
 THREAD_LIMIT = 500
@@ -141,17 +141,17 @@ def _needs_human(conv: Conversation, now: datetime) -> bool:
         return False
     if conv.mode != ConversationMode.HUMAN and not _after(conv.paused_until, now):
         return False
-    staff = aware(conv.last_staff_at)
-    return staff is None or staff < aware(conv.last_inbound_at)
+    staff = as_utc(conv.last_staff_at)
+    return staff is None or staff < as_utc(conv.last_inbound_at)
 
 
 def _after(value, now) -> bool:
-    value = aware(value)
+    value = as_utc(value)
     return value is not None and value > now
 
 
 def _iso(value: datetime | None) -> str | None:
-    value = aware(value)
+    value = as_utc(value)
     return value.astimezone(timezone.utc).isoformat() if value else None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -19,6 +19,7 @@ from app.channels.base import EventKind, InboundEvent
 from app.extensions import db
 from app.services import attribution, takeover, tenant_content
 from app.models import (
+    as_utc,
     Channel,
     ChannelStatus,
     Conversation,
@@ -169,9 +170,7 @@ def _ingest(events: list[InboundEvent]) -> tuple[IngestResult, list[Message]]:
 
 
 def _touch_channel(channel: Channel, now: datetime) -> None:
-    last = channel.last_webhook_at
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=timezone.utc)
+    last = as_utc(channel.last_webhook_at)
     if last is None or now - last > WEBHOOK_TOUCH_INTERVAL:
         channel.last_webhook_at = now
 
@@ -192,14 +191,8 @@ def _customer(batch: _Batch, channel: Channel, event: InboundEvent, now) -> Cust
         customer.name = event.customer_name
     if event.customer_phone and not customer.phone:
         customer.phone = event.customer_phone
-    customer.last_seen_at = max(_aware(customer.last_seen_at) or now, event.timestamp or now)
+    customer.last_seen_at = max(as_utc(customer.last_seen_at) or now, event.timestamp or now)
     return customer
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
 
 
 def conversation_for(batch: _Batch, channel: Channel, customer: Customer,
@@ -257,8 +250,8 @@ def _on_message(batch, channel, event: InboundEvent, result: IngestResult, now) 
                   text=event.text, external_id=event.message_id, status=MessageStatus.RECEIVED,
                   created_at=at, payload=_payload(event))
     db.session.add(msg)
-    conv.last_inbound_at = max(_aware(conv.last_inbound_at) or at, at)
-    conv.last_message_at = max(_aware(conv.last_message_at) or at, at)
+    conv.last_inbound_at = max(as_utc(conv.last_inbound_at) or at, at)
+    conv.last_message_at = max(as_utc(conv.last_message_at) or at, at)
     if event.referral:
         attribution.record_referral(conv, str(channel.platform), event.referral, at, message=msg)
     result.stored += 1
@@ -289,7 +282,7 @@ def _on_echo(batch, channel, event: InboundEvent, result, now) -> None:
         direction=Direction.OUT, sender=Sender.AGENT, kind=event.message_kind, text=event.text,
         external_id=event.message_id, status=MessageStatus.SENT, created_at=at, sent_at=at,
         handled_at=at, payload={"raw": event.raw, "app_id": event.app_id}))
-    conv.last_message_at = max(_aware(conv.last_message_at) or at, at)
+    conv.last_message_at = max(as_utc(conv.last_message_at) or at, at)
     takeover.person_spoke(conv, at)  # a person wrote from the platform's own app: AI waits
     result.stored += 1
 
@@ -373,7 +366,7 @@ def _on_preference(batch, channel, event: InboundEvent, result, now) -> None:
     if not event.customer_id:
         return
     customer = _customer(batch, channel, event, now)
-    at, last = event.timestamp or now, _aware(customer.marketing_pref_at)
+    at, last = event.timestamp or now, as_utc(customer.marketing_pref_at)
     if last is not None and at < last:
         log.info("customer %s: a marketing preference older than the one recorded is ignored", customer.id)
         return

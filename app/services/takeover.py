@@ -9,24 +9,18 @@ while the model is thinking wins, and the customer gets no AI reply over them.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Conversation, ConversationMode, Message, Sender, Tenant, utcnow
+from app.models import Conversation, ConversationMode, Message, Sender, Tenant, utcnow, as_utc
 
 DEFAULT_PAUSE_MINUTES = 30
 
 
-def aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 def paused(conv: Conversation, now: datetime | None = None) -> bool:
-    until = aware(conv.paused_until)
+    until = as_utc(conv.paused_until)
     return until is not None and until > (now or utcnow())
 
 
@@ -53,13 +47,13 @@ def person_spoke(conv: Conversation, at: datetime | None = None, *,
     """A person (`by`, a user id; None when written from the platform's own app) wrote in
     this chat at `at`: pause the agent for the tenant's time from then (never shortening a
     longer pause). The caller commits."""
-    at = aware(at) or utcnow()
+    at = as_utc(at) or utcnow()
     minutes = pause_minutes if pause_minutes is not None else _pause_minutes(conv)
     until = at + timedelta(minutes=max(0, minutes))
-    if aware(conv.paused_until) is None or aware(conv.paused_until) < until:
+    if as_utc(conv.paused_until) is None or as_utc(conv.paused_until) < until:
         conv.paused_until = until
     _taken(conv, at, by)
-    conv.last_staff_at = max(aware(conv.last_staff_at) or at, at)
+    conv.last_staff_at = max(as_utc(conv.last_staff_at) or at, at)
     _bump(conv)
 
 
@@ -89,7 +83,7 @@ def pause(conv: Conversation, minutes: int, by: int | None = None) -> None:
 
 def _taken(conv: Conversation, at: datetime, by: int | None) -> None:
     """The latest person to step in, and when (an older echo delivered late changes neither)."""
-    if aware(conv.taken_over_at) is None or aware(conv.taken_over_at) <= at:
+    if as_utc(conv.taken_over_at) is None or as_utc(conv.taken_over_at) <= at:
         conv.taken_over_at, conv.taken_over_by_id = at, by
 
 

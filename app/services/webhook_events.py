@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import func, literal, select, update
 
@@ -21,7 +21,7 @@ from app.channels import WEBHOOK_OBJECTS
 from app.channels.fields import clean
 from app.extensions import db
 from app.jobs.queueing import queue_answers, requeue_delivery
-from app.models import MAX_DELIVERY_ATTEMPTS, DeliveryStatus, WebhookEvent, utcnow
+from app.models import MAX_DELIVERY_ATTEMPTS, DeliveryStatus, WebhookEvent, utcnow, as_utc
 from app.services import ingest
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def process_meta(event_id: int, *, answer_later: bool = True) -> Processed:
     event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id))
     if event is None or event.processed_at is not None:
         return Processed("skipped")
-    received_at = _aware(event.received_at)
+    received_at = as_utc(event.received_at)
     try:
         _, payload = read_body(event.body.encode("utf-8", "surrogatepass"))
         adapter = WEBHOOK_OBJECTS.get(payload.get("object")) if isinstance(payload.get("object"), str) else None
@@ -162,5 +162,3 @@ def process_again(event_ids: list[int]) -> int:
     return len(ids)
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value

@@ -14,7 +14,7 @@ scheduled job and the sweep's both, does nothing twice.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.jobs.queueing import queue_rule_event, requeue_rule_event
 from app.models import (
+    as_utc,
     AutomationRule,
     Channel,
     Conversation,
@@ -54,11 +55,7 @@ ORDER_NEWS = {RuleTrigger.ORDER_PAID, RuleTrigger.ORDER_SHIPPED}
 def _epoch(moment: datetime | None) -> int:
     if moment is None:
         return 0
-    return int(_aware(moment).timestamp())
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return int(as_utc(moment).timestamp())
 
 
 def quiet_event(last_inbound_at: datetime | None) -> str:
@@ -221,7 +218,7 @@ def requeue_quiet_checks(cutoff: datetime, limit: int = 500) -> int:
         if hours is None or rule.created_at is None or queued >= limit:
             continue
         latest = cutoff - timedelta(hours=hours)  # spells that began by then are due
-        earliest = max(now - CATCH_UP - timedelta(hours=hours), _aware(rule.created_at))
+        earliest = max(now - CATCH_UP - timedelta(hours=hours), as_utc(rule.created_at))
         if earliest >= latest:
             continue
         queued += _requeue_spells(rule, earliest, latest, limit - queued)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Integer, cast, extract, func, or_, select
@@ -21,7 +21,7 @@ from sqlalchemy import Integer, cast, extract, func, or_, select
 from app.clients import meta_accounts as meta
 from app.clients.graph import ChannelAuthError, GraphError, TransientGraphError
 from app.extensions import db
-from app.models import Channel, ChannelConnection, ChannelStatus, Direction, Message, Platform, utcnow
+from app.models import Channel, ChannelConnection, ChannelStatus, Direction, Message, Platform, utcnow, as_utc
 from app.services.integrations.whatsapp import sync_templates
 
 log = logging.getLogger(__name__)
@@ -44,16 +44,12 @@ class Health:
     expected: float = 0.0
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
-
-
 def last_inbound(tenant_id: int) -> dict[int, datetime]:
     rows = db.session.execute(
         select(Message.channel_id, func.max(Message.created_at))
         .where(Message.tenant_id == tenant_id, Message.direction == Direction.IN)
         .group_by(Message.channel_id)).all()
-    return {channel_id: _aware(at) for channel_id, at in rows}
+    return {channel_id: as_utc(at) for channel_id, at in rows}
 
 
 def _hour_of_day(column):
@@ -76,7 +72,7 @@ def expected_messages(channel: Channel, last_in: datetime, now: datetime) -> flo
     total = sum(count for _, count, _ in rows)
     if total < MIN_HISTORY_MESSAGES:
         return 0.0
-    first = min(_aware(first) for _, _, first in rows)
+    first = min(as_utc(first) for _, _, first in rows)
     days = (last_in - first).total_seconds() / 86400
     if days < MIN_HISTORY_DAYS:
         return 0.0
@@ -132,10 +128,10 @@ def refresh_quiet(now: datetime | None = None) -> int:
         Channel.status != ChannelStatus.DISABLED, Channel.platform != Platform.PLAYGROUND)).all()
     quiet = 0
     for channel in rows:
-        heard = _aware(channel.last_webhook_at)
+        heard = as_utc(channel.last_webhook_at)
         state = None
         if heard is None or now - heard >= MIN_SILENCE:
-            last_in = _aware(db.session.scalar(select(func.max(Message.created_at)).where(
+            last_in = as_utc(db.session.scalar(select(func.max(Message.created_at)).where(
                 Message.channel_id == channel.id, Message.tenant_id == channel.tenant_id,
                 Message.direction == Direction.IN)))
             if last_in is not None:
@@ -220,7 +216,7 @@ def _check_token(channel: Channel) -> None:
     config = current_app.config
     if channel.connected_via == ChannelConnection.INSTAGRAM_LOGIN:
         meta.instagram_me(config["INSTAGRAM_API_BASE"], channel.access_token)
-        expires = _aware(channel.token_expires_at)
+        expires = as_utc(channel.token_expires_at)
         if expires is not None and expires - utcnow() < REFRESH_WHEN_LEFT:
             token, seconds = meta.instagram_refresh(config["INSTAGRAM_API_BASE"], channel.access_token)
             channel.access_token = token

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.channels import fields
 from app.extensions import db
-from app.models import PAID_STATUSES, Order, OrderStatus, PaymentEvent, utcnow
+from app.models import PAID_STATUSES, Order, OrderStatus, PaymentEvent, as_utc, utcnow
 from app.money import format_money
 from app.services import checkout
 from app.services.payments.links import tell_customer
@@ -178,6 +179,19 @@ def apply_event(event_id: int) -> Applied:
     return outcome
 
 
+def paid_time(event: PaymentEvent, order: Order) -> datetime:
+    """When the customer paid: the event's own `created_at` (Razorpay stamps it when the payment
+    is captured; in seconds, though any unit is read by its magnitude), not when we processed
+    it, which Razorpay's retries can put a day later, on another day of the business's reports.
+    Never after the event arrived, never before the order was placed; without a usable time,
+    its arrival."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    arrival = as_utc(event.received_at) or utcnow()
+    moment = fields.event_time(payload.get("created_at"), arrival=arrival)
+    placed = as_utc(order.created_at)
+    return max(moment, placed) if placed is not None else moment
+
+
 def _paid(order: Order, f: EventFacts, source: str, event: PaymentEvent) -> Applied:
     if order.status in PAID_STATUSES or order.status == S.REFUNDED:
         return Applied("already paid")
@@ -191,7 +205,8 @@ def _paid(order: Order, f: EventFacts, source: str, event: PaymentEvent) -> Appl
         checkout.note(order, f"Payment {f.payment_id or ''} arrived after the order was {order.status}: "
                              "refund it", source=source)
         return Applied("paid after close")
-    if not checkout.transition(order, S.PAID, source=source, note=f"Payment {f.payment_id or ''} captured"):
+    if not checkout.transition(order, S.PAID, source=source, note=f"Payment {f.payment_id or ''} captured",
+                               at=paid_time(event, order)):
         return Applied("already paid")
     # The payment that paid it (refunds go to this one), learnt only by the winning event: a
     # late event about another attempt must not replace it.
