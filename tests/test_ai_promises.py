@@ -52,6 +52,19 @@ def test_plain_replies_promise_nothing(text):
     assert claims(text) == []
 
 
+@pytest.mark.parametrize("text, found", [
+    ("Get 20 percent off today!", [("discount", "20%")]),
+    ("Save 15% on the saree.", [("discount", "15%")]),
+    ("You save up to 10 per cent this week.", [("discount", "10%")]),
+    ("We do not offer 20% off, sorry.", []),
+    ("It is 100 percent cotton.", []),
+    ("Delivery takes 5-7 days.", [("delivery", "5-7 days delivery")]),
+    ("Shipping usually takes about 3 working days.", [("delivery", "3 days delivery")]),
+])
+def test_discounts_and_delivery_times_as_people_word_them(text, found):
+    assert [(c.kind, c.value) for c in claims(text)] == found
+
+
 def test_a_delivery_still_to_come_is_a_promise():
     assert [(c.kind, c.value) for c in claims("It will be delivered tomorrow.")] == [("delivery", "delivery tomorrow")]
     assert [(c.kind, c.value) for c in claims("We ship today!")] == [("delivery", "delivery today")]

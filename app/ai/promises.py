@@ -17,8 +17,10 @@ from app.ai.guardrails import AMOUNT, ORDER_NO, amounts_minor
 _SENTENCES = re.compile(r"(?<=[!?])\s+|(?<=\.)\s+(?=[A-Z\"'(\u2600-\U0001faff])|\n+")
 _AFTER_AMOUNT_DISCOUNT = re.compile(r"^\s*(?:flat\s+)?(?:off|discount)\b", re.I)
 _TOTAL = re.compile(r"\b(total|altogether|in all|comes? to|grand)\b", re.I)
+_PCT = r"\s*(?:%|percent\b|per\s*cent\b|pc\b)"
 PERCENT_OFF = re.compile(
-    r"\b(\d{1,2})\s*%\s*(?:off|discount)\b|\b(?:discount|off)\s+(?:of\s+)?(\d{1,2})\s*%", re.I)
+    r"\b(\d{1,2})" + _PCT + r"\s*(?:off|discount)\b|\b(?:discount|off|save|saving)\s+(?:of\s+|up\s+to\s+)?(\d{1,2})"
+    + _PCT, re.I)
 DISCOUNT_WORD = re.compile(r"\b(discount|coupon|promo code|cashback|offer price)\b", re.I)
 _NEGATION = re.compile(r"\b(no|not|don't|do not|doesn't|can't|cannot|unable|isn't|aren't|without|won't|never)\b",
                        re.I)
@@ -34,6 +36,9 @@ _SPAN = r"(\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?\s*" + _UNIT
 _VERB = r"\b(?:deliver\w*|ship\w*|dispatch\w*|arriv\w*|reach(?:es)? you|get (?:it|them|your order))\b"
 DELIVERY_SPAN = re.compile(_VERB + r"[^.!?\n,;]{0,40}?\b(with)?in\s+" + _SPAN, re.I)
 SPAN_DELIVERY = re.compile(r"\b" + _SPAN + r"\s+(?:delivery|shipping|dispatch)\b", re.I)
+# "delivery takes 5-7 days", "shipping usually takes about 3 days"
+DELIVERY_TAKES = re.compile(r"\b(?:delivery|shipping|dispatch)\s+(?:usually\s+|normally\s+|only\s+|generally\s+)?"
+                            r"takes?\s+(?:about\s+|around\s+|just\s+|up\s+to\s+)?" + _SPAN, re.I)
 DELIVERY_WORDS = re.compile(
     r"\b(same[- ]day|next[- ]day|overnight)\s+(?:delivery|shipping|dispatch)\b|"
     + _VERB + r"[^.!?\n]{0,30}?\b(today|tomorrow|by (?:monday|tuesday|wednesday|thursday|friday|"
@@ -98,12 +103,13 @@ def _delivery_terms(sentence: str) -> list[Claim]:
         value, hours = _span_hours(m.group(2), m.group(3), m.group(4))
         found.append(Claim("delivery", sentence, ("within " if m.group(1) else "in ") + value,
                            within_hours=hours, position=m.start()))
-    for m in SPAN_DELIVERY.finditer(sentence):
-        if any(c.position <= m.start() < c.position + 80 for c in found):
-            continue
-        value, hours = _span_hours(m.group(1), m.group(2), m.group(3))
-        found.append(Claim("delivery", sentence, value + " delivery", within_hours=hours,
-                           position=m.start()))
+    for pattern in (SPAN_DELIVERY, DELIVERY_TAKES):
+        for m in pattern.finditer(sentence):
+            if any(c.position <= m.start() < c.position + 80 for c in found):
+                continue
+            value, hours = _span_hours(m.group(1), m.group(2), m.group(3))
+            found.append(Claim("delivery", sentence, value + " delivery", within_hours=hours,
+                               position=m.start()))
     for m in DELIVERY_WORDS.finditer(sentence):
         if _already_done(sentence, m):
             continue
@@ -117,7 +123,7 @@ def _delivery_terms(sentence: str) -> list[Claim]:
 
 def _discounts(sentence: str) -> list[Claim]:
     found = [Claim("discount", sentence, f"{m.group(1) or m.group(2)}%", percent=int(m.group(1) or m.group(2)),
-                   position=m.start()) for m in PERCENT_OFF.finditer(sentence)]
+                   position=m.start()) for m in PERCENT_OFF.finditer(sentence) if not _refused(sentence, m.start())]
     if not found and DISCOUNT_WORD.search(sentence) and not _NEGATION.search(sentence):
         word = DISCOUNT_WORD.search(sentence)
         found.append(Claim("discount", sentence, word.group(1).lower(), position=word.start()))
