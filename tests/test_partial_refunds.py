@@ -4,6 +4,7 @@ and adds it to refunds. Orders are placed in the chat, paid and refunded through
 signed webhooks (Razorpay faked at its HTTP boundary); the figures are read from the API."""
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Order, OrderEvent, OrderStatus, PaymentEvent
 from tests import razorpay_fake as rz
+from tests.conftest import IS_POSTGRES
 from tests.test_checkout import link_job, order_row, place, post_event
 
 S = OrderStatus
@@ -223,3 +225,35 @@ def test_a_partial_refund_of_one_tenant_leaves_the_other_alone(app, world, razor
     assert (sb["revenue_minor"], sb["refunds_minor"]) == (TOTAL, 0)
     agency = {r["tenant_id"]: r["revenue_minor"] for r in figures(api, "agency", user="agency")}
     assert (agency[world.a.tenant_id], agency[world.b.tenant_id]) == (TOTAL - 40000, TOTAL)
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="concurrency is a PostgreSQL property (CI runs it)")
+def test_refunds_applied_at_the_same_time_all_count(app, world, razorpay, run_jobs):
+    """Workers apply events in parallel: each adds its amount under the order's row lock."""
+    from app.services.payments import events
+
+    order = paid(app, world, run_jobs)
+    for n in range(10):
+        assert post_event(app, refund_event(order, f"rfnd_Q{n}", 1000, payment=False), f"evt_rf_q{n}").status_code == 200
+    with app.app_context():
+        ids = db.session.scalars(select(PaymentEvent.id).where(PaymentEvent.event_type == "refund.processed")).all()
+        db.session.remove()
+    assert len(ids) == 10
+    barrier = threading.Barrier(len(ids))
+    outcomes: list[str] = []
+
+    def worker(event_id: int):
+        with app.app_context():
+            barrier.wait()
+            outcomes.append(events.apply_event(event_id).status)
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == ["partial refund"] * 10
+    assert refunded(app, order.id) == (S.PAID, 10000)
+    run_jobs()  # the queued jobs find them applied
+    assert refunded(app, order.id) == (S.PAID, 10000)
