@@ -56,3 +56,25 @@ def test_sqlite_rebuilds_keep_referring_rows(tmp_path):
     assert counts == {"channel": 1, "conversation": 1, "message": 1, "template": 1}
     assert rule_template == 1
     assert enforced == 1  # enforcement is back on for the app's connections
+
+
+def test_orders_refunded_before_partial_refunds_counted_had_all_of_their_total_refunded(tmp_path):
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+
+    scratch = create_app(make_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'refunds.db'}"))
+    with scratch.app_context():
+        upgrade(directory=MIGRATIONS, revision="c5d8e1f3a902")
+        with db.engine.begin() as conn:
+            conn.execute(text(ROWS[0]))
+            for n, status in ((1, "paid"), (2, "refunded")):
+                conn.execute(text(
+                    "INSERT INTO orders (id, tenant_id, number, status, currency, total_minor, created_at, updated_at)"
+                    f" VALUES ({n}, 1, 'O-{n}', '{status}', 'INR', 5000, '2026-01-01', '2026-01-01')"))
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            rows = dict(conn.execute(text("SELECT status, refunded_minor FROM orders")).all())
+        db.engine.dispose()
+    assert rows == {"paid": 0, "refunded": 5000}

@@ -12,7 +12,7 @@ from sqlalchemy import case, exists, func, select
 
 from app.analytics.filters import C, CH, O, Filters, conversation_where, order_where, tenant_facts, utc_bounds
 from app.analytics.memo import per_request
-from app.analytics.queries import PAID, ratio
+from app.analytics.queries import NET, PAID, ratio
 from app.extensions import db
 from app.models import Campaign, OrderItem, Product, Referral
 
@@ -43,7 +43,7 @@ def _facts(f: Filters, lo, hi) -> tuple[list, list]:
             .group_by(C.c.campaign_id, CH.c.platform, C.c.ad_id)).all()
         orders = db.session.execute(
             select(O.c.campaign_id, CH.c.platform, C.c.ad_id, func.count(),
-                   func.coalesce(func.sum(O.c.total_minor), 0))
+                   func.coalesce(func.sum(NET), 0))
             .select_from(O.outerjoin(C, (C.c.id == O.c.conversation_id) & (C.c.tenant_id == f.tenant_id))
                          .outerjoin(CH, CH.c.id == C.c.channel_id))
             .where(*order_where(f), O.c.status.in_(PAID), O.c.paid_at >= lo, O.c.paid_at < hi)
@@ -113,7 +113,9 @@ def _by_ad(f, lo, hi):
 
 def _by_product(f, lo, hi):
     """Per product: units, paid orders and revenue by payment day; `conversations` are those
-    (started in range) whose orders included it, converted when one of those orders was paid."""
+    (started in range) whose orders included it, converted when one of those orders was paid.
+    Revenue here is the lines' value: a partial refund names no line, so it is not taken off
+    any product (the summary's revenue does take it off)."""
     key = OI.c.product_id
     paid = db.session.execute(
         select(key, func.max(OI.c.name), func.coalesce(func.sum(OI.c.quantity), 0),

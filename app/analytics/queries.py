@@ -39,8 +39,12 @@ def _count_if(condition):
     return func.count().filter(condition)
 
 
-def _money_if(condition):
-    return func.coalesce(func.sum(case((condition, O.c.total_minor), else_=0)), 0)
+# What a still-paid order brings in: its total less what was refunded of it so far.
+NET = O.c.total_minor - O.c.refunded_minor
+
+
+def _money_if(condition, amount=NET):
+    return func.coalesce(func.sum(case((condition, amount), else_=0)), 0)
 
 
 def ratio(part: int | float, whole: int | float) -> float:
@@ -68,11 +72,12 @@ def message_quarters(f: Filters, lo, hi) -> list[tuple[int, int, int, int, int]]
 
 
 def paid_quarters(f: Filters, lo, hi) -> list[tuple[int, int, int]]:
-    """(quarter-hour, orders paid, revenue) of orders still paid, by payment time."""
+    """(quarter-hour, orders paid, revenue) of orders still paid, by payment time (revenue net
+    of their partial refunds)."""
     def compute():
         q = buckets.quarter_hour(O.c.paid_at)
         return [(buckets.number(q_), int(n), int(revenue or 0)) for q_, n, revenue in db.session.execute(
-            select(buckets.quarter_start(q), func.count(), func.coalesce(func.sum(O.c.total_minor), 0))
+            select(buckets.quarter_start(q), func.count(), func.coalesce(func.sum(NET), 0))
             .where(*order_where(f), O.c.status.in_(PAID), O.c.paid_at >= lo, O.c.paid_at < hi)
             .group_by(q)).all()]
     return per_request(("paid", f, lo, hi), compute)
@@ -97,7 +102,8 @@ def message_counts(f: Filters, lo, hi) -> dict:
 
 def order_figures(f: Filters, lo, hi) -> dict:
     """Orders placed in the range, and orders *paid* in the range with their money: revenue
-    is what is still paid (a later refund takes the order out of its payment day's revenue)."""
+    is what is still with the business (a later refund takes the order out of its payment
+    day's revenue, a partial one takes its amount off), refunds what went back of them."""
     placed = db.session.scalar(
         select(func.count()).select_from(O).where(*order_where(f), O.c.created_at >= lo, O.c.created_at < hi)
     )
@@ -106,7 +112,8 @@ def order_figures(f: Filters, lo, hi) -> dict:
         select(
             _sum_if(paid_now).label("paid"),
             _money_if(paid_now).label("revenue"),
-            _money_if(O.c.status == REFUNDED).label("refunds"),
+            (_money_if(O.c.status == REFUNDED, O.c.total_minor)
+             + _money_if(paid_now, O.c.refunded_minor)).label("refunds"),
             _sum_if(paid_now & (O.c.closed_by_sender == "ai")).label("ai"),
             _sum_if(paid_now & (O.c.closed_by_sender == "agent")).label("human"),
             _money_if(paid_now & (O.c.closed_by_sender == "ai")).label("ai_revenue"),

@@ -463,6 +463,9 @@ class Order(TenantMixin, Model):
     razorpay_payment_id = Column(String(64), index=True)
     payment_error = Column(Text)
     refund_id = Column(String(64))
+    # Money refunded so far (Razorpay refunds in parts): a still-paid order's revenue is its
+    # total less this; a refunded order has had all of its total back.
+    refunded_minor = Column(Integer, nullable=False, default=0, server_default="0")
     # Staff may not refund; they ask, and an owner (or an admin) decides and executes it.
     refund_requested_at = Column(DateTime(timezone=True))
     refund_requested_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
@@ -485,6 +488,9 @@ class Order(TenantMixin, Model):
 
     def total(self) -> str:
         return format_money(self.total_minor, self.currency)
+
+    def refunded(self) -> str:
+        return format_money(self.refunded_minor or 0, self.currency)
 
     def refund_request(self) -> str:
         """A refund asked for and not executed yet (what an owner acts on), for lists."""
@@ -724,7 +730,8 @@ Index("ix_conversation_tenant_created", Conversation.tenant_id, Conversation.cre
       postgresql_include=["channel_id", "campaign_id", "lead_score", "sentiment", "ad_id",
                           "first_inbound_at", "first_reply_at", "engaged_at", "id"])
 Index("ix_orders_tenant_paid", Order.tenant_id, Order.paid_at,
-      postgresql_include=["status", "total_minor", "closed_by_sender", "campaign_id", "conversation_id"])
+      postgresql_include=["status", "total_minor", "closed_by_sender", "campaign_id", "conversation_id",
+                         "refunded_minor"])
 Index("ix_orders_tenant_created", Order.tenant_id, Order.created_at,
       postgresql_include=["conversation_id", "status"])
 Index("ix_conversation_tenant_ad", Conversation.tenant_id, Conversation.ad_id)

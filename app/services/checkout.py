@@ -353,6 +353,8 @@ def transition(order: Order, target: OrderStatus, *, source: str, actor_id: int 
     values = {"status": target, "updated_at": utcnow()}
     if stamp:
         values[stamp] = at or utcnow()
+    if target == S.REFUNDED:  # however it was refunded, all of it went back
+        values["refunded_minor"] = Order.total_minor
     won = db.session.execute(
         update(Order).where(Order.id == order.id, Order.tenant_id == order.tenant_id,
                             Order.status.in_(allowed))

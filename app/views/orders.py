@@ -115,13 +115,14 @@ class OrderView(OrderRules, TenantModelView):
     list_columns = ["number", "customer", "status", "total", "campaign", "paid_at", "refund_request",
                     "created_at"]
     label_columns = {"refund_request": "Refund request", "refund_request_reason": "Refund reason",
-                     "closed_by_sender": "Sale closed by", "closed_by_user": "Closed by (person)"}
+                     "closed_by_sender": "Sale closed by", "closed_by_user": "Closed by (person)",
+                     "refunded": "Refunded so far"}
     show_fieldsets = [
         ("Order", {"fields": ["number", "status", "total", "customer", "conversation", "campaign",
                               "closed_by_sender", "closed_by_user", "notes", "created_at", "updated_at"]}),
         ("Payment", {"fields": ["payment_link_url", "payment_link_expires_at", "payment_link_sent_at",
                                 "paid_at", "razorpay_payment_id", "payment_error", "refund_requested_at",
-                                "refund_requested_by", "refund_request_reason", "refund_id"]}),
+                                "refund_requested_by", "refund_request_reason", "refund_id", "refunded"]}),
         ("Delivery", {"fields": ["tracking_number", "fulfilled_at", "shipped_at", "delivered_at",
                                  "closed_at"]}),
     ]
@@ -220,7 +221,8 @@ class OrderApi(OrderRules, TenantModelApi):
         "id", "number", "customer.id", "conversation.id", "campaign.id", "status", "currency",
         "total_minor", "payment_link_url", "payment_error", "tracking_number", "notes", "paid_at",
         "shipped_at", "delivered_at", "closed_at", "refund_requested_at", "refund_requested_by.id",
-        "refund_request_reason", "refund_id", "closed_by_sender", "closed_by_user.id", "created_at",
+        "refund_request_reason", "refund_id", "refunded_minor", "closed_by_sender", "closed_by_user.id",
+        "created_at",
     ]
     add_columns = ["customer", "conversation", "campaign", "notes"]
     edit_columns = ORDER_EDIT

@@ -116,6 +116,19 @@ def resolve(f: EventFacts) -> tuple[Order | None, str | None]:
     return next(iter(found.values())), None
 
 
+def refunded_so_far(already: int, payload: dict) -> int | None:
+    """How much of the order's payment has been refunded once this refund is counted, or None
+    when the event gives no amount that can be read (taken as a refund of the whole payment,
+    as the admin's are). Razorpay's payment entity carries the running total
+    (`amount_refunded`), which only grows, so a late, older event can't lower it. Without it
+    the refund's own amount is added: each event is applied once (stored by its id)."""
+    cumulative = _amount(_entity(payload, "payment").get("amount_refunded"))
+    if cumulative:
+        return max(already or 0, cumulative)
+    this_one = _amount(_entity(payload, "refund").get("amount"))
+    return None if this_one is None else (already or 0) + this_one
+
+
 @dataclass
 class Applied:
     status: str
@@ -164,10 +177,13 @@ def apply_event(event_id: int) -> Applied:
             event.error = "refund before the payment was applied: waiting"
             db.session.commit()
             return Applied("deferred")
-        refunded = _amount(_entity(payload, "payment").get("amount_refunded")) or _amount(refund.get("amount"))
+        refunded = refunded_so_far(order.refunded_minor, payload)
         if refunded is not None and refunded < order.total_minor:
-            checkout.note(order, f"Partial refund {_id(refund, 'id')} of "
-                                 f"{format_money(refunded, order.currency)} processed", source=source)
+            order.refunded_minor = refunded
+            checkout.note(order, f"Partial refund {_id(refund, 'id')} processed: "
+                                 f"{format_money(refunded, order.currency)} of "
+                                 f"{format_money(order.total_minor, order.currency)} refunded so far",
+                          source=source)
             outcome.status = "partial refund"
         else:
             order.refund_id = _id(refund, "id") or order.refund_id

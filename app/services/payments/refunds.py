@@ -30,14 +30,15 @@ def request_refund(order: Order, *, actor_id: int | None, reason: str | None = N
 
 
 def refund(order: Order, *, actor_id: int | None, source: str = "admin") -> str:
-    """Ask Razorpay for a full refund; the order becomes refunded when `refund.processed`
-    arrives (at once in test mode, where no money moved). Only for those who may refund
-    (app.security.permissions.CAN_REFUND): the views and the API check it."""
+    """Ask Razorpay to refund what is left of the payment (all of it unless part was refunded
+    already); the order becomes refunded when `refund.processed` arrives (at once in test mode,
+    where no money moved). Only for those who may refund (app.security.permissions.CAN_REFUND):
+    the views and the API check it."""
     checkout.refuse_unless(order, S.REFUNDED)
     if live():
         if not order.razorpay_payment_id:
             raise OrderError(f"Order {order.number} has no Razorpay payment to refund")
-        answer = razorpay().refund(order.razorpay_payment_id, order.total_minor,
+        answer = razorpay().refund(order.razorpay_payment_id, order.total_minor - (order.refunded_minor or 0),
                                    idempotency_key=f"refund-{order.payment_reference}",
                                    notes={"order_number": order.number})
         order.refund_id = answer.get("id")
