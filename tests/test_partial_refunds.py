@@ -114,6 +114,9 @@ def test_a_partial_refund_lowers_revenue_and_raises_refunds_on_the_payment_day(a
     assert agency[world.a.tenant_id] == net
     # the lines' value: a partial refund names no product
     assert sum(r["revenue_minor"] for r in figures(api, "breakdown", by="product")) == TOTAL
+    # the customer's lifetime spend (segments, the inbox sidebar) is net of it as revenue is
+    customer = api("owner_a").get(f"/api/v1/customers/{order.customer_id}").json["result"]
+    assert (customer["lifetime_spend_minor"], customer["paid_order_count"]) == (net, 1)
 
 
 def test_two_partial_refunds_add_up_by_razorpays_running_total(app, world, razorpay, run_jobs, api):

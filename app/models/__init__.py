@@ -511,9 +511,10 @@ MAX_ID = 2**31 - 1
 MAX_QUANTITY = 100  # units of one product on one order line, whoever writes the line
 
 # Derived, never stored: a customer's spend and orders are whatever their paid orders say now
-# (a refund takes the order out of both at once). Loaded with the customer in one query.
+# (a full refund takes the order out of both at once; a partial one comes off the spend, as it
+# comes off revenue). Loaded with the customer in one query.
 Customer.spend_minor = column_property(
-    select(func.coalesce(func.sum(Order.total_minor), 0))
+    select(func.coalesce(func.sum(Order.total_minor - Order.refunded_minor), 0))
     .where(Order.customer_id == Customer.id, Order.status.in_(PAID_STATUSES))
     .correlate_except(Order).scalar_subquery(), deferred=False)
 Customer.orders_paid = column_property(
