@@ -110,11 +110,36 @@ def truncate_all(db) -> None:
                 conn.execute(table.delete())
 
 
+WORKERS: list = []  # worker processes a test started (spawn_worker)
+
+
+def spawn_worker(args: list, **kwargs):
+    """A worker subprocess in its own session, killed with its children after the test
+    whatever happened in it: a worker left running would take the next tests' jobs."""
+    import subprocess
+
+    proc = subprocess.Popen(args, start_new_session=True, **kwargs)
+    WORKERS.append(proc)
+    return proc
+
+
+def _kill_workers() -> None:
+    import signal
+
+    while WORKERS:
+        proc = WORKERS.pop()
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
 @pytest.fixture(autouse=True)
 def _clean(app):
     from app.extensions import db
 
     yield
+    _kill_workers()
     # A delivery a test left being queued is queued here, not in the next test's database;
     # jobs a test left queued go with the flush.
     app.extensions["delivery_intake"].drain()

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Channel, Direction, Message, utcnow
 from tests import meta_payloads as mp
 from tests.test_workers import ai_replies  # AI replies per conversation
-from tests.conftest import DATABASE_URL, REDIS_URL, wait_for
+from tests.conftest import DATABASE_URL, REDIS_URL, spawn_worker, wait_for
 from tests.graph_stub import GraphStub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,9 +28,8 @@ def threaded_worker(stub: GraphStub, *args: str, job_timeout: int = 120, debounc
     env = {**os.environ, "CLOSER_ENV": "testing", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
            "GRAPH_API_BASE": stub.base_url, "JOB_TIMEOUT": str(job_timeout),
            "REPLY_DEBOUNCE_SECONDS": str(debounce)}
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "worker", *args], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return spawn_worker([sys.executable, "-m", "flask", "--app", "run", "worker", *args], cwd=ROOT,
+                        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 @needs_redis
@@ -61,14 +60,14 @@ def test_an_idle_threaded_pool_stops_soon_after_sigterm(app):
     import signal
 
     with GraphStub() as stub:
-        proc = threaded_worker(stub, "-n", "2", "-t", "8")
         from rq import Worker
 
         redis = app.extensions["redis"]
-        wait_for(lambda: Worker.count(connection=redis) >= 16, 60, "the threads to wait on Redis")
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        try:
+        proc = threaded_worker(stub, "-n", "2", "-t", "8")
+        try:  # whatever fails, no worker outlives the test (it would take the next tests' jobs)
+            wait_for(lambda: Worker.count(connection=redis) >= 16, 60, "the threads to wait on Redis")
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
             out, _ = proc.communicate(timeout=30)
         finally:
             os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None

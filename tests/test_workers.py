@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Direction, Message, Sender
 from tests import meta_payloads as mp
-from tests.conftest import DATABASE_URL, REDIS_URL, wait_for
+from tests.conftest import DATABASE_URL, REDIS_URL, spawn_worker, wait_for
 from tests.graph_stub import GraphStub
 
 pytestmark = pytest.mark.skipif(REDIS_URL is None, reason="needs Redis (REDIS_URL)")
@@ -27,8 +27,7 @@ def worker(stub: GraphStub, *, burst=True, job_timeout=120):
     env = {**os.environ, "CLOSER_ENV": "testing", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
            "GRAPH_API_BASE": stub.base_url, "JOB_TIMEOUT": str(job_timeout)}
     args = [sys.executable, "-m", "flask", "--app", "run", "worker"] + (["--burst"] if burst else [])
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    return spawn_worker(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def ai_replies(app):
