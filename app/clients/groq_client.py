@@ -6,7 +6,7 @@ import functools
 import threading
 
 import httpx
-from groq import DefaultHttpxClient, Groq
+from groq import APIError, DefaultHttpxClient, Groq
 from groq.types.chat import ChatCompletion
 
 DEFAULT_TIMEOUT = 20.0
@@ -51,6 +51,12 @@ def make_client(api_key: str, base_url: str | None, *, timeout: float = DEFAULT_
 CHAT_COMPLETIONS = "/openai/v1/chat/completions"
 
 
+class MalformedCompletion(APIError):
+    """A 200 from the model's endpoint that is not a chat completion with a message: the SDK
+    hands such a body back as it is (a string, a list, a completion with no choices), so it is
+    raised here as the APIError every caller already answers without the model."""
+
+
 def complete(client: Groq, *, timeout: float, **params) -> ChatCompletion:
     """`client.chat.completions.create(**params)`, minus the SDK's per-call walk of the
     request through its typed-dict annotations (`maybe_transform`).
@@ -59,5 +65,11 @@ def complete(client: Groq, *, timeout: float, **params) -> ChatCompletion:
     costs more CPU than the rest of the call; `client.post` is the SDK's own documented way
     to send a body as is. Retries, timeouts, errors and the typed response are the SDK's.
     """
-    return client.post(CHAT_COMPLETIONS, cast_to=ChatCompletion, body=params,
+    resp = client.post(CHAT_COMPLETIONS, cast_to=ChatCompletion, body=params,
                        options={"timeout": timeout})
+    choices = getattr(resp, "choices", None) if isinstance(resp, ChatCompletion) else None
+    if not choices or getattr(choices[0], "message", None) is None:
+        raise MalformedCompletion("the model's response had no message",
+                                  httpx.Request("POST", str(client.base_url).rstrip("/") + CHAT_COMPLETIONS),
+                                  body=resp if isinstance(resp, (str, list)) else None)
+    return resp

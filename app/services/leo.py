@@ -7,6 +7,7 @@ answer comes with the figures it used, and only ever the given tenant's.
 from __future__ import annotations
 
 import logging
+import re
 
 import groq
 from flask import current_app
@@ -18,6 +19,7 @@ from app.ai.leo.offline import OfflineLeo
 from app.clients.groq_client import make_client
 
 log = logging.getLogger(__name__)
+FALLBACK_NOTICE = "The AI model could not answer just now, so this is Leo's built-in answer from the same figures."
 
 
 class LeoError(ValueError):
@@ -36,6 +38,10 @@ def clean_question(question) -> str:
     return question
 
 
+def _answered_calls(calls: list[dict]) -> list[dict]:
+    return [c for c in calls if isinstance(c.get("result"), dict) and "error" not in c["result"]]
+
+
 def ask(tenant_id: int, question) -> dict:
     """{"answer": text, "figures": {...}} for `tenant_id`; raises LeoError for a bad question."""
     question = clean_question(question)
@@ -52,7 +58,12 @@ def ask(tenant_id: int, question) -> dict:
             log.warning("leo: groq unavailable (%s); answering offline", exc)
             figures["fallback"] = type(exc).__name__
         else:
-            if answer:
+            if answer and re.search(r"\d", meta.get("model_text", answer)) and not _answered_calls(ctx.calls):
+                # figures stated without one tool result behind them: not from this tenant's data
+                log.warning("leo: the model stated figures without a tool result; answering offline")
+                answer = None
+                figures["fallback"] = "figures without a tool result"
+            elif answer:
                 figures.update(source="groq", model=meta["model"],
                                values=fig.values_for_calls(ctx.calls, ctx.currency))
                 if meta.get("outside"):
@@ -66,6 +77,7 @@ def ask(tenant_id: int, question) -> dict:
                 figures["fallback"] = "empty answer"
         if answer is None:
             ctx.calls.clear()
+            figures["notice"] = FALLBACK_NOTICE
     if answer is None:
         answer, found = OfflineLeo().answer(ctx, question)
         figures.update(source="offline", **found)

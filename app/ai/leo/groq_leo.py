@@ -48,7 +48,7 @@ class GroqLeo:
             max_rounds=MAX_ROUNDS, timeout=lambda: self.call_timeout_s, temperature=0.2,
             max_completion_tokens=700)
         text = out.text
-        meta = {"model": self.model, **out.usage}
+        meta = {"model": self.model, "model_text": text, **out.usage}
         if self.outside_model and OUTSIDE.search(question):
             outside = self._outside(question, ctx)
             if outside:

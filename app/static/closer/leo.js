@@ -47,6 +47,9 @@
         "Period: " + figures.period.start + " to " + figures.period.end +
         (figures.source === "groq" ? " · answered by the AI model" : "")));
     }
+    if (figures.notice) {
+      box.appendChild(el("div", "small text-muted leo-notice", figures.notice));
+    }
     if (figures.outside) {
       box.appendChild(el("div", "small text-warning leo-outside", figures.outside.label));
     }
