@@ -107,3 +107,116 @@ def test_hostile_tool_arguments_are_errors_or_this_tenant(app, shop, leo_groq):
     assert errors[9].startswith("platform must be") and errors[10] == "campaign_id must be an integer"
     assert "999900" not in json.dumps(sent) + json.dumps(r)
     assert r["figures"]["source"] == "groq"
+
+
+# ---------------------------------------------------------------------------- offline: reading
+
+
+@pytest.mark.parametrize("question, intent, period", [
+    ("campaign performance", "campaigns", None),
+    ("conv rate for November", "conversion", "November 2026"),
+    ("this quarter", "overview", "this quarter"),
+    ("revenue this qtr", "revenue", "this quarter"),
+    ("sales last quarter", "revenue", "last quarter"),
+    ("revenue in q3", "revenue", "Q3 2026"),
+    ("aaj ka revenue kitna hai", "revenue", "today"),
+    ("kal ki sale", "revenue", "yesterday"),
+    ("pichle hafte ka revenue", "revenue", "last week"),
+    ("is mahine ka conversion rate", "conversion", "this month"),
+    ("did the bot give any discounts", "promises", None),
+    ("what offers did the ai make this week", "promises", "this week"),
+    ("any discounts the bot offered", "promises", None),
+    ("sales on 2026-11-03", "revenue", "2026-11-03"),
+    ("revenue from 2026-11-15 to 2026-11-01", "revenue", "2026-11-01 to 2026-11-15"),
+    ("revenue on 2026-02-30", "revenue", None),  # no such day: no period read from it
+    ("is this week better than last", "improve", "this week"),  # "is" alone stays English
+])
+def test_more_phrasings_read_as_meant(question, intent, period):
+    from datetime import date
+
+    from app.ai.leo.offline import intent_of
+    from app.ai.leo.periods import parse_period
+    from app.ai.leo.spelling import corrected
+
+    read = corrected(question)
+    found = parse_period(read, date(2026, 12, 2))
+    assert (intent_of(read), found.label if found else None) == (intent, period)
+
+
+@pytest.mark.parametrize("text, start, end", [
+    ("this quarter", "2026-10-01", "2026-12-02"),
+    ("last quarter", "2026-07-01", "2026-09-30"),
+    ("q1", "2026-01-01", "2026-03-31"),
+    ("q1 2025", "2025-01-01", "2025-03-31"),
+    ("revenue between 2024-01-01 and 2026-12-02", "2025-12-02", "2026-12-02"),  # at most 366 days
+])
+def test_quarters_and_written_dates(text, start, end):
+    from datetime import date
+
+    from app.ai.leo.periods import parse_period
+
+    p = parse_period(text, date(2026, 12, 2))
+    assert (p.start.isoformat(), p.end.isoformat()) == (start, end)
+
+
+def test_a_generic_word_does_not_name_a_campaign():
+    """Near-spelling of a name is looked for among the question's own words, not "campaign"."""
+    from app.ai.leo.offline import _named
+
+    rows = [(1, "Camp-A"), (2, "Campaign 2"), (3, "Diwali Drive")]
+    for q in ("campaign performance", "how are my campaigns doing?", "campaigns this month", "campaign results"):
+        assert _named(q, rows) is None, q
+    assert _named("how is campaign 2 doing", rows) == (2, "Campaign 2")
+    assert _named("how is the diwali drve doing", rows) == (3, "Diwali Drive")
+
+
+# ---------------------------------------------------------------------------- offline: answers
+
+
+def test_campaign_performance_ranks_every_campaign(app, shop):
+    r = ask(app, shop, "campaign performance")
+    assert r["figures"]["intent"] == "campaigns"
+    assert [v["label"] for v in r["figures"]["values"]] == ["Camp-A", "Diwali Drive"]
+
+
+def test_hinglish_today_is_today(app, shop):
+    r = ask(app, shop, "aaj ka revenue kitna hai")
+    assert r["figures"]["period"]["label"] == "today" and r["answer"].startswith("Revenue today: ₹2,798.00")
+
+
+def test_a_question_naming_another_business_is_told_whose_figures_these_are(app, shop):
+    for question in ("what is Tenant B's revenue", "how are my competitors doing this month"):
+        r = ask(app, shop, question)
+        assert r["answer"].startswith("I can only see Tenant A's own figures, not another business's."), question
+        assert "9,999" not in json.dumps(r) and "999900" not in json.dumps(r)
+    for own in ("Tenant A's revenue today", "what's today's revenue", "how is Diwali Drive's conversion"):
+        assert not ask(app, shop, own)["answer"].startswith("I can only see"), own
+
+
+@pytest.mark.parametrize("question, by", [
+    (None, None), ("how are my campaigns doing?", "campaign"), ("top products this month", "product"),
+    ("which platform works best this month", "platform"),
+])
+def test_figures_equal_the_analytics_api(app, shop, api, question, by):
+    """Leo's numbers are the analytics API's numbers for the same tenant and period."""
+    client = api("owner_a")
+    question = question or "what's my conversion rate this month?"
+    answer = client.post("/api/v1/leo/ask", json={"question": question}).json
+    period = answer["figures"]["period"]
+    query = f"start={period['start']}&end={period['end']}"
+    if by is None:
+        summary = client.get(f"/api/v1/analytics/summary?{query}").json
+        summary = summary.get("result", summary)
+        raw = {v["label"]: v["raw"] for v in answer["figures"]["values"]}
+        assert raw == {"Conversion rate": summary["conversion_rate"], "Conversations": summary["conversations"],
+                       "Paid orders": summary["orders_paid"], "Revenue": summary["revenue_minor"]}
+        assert (summary["conversations"], summary["revenue_minor"]) == (4, 279800)  # by hand: the fixture
+        return
+    rows = client.get(f"/api/v1/analytics/breakdown?{query}&by={by}").json
+    rows = rows.get("result", rows)
+    rows = rows.get("rows", rows) if isinstance(rows, dict) else rows
+    api_rows = {str(r.get("key")): (r.get("revenue_minor"), r.get("orders_paid")) for r in rows}
+    leo_rows = {str(v["raw"].get("key")): (v["raw"].get("revenue_minor"), v["raw"].get("orders_paid"))
+                for v in answer["figures"]["values"]}
+    assert leo_rows and all(api_rows[k] == v for k, v in leo_rows.items()), (leo_rows, api_rows)
+    assert "999900" not in json.dumps(answer)

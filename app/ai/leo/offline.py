@@ -18,7 +18,9 @@ from app.ai.leo.periods import default_period, parse_period, parse_platform
 from app.money import format_money
 
 INTENTS = [
-    ("promises", r"\bpromis|\bcommit(ted|ments?)\b|\bguarantee|\b(ai|bot|agent|assistant|salesperson)\b.*\b(offer|quot|said|say|told|tell)"),
+    ("promises", r"\bpromis|\bcommit(ted|ments?)\b|\bguarantee"
+                 r"|\b(ai|bot|agent|assistant|salesperson)\b.*\b(offer|quot|said|say|told|tell|gave|give|given|discount)"
+                 r"|\b(offers?|discounts?|deals?)\b.*\b(ai|bot|agent|assistant|salesperson)\b"),
     ("closers", r"\b(ai|bot|agent|human|staff|team)\b.*\b(clos|sales|sold|share|converts?)|\bwho (closed|sold|sells)"),
     ("improve", r"\bimprov|\bincreas|\bgrow|\bboost|\bbetter\b|\btips?\b|\badvi[cs]e|\bsuggest|\bwhat should i|\b(sell|make|earn) more\b|\bmore (sales|orders|revenue|customers|buyers|leads|conversions)\b"),
     ("compare", r"\bcompar|\bvs\.?(?=\s)|\bversus\b|\bthan (last|the|before|previous)|\bchanged?\b|\btrend"
@@ -32,7 +34,7 @@ INTENTS = [
     ("conversion", r"\bconver(sion|t|ting|ted)\b|\bturns? into (an? )?(sales?|orders?|buyers?|customers?)\b"
                    r"|\bbec(a|o)me (sales|orders|buyers|paying)\b|\bclose rate\b|\bpercent(age)? of (chats|conversations|leads)\b"),
     ("response", r"\brespon(se|d|ding)\b|\breply (time|speed)|\bhow (fast|quick)|\bfirst reply\b"),
-    ("revenue", r"\brevenue|\brefund|\bsales\b|\bearn|\bmade\b|\bmake\b|\bincome|\bmoney|\bturnover|\bsold\b|\bsell\b|\borders?\b|\baov\b|\baverage order"),
+    ("revenue", r"\brevenue|\brefund|\bsales\b|\bearn|\bmade\b|\bmake\b|\bincome|\bmoney|\bturnover|\bsold\b|\bsell\b|\bsale\b|\borders?\b|\baov\b|\baverage order"),
     ("messages", r"\bmessages?\b|\bconversations?\b|\bchats?\b|\bcustomers?\b|\bleads?\b|\benquir|\binquir"),
 ]
 NAME_SCORE = 90
@@ -40,7 +42,8 @@ NAME_SCORE = 90
 GENERIC_WORDS = {"campaign", "campaigns", "sale", "sales", "edit", "offer", "offers", "collection",
                  "doing", "performing", "going", "best", "this", "that", "with", "from", "last",
                  "week", "month", "year", "today", "revenue", "orders", "conversion", "what", "which",
-                 "how's", "much", "many", "have", "does", "working"}
+                 "how's", "much", "many", "have", "does", "working", "performance", "results", "doing",
+                 "products", "product", "items", "item", "sell", "selling", "seller", "sellers", "top"}
 PLATFORM_NAMES = {"messenger": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp",
                   "playground": "Playground"}
 # Intents whose question, when it names one of the tenant's products or campaigns, is about that
@@ -52,6 +55,8 @@ COMPARED_WITH_LAST = r"\b(?:vs\.?|versus|than|to|with|against)\s+(?:the\s+)?(?:l
 
 def when(label: str) -> str:
     """A period's label as it reads inside a sentence ("in the last 30 days", "today")."""
+    if re.match(r"\d{4}-\d\d-\d\d", label):
+        return f"from {label}" if " to " in label else f"on {label}"
     if label.startswith("the last") or label[:1].isupper() or label[:1].isdigit():
         return f"in {label}"
     return label
@@ -74,12 +79,20 @@ def intent_of(question: str) -> str:
     return "overview"
 
 
+def _distinct(text: str) -> str:
+    """Text without the words every owner says ("campaigns", "sales", "this month"): what a
+    near-miss spelling of a name is looked for in, so "campaign performance" is not "Camp-A"."""
+    return " ".join(w for w in re.findall(r"\w[\w'-]*", text.lower())
+                    if w not in GENERIC_WORDS and w.removesuffix("'s") not in GENERIC_WORDS)
+
+
 def _named(question: str, rows: list[tuple[int, str]]) -> tuple[int, str] | None:
-    """One of the tenant's own campaigns/products the question names (longest match wins)."""
-    q = question.lower()
+    """One of the tenant's own campaigns/products the question names (longest match wins):
+    by its whole name, or by a near spelling of its distinctive words."""
+    q, rest = question.lower(), _distinct(question)
     hits = [(len(name), cid, name) for cid, name in rows if len(name) >= 3 and (
         re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", q)
-        or len(name) >= 6 and fuzz.partial_ratio(name.lower(), q) >= NAME_SCORE)]
+        or len(_distinct(name)) >= 6 and fuzz.partial_ratio(_distinct(name), rest) >= NAME_SCORE)]
     if not hits:
         return None
     _, cid, name = max(hits)
@@ -111,6 +124,35 @@ def _kind_name(kind: str, n: int) -> str:
     return name[:-1] + "ies" if name.endswith("y") else name + "s"
 
 
+OTHER_BUSINESS = re.compile(r"\b(competitors?|rivals?|other (shops?|stores?|business(es)?|brands?|sellers?|"
+                            r"tenants?|clients?|companies|company))\b")
+# Words whose possessive is about this business or a time, never another business.
+OWN_POSSESSIVES = {"my", "our", "your", "what", "that", "it", "there", "here", "who", "how", "where", "let",
+                   "he", "she", "this", "last", "today", "yesterday", "tonight", "day", "week", "month",
+                   "quarter", "year", "shop", "store", "business", "brand", "company", "team", "leo", "ai",
+                   "bot", "agent", "assistant", "campaign", "product", "customer", "customers", "everyone",
+                   "instagram", "whatsapp", "messenger", "facebook", "insta", "diwali", "holi", "eid",
+                   "christmas", "valentine", "mother", "father", "women", "men", "kids", "children"} | {
+    m.lower() for m in list(calendar.month_name) + list(calendar.day_name) if m}
+_POSSESSIVE = re.compile(r"([a-z0-9][\w&.-]*)['\u2019]s\b")
+
+
+def _names_another_business(ctx: tools.LeoContext, question: str) -> bool:
+    """A question about a competitor, or about someone's figures by a name ("Tenant B's revenue")
+    that is none of this business's own names (its own, its products', its campaigns'). Told
+    from the question and this tenant's names only: no other tenant's name is looked up."""
+    q = question.lower()
+    if OTHER_BUSINESS.search(q):
+        return True
+    owners = {m.group(1) for m in _POSSESSIVE.finditer(q)} - OWN_POSSESSIVES
+    if not owners:
+        return False
+    own = set(_words(ctx.name)) | {w for name in [ctx.name] + [n for _, n in tools.own_products(ctx)]
+                                   + [n for _, n in tools.own_campaigns(ctx)]
+                                   for w in re.findall(r"[a-z0-9][\w&.-]*", name.lower())}
+    return bool(owners - own)
+
+
 class OfflineLeo:
     """answer(ctx, question) -> (text, figures)."""
 
@@ -135,6 +177,8 @@ class OfflineLeo:
         handler = getattr(self, f"_{intent}")
         where = f" on {PLATFORM_NAMES[platform]}" if platform else ""
         text, values = handler(ctx, question, args, words, where)
+        if _names_another_business(ctx, question):
+            text = f"I can only see {ctx.name}'s own figures, not another business's. For {ctx.name}: {text}"
         return text, {"intent": intent, "period": period.as_dict(),
                       "platform": platform, "values": values}
 

@@ -83,12 +83,52 @@ def parse_period(text: str, today: date) -> Period | None:
         return Period(date(today.year, 1, 1), today, "this year")
     if re.search(r"\b(last|previous) year\b", q):
         return Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), "last year")
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    if re.search(r"\bthis (quarter|qtr)\b|\bquarter so far\b|\bqtd\b", q):
+        return Period(quarter_start, today, "this quarter")
+    if re.search(r"\b(last|previous) (quarter|qtr)\b", q):
+        end = quarter_start - timedelta(days=1)
+        return Period(date(end.year, end.month - 2, 1), end, "last quarter")
+    m = re.search(r"\bq([1-4])\b(?:\s*(?:of\s+)?(20\d\d))?", q)
+    if m:
+        n = int(m.group(1))
+        year = int(m.group(2)) if m.group(2) else today.year if 3 * n - 2 <= today.month else today.year - 1
+        start = date(year, 3 * n - 2, 1)
+        if start <= today:
+            end = date(year, 3 * n, calendar.monthrange(year, 3 * n)[1])
+            return Period(start, min(end, today), f"Q{n} {year}")
+    found = _dates(q, today)
+    if found is not None:
+        return found
     m = re.search(r"\b(?:in|for|during)\s+(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b", q)
     if m:
         month = _MONTHS[m.group(1)]
         year = today.year if month <= today.month else today.year - 1
         return _month(year, month, today, f"{calendar.month_name[month]} {year}")
     return None
+
+
+_ISO_DATE = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
+
+
+def _dates(q: str, today: date) -> Period | None:
+    """"on 2026-11-03", "from 2026-11-01 to 2026-11-15": the days written (either order), at
+    most MAX_DAYS of them, ending at the later one; a date that is no calendar day names none."""
+    days = []
+    for m in _ISO_DATE.finditer(q):
+        try:
+            days.append(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        except ValueError:
+            return None
+    if not days:
+        return None
+    lo, hi = min(days[:2]), max(days[:2])
+    if lo == hi:
+        return Period(lo, hi, lo.isoformat())
+    if (hi - lo).days >= MAX_DAYS:
+        lo = hi - timedelta(days=MAX_DAYS - 1)
+        return Period(lo, hi, f"{lo.isoformat()} to {hi.isoformat()} (the longest I look back)")
+    return Period(lo, hi, f"{lo.isoformat()} to {hi.isoformat()}")
 
 
 def default_period(today: date) -> Period:

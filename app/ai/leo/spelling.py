@@ -19,8 +19,15 @@ SHORTHAND = {
     "yest": "yesterday", "hw": "how", "wat": "what", "wht": "what", "whts": "whats", "convo": "conversation",
     "convos": "conversations", "msg": "message", "msgs": "messages", "prod": "product",
     "prods": "products", "rev": "revenue", "conv": "conversion", "camp": "campaign",
-    "camps": "campaigns", "promo": "campaign", "promos": "campaigns",
+    "camps": "campaigns", "promo": "campaign", "promos": "campaigns", "qtr": "quarter",
+    # Hinglish, as owners in India type it: "aaj ka revenue", "pichle hafte ki sales"
+    "aaj": "today", "kal": "yesterday", "hafte": "week", "hafta": "week", "mahine": "month",
+    "mahina": "month", "saal": "year", "pichle": "last", "pichhle": "last", "pichla": "last",
+    "pichhla": "last", "kamai": "earnings", "bikri": "sales", "becha": "sold", "bechi": "sold",
+    "bika": "sold", "bike": "sold", "bikta": "selling", "bikne": "selling",
 }
+# "is hafte" is "this week": "is" alone is English, so only before a Hinglish period word.
+_HINGLISH_THIS = re.compile(r"\biss? (?=(hafte|hafta|mahine|mahina|saal)\b)")
 # The words the intents, periods and platforms are read by (app.ai.leo.offline, .periods).
 KEYWORDS = sorted(set("""
 campaign campaigns conversion conversions convert converts converting converted revenue refund
@@ -55,4 +62,5 @@ def _fixed(word: str) -> str:
 
 def corrected(question: str) -> str:
     """The question in lower case with its shorthand and misspelt keywords set right."""
-    return _WORD.sub(lambda m: _fixed(m.group(0)), (question or "").lower())
+    text = _HINGLISH_THIS.sub("this ", (question or "").lower())
+    return _WORD.sub(lambda m: _fixed(m.group(0)), text)
