@@ -376,3 +376,31 @@ def test_a_chat_taken_over_credits_the_person_who_took_it(app, shop, post_meta):
         db.session.commit()
         after = checkout.place_order(shop["a"], conv.customer_id, conv_id, [(product, 1)], source="agent")
         assert (after.closed_by_sender, after.closed_by_user_id) == ("ai", None)
+
+
+# ---------------------------------------------------------------------------- campaigns' ad ids
+
+def test_a_campaign_claims_an_ad_or_a_ref_once_and_ad_ids_are_ids(app, shop, api, browser):
+    """A click credits one campaign, so a second campaign listing the same ad (or the same
+    link ref) would silently get nothing: refused with a reason. Another tenant may list it."""
+    owner = api("owner_a")
+    dup = owner.post("/api/v1/campaigns/", json={"name": "Copy", "ad_ids": f"777, {AD_A}"})
+    assert dup.status_code == 422 and "Kurtas" in dup.get_data(as_text=True)
+    same_ref = owner.post("/api/v1/campaigns/", json={"name": "Copy", "ref": " diwali-LINK "})
+    assert same_ref.status_code == 422 and "Kurtas" in same_ref.get_data(as_text=True)
+    junk = owner.post("/api/v1/campaigns/", json={"name": "Copy", "ad_ids": "6123 https://fb.me/x"})
+    assert junk.status_code == 422 and "https://fb.me/x" in junk.get_data(as_text=True)
+    ok = owner.post("/api/v1/campaigns/", json={"name": "New", "ad_ids": " 777;778\n777 ", "ref": " new-ref "})
+    assert ok.status_code == 201, ok.get_data(as_text=True)
+    with app.app_context():
+        new = db.session.get(Campaign, ok.json["id"])
+        assert (new.ad_ids, new.ref) == ("777, 778", "new-ref")
+    assert owner.put(f"/api/v1/campaigns/{ok.json['id']}", json={"ad_ids": "777, 779"}).status_code == 200
+    theirs = api("owner_b").post("/api/v1/campaigns/", json={"name": "B copy", "ad_ids": "777", "ref": "new-ref"})
+    assert theirs.status_code == 201, theirs.get_data(as_text=True)  # tenant B's own business
+    page = browser("owner_a").post("/campaignview/add", data={"name": "Form copy", "ad_ids": AD_A,
+                                                                 "target_platform": "all", "status": "active"},
+                                   token_from="/campaignview/add")
+    assert "already credited" in page.get_data(as_text=True) or page.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Campaign.id).where(Campaign.name == "Form copy")) is None

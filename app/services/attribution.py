@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from app.extensions import db
 from app.models import (Campaign, Conversation, ConversationMode, Direction, Message, MessageStatus, Referral,
@@ -38,6 +38,42 @@ def credited_campaign(tenant_id: int, ad_id: str | None, ref: str | None) -> int
         if ref and campaign_ref and ref.strip().lower() == campaign_ref.strip().lower():
             return campaign_id
     return None
+
+
+AD_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+class CampaignSourceError(ValueError):
+    """A campaign's ad ids or link ref can't be credited as given (shown to the person)."""
+
+
+def check_campaign_sources(campaign: Campaign) -> None:
+    """Before a campaign is saved: each ad id an id (as Meta's referral carries it, at most the
+    64 characters a referral keeps), written back as "id, id"; no ad id and no link ref (any
+    case) that another campaign of the tenant already claims, since a click credits one
+    campaign only and a second listing would silently get nothing."""
+    ids = [part for part in re.split(r"[\s,;]+", campaign.ad_ids or "") if part]
+    bad = [part for part in ids if not AD_ID.fullmatch(part)]
+    if bad:
+        raise CampaignSourceError(f"Ad ids are Meta's ids, separated by commas: {bad[0][:70]!r} is not one")
+    ids = list(dict.fromkeys(ids))
+    campaign.ad_ids = ", ".join(ids) or None
+    ref = (campaign.ref or "").strip() or None
+    campaign.ref = ref
+    if not ids and not ref:
+        return
+    with db.session.no_autoflush:
+        others = db.session.execute(select(Campaign.name, Campaign.ad_ids, Campaign.ref).where(
+            Campaign.tenant_id == campaign.tenant_id,
+            Campaign.id != campaign.id if campaign.id is not None else true(),
+            (Campaign.ad_ids.is_not(None)) | (Campaign.ref.is_not(None)))).all()
+    for name, their_ids, their_ref in others:
+        taken = [ad for ad in ids if ad in _listed(their_ids)]
+        if taken:
+            raise CampaignSourceError(f"Ad {taken[0]} is already credited to campaign {name!r}: "
+                                      "remove it there first")
+        if ref and their_ref and ref.lower() == their_ref.strip().lower():
+            raise CampaignSourceError(f"The link ref {ref!r} is already credited to campaign {name!r}")
 
 
 def _already_recorded(conv: Conversation, referral: dict, at: datetime) -> bool:
