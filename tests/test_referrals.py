@@ -204,9 +204,11 @@ def test_closing_turn_is_stored_on_the_order(app, world, channels):
         assert (second.closed_by_sender, second.closed_by_user_id) == ("agent", staff_id)
         say(Sender.AI)
         say(Sender.AGENT, author=staff_id, status="failed")  # never reached the customer
-        third = checkout.place_order(t, cust.id, conv.id, [(product.id, 1)], source="admin", actor_id=staff_id)
+        third = checkout.place_order(t, cust.id, conv.id, [(product.id, 1)], source="agent")
         assert third.closed_by_sender == "ai"
         assert db.session.get(Order, third.id).closed_by_sender == "ai"
+        by_hand = checkout.place_order(t, cust.id, conv.id, [(product.id, 1)], source="admin", actor_id=staff_id)
+        assert (by_hand.closed_by_sender, by_hand.closed_by_user_id) == ("agent", staff_id)  # placed it
 
 
 def test_conversation_page_shows_where_the_customer_came_from(app, channels, post_meta, browser):

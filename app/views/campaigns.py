@@ -3,6 +3,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.models import Campaign
 from app.security.permissions import RESOURCE_CAMPAIGNS
+from app.services import attribution
 from app.views.base import TenantModelApi, TenantModelView
 
 FLOW = ["greeting", "qualification_questions", "objection_handling", "closing", "audience"]
@@ -10,7 +11,14 @@ COLUMNS = ["name", "target_platform", "status", "products", *FLOW, "starts_at", 
            "ad_ids", "ref"]
 
 
-class CampaignView(TenantModelView):
+class CampaignRules:
+    """Ad ids and link refs are checked before a campaign is saved (app.services.attribution)."""
+
+    def before_save(self, item, created):
+        attribution.check_campaign_sources(item)
+
+
+class CampaignView(CampaignRules, TenantModelView):
     datamodel = SQLAInterface(Campaign)
     class_permission_name = RESOURCE_CAMPAIGNS
     list_columns = ["name", "target_platform", "status", "products", "starts_at", "ends_at"]
@@ -28,7 +36,7 @@ class CampaignView(TenantModelView):
     base_order = ("created_at", "desc")
 
 
-class CampaignApi(TenantModelApi):
+class CampaignApi(CampaignRules, TenantModelApi):
     resource_name = "campaigns"
     datamodel = SQLAInterface(Campaign)
     class_permission_name = RESOURCE_CAMPAIGNS

@@ -66,8 +66,7 @@ class OrderRules:
         order_service.check_parties(item, created)
         if created:
             order_service.assign_number(item)
-            item.closed_by_sender, item.closed_by_user_id = attribution.closing_turn(
-                item.conversation_id, item.tenant_id, source="admin", actor_id=_actor())
+            attribution.credit_order(item, source="admin", actor_id=_actor())
 
     def before_delete(self, item):
         checkout.release_order(item)
