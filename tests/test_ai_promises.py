@@ -16,8 +16,11 @@ from app.models import (
     BusinessProfile,
     Campaign,
     Conversation,
+    Customer,
     Direction,
     Message,
+    Order,
+    Product,
     RuleAction,
     Sender,
 )
@@ -241,6 +244,60 @@ def test_offers_policies_and_orders_on_record_match(app, world):
         db.session.remove()
     assert got == [("discount", "10%", True), ("delivery", "in 3-4 days", True),
                    ("price", "₹799.00", True), ("discount", "5%", False), ("order_number", "ORD-1001", True)]
+
+
+def _record(app, world, text, offers=None):
+    from app.services import promises, tenant_content
+
+    with app.app_context():
+        t = world.a.tenant_id
+        if offers:
+            db.session.get(Campaign, world.a["campaign"]).closing = offers
+        db.session.add(Product(tenant_id=t, sku="SCARF", name="Silk Scarf", price_minor=120000, stock=5))
+        other = db.session.scalar(select(Customer).where(Customer.tenant_id == world.b.tenant_id))
+        db.session.add(Order(tenant_id=world.b.tenant_id, number="ORD-1234", customer_id=other.id, total_minor=5000))
+        db.session.commit()
+        conv = db.session.get(Conversation, world.a["conversation"])
+        msg = Message(tenant_id=t, conversation_id=conv.id, channel_id=conv.channel_id, direction=Direction.OUT,
+                      sender=Sender.AI, text=text)
+        db.session.add(msg)
+        rows = promises.record(conv, msg, tenant_content.get(t))
+        got = [(str(r.kind), r.value, r.catalog_value_minor, r.matches, r.checked_against) for r in rows]
+        db.session.rollback()
+        db.session.remove()
+    return got
+
+
+@pytest.mark.parametrize("text, found", [
+    # a price for a product the catalog lacks is no match because another product costs the same
+    ("Wool Shawl is ₹799.", [("price", "₹799", None, False, "no product named Wool Shawl in the catalog")]),
+    ("Silk Scraf is ₹1,200.", [("price", "₹1,200", 120000, True, "catalog price of Silk Scarf")]),  # misspelt
+    ("Prod A is ₹799.", [("price", "₹799", 79900, True, "catalog price of Prod-A")]),
+    ("Sure, it is ₹799.", [("price", "₹799", 79900, True, "catalog price of Prod-A")]),  # named earlier
+    ("Prod-A is ₹799 and Silk Scarf is ₹1,200.", [("price", "₹799", 79900, True, "catalog price of Prod-A"),
+                                                   ("price", "₹1,200", 120000, True, "catalog price of Silk Scarf")]),
+    ("Silk Scarf is ₹799 and Prod-A is ₹1,200.", [("price", "₹799", 120000, False, "catalog price of Silk Scarf"),
+                                                   ("price", "₹1,200", 79900, False, "catalog price of Prod-A")]),
+    ("The red variant of Prod-A is ₹899.", [("price", "₹899", 79900, False, "catalog price of Prod-A")]),
+    ("Prod-A was ₹999, now ₹799.", [("price", "₹999", 79900, False, "catalog price of Prod-A"),
+                                    ("price", "₹799", 79900, True, "catalog price of Prod-A")]),
+    ("Prod-A is ₹ 1.299", [("price", "₹ 1.299", None, False, "not an amount in INR: ₹ 1.299")]),
+    ("Your order #1001 is on its way.",
+     [("order_number", "#1001", 79900, True, "order ORD-1001 of this customer (pending_payment)")]),
+    # another tenant's order is not this customer's, whatever its number
+    ("Order 1234 is confirmed.", [("order_number", "#1234", None, False, "not an order of this customer")]),
+    ("Order ID: ORD-1234 is paid.", [("order_number", "ORD-1234", None, False, "not an order of this customer")]),
+    ("Use code DIWALI20 at checkout.", [("discount", "code DIWALI20", None, False, "the campaign offers no code DIWALI20")]),
+    ("Buy 1 get 1 free!", [("discount", "buy 1 get 1", None, False, "the campaign offers no buy-and-get deal")]),
+])
+def test_each_claim_is_checked_against_the_catalog_and_orders(app, world, text, found):
+    assert _record(app, world, text) == found
+
+
+def test_codes_and_deals_the_campaign_offers_match(app, world):
+    offers = "Close with code DIWALI20 or buy one get one free."
+    assert [r[3] for r in _record(app, world, "Use code diwali20, or buy 1 get 1! Or code FEST10, or buy 2 get 1.",
+                                  offers)] == [True, True, False, False]
 
 
 def test_ai_replies_are_recorded_too(app, world, monkeypatch, graph):
