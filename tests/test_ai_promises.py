@@ -350,6 +350,15 @@ def test_staff_filter_the_log_and_other_tenants_get_404(app, promo_rule, graph, 
     assert api("agency").get("/api/v1/ai_promises/", tenant_id=promo_rule.c.tenant_id).status_code == 403
 
 
+def test_staff_filter_the_page_by_conversation_and_never_by_another_tenants(app, world, browser):
+    staff = browser("staff_a")
+    own = staff.get(f"/aipromiseview/list/?_flt_0_conversation={world.a['conversation']}").get_data(as_text=True)
+    assert "Promise-A" in own
+    other = staff.get(f"/aipromiseview/list/?_flt_0_conversation={world.b['conversation']}")
+    assert other.status_code in (200, 400) and "Promise-" not in other.get_data(as_text=True)
+    assert f'value="{world.b["conversation"]}"' not in staff.get("/aipromiseview/list/").get_data(as_text=True)
+
+
 def test_the_log_is_read_only(app, promo_rule, graph, api, browser):
     customer_writes(app, promo_rule, "promo")
     pk = _ids(app, promo_rule.a.tenant_id)[0]
