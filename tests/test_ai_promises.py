@@ -3,6 +3,8 @@ are recorded with the value on record, mismatches flagged; the log is tenant sco
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
 
@@ -14,8 +16,11 @@ from app.models import (
     BusinessProfile,
     Campaign,
     Conversation,
+    Customer,
     Direction,
     Message,
+    Order,
+    Product,
     RuleAction,
     Sender,
 )
@@ -86,6 +91,78 @@ def test_a_refusal_and_a_promise_in_one_reply():
 def test_policy_delivery_times():
     assert policy_hours("Orders are packed within 24 hours of payment and usually arrive in 4-6 working days "
                         "(2-3 days in metro cities). Returns within 7 days of delivery.") == {144, 72}
+
+
+@pytest.mark.parametrize("text, stated, minor", [
+    ("Prod-A is ₹1,299.", "₹1,299", 129900),
+    ("Prod-A is Rs. 1299/- only.", "Rs. 1299/-", 129900),
+    ("Prod-A is Rs1299", "Rs1299", 129900),
+    ("Prod-A is INR 1,299.00", "INR 1,299.00", 129900),
+    ("Prod-A is just 1299 rupees", "1299 rupees", 129900),
+    ("Prod-A costs 799 INR", "799 INR", 79900),
+    ("Prod-A is ₹1,29,999.", "₹1,29,999", 12999900),  # Indian grouping
+    ("Prod-A is ₹999 only", "₹999", 99900),
+    ("Prod-A is ₹1.5 lakh", "₹1.5 lakh", 15000000),
+    ("MRP ₹999, for you ₹799", "₹999", 99900),  # the clause's comma is not part of the amount
+])
+def test_prices_as_replies_write_them(text, stated, minor):
+    found = [(c.kind, c.value, c.value_minor) for c in claims(text)]
+    assert found[0] == ("price", stated, minor)
+
+
+def test_an_amount_no_rupees_and_paise_can_be_is_not_read_as_one():
+    """In INR "." is the decimal point: "₹ 1.299" is neither ₹1.29 nor ₹1,299."""
+    [claim] = claims("Prod-A is ₹ 1.299")
+    assert (claim.kind, claim.value, claim.value_minor, claim.malformed) == ("price", "₹ 1.299", None, True)
+
+
+@given(rupees=st.integers(0, 10**8), paise=st.integers(0, 99), indian=st.booleans(),
+       prefix=st.sampled_from(["₹", "₹ ", "Rs.", "Rs. ", "Rs ", "rs", "INR ", "inr"]))
+def test_any_amount_reads_back_as_written(rupees, paise, indian, prefix):
+    digits = str(rupees)
+    if indian and len(digits) > 3:
+        head, tail = digits[:-3], digits[-3:]
+        grouped = ",".join([head[max(0, i - 2):i] for i in range(len(head), 0, -2)][::-1]) + "," + tail
+    else:
+        grouped = f"{rupees:,}"
+    [claim] = claims(f"Prod-A is {prefix}{grouped}.{paise:02d} today")
+    assert claim.value_minor == rupees * 100 + paise
+
+
+@pytest.mark.parametrize("text", [
+    "Call us at +91 98765 43210.", "Call 9876543210 for help.", "Weaving since 2019.", "Available in size 42.",
+    "A pack of 2 pcs.", "It is 100% cotton.", "A 50% cotton blend.", "Only 3 left!",
+    "We have 3 colours 2 sizes in stock.", "Ready in 24 hrs 2 colours.", "Our offers 2 weeks a year are the best.",
+    "You can order 100 pcs at once.", "Visit us at #12 MG Road.", "The #1 bestseller.", "Use code at checkout.",
+])
+def test_numbers_that_are_no_claim(text):
+    assert claims(text) == []
+
+
+@pytest.mark.parametrize("text, found", [
+    ("Get flat 10% off!", [("discount", "10%")]),
+    ("Enjoy a 10 percent discount.", [("discount", "10%")]),
+    ("Rs 200 off on kurtas.", [("discount", "₹200.00 off")]),
+    ("Save ₹200 on your order.", [("discount", "₹200.00 off")]),
+    ("A ₹200 discount for you.", [("discount", "₹200.00 off")]),  # one claim, not the amount and the word
+    ("You get 20% cashback.", [("discount", "20%")]),
+    ("Buy 1 get 1 free!", [("discount", "buy 1 get 1")]),
+    ("Buy two, get one free.", [("discount", "buy 2 get 1")]),
+    ("Use code DIWALI20 at checkout.", [("discount", "code DIWALI20")]),
+    ("We can't offer code DIWALI20, sorry.", []),
+    ("Free shipping on this one.", [("delivery", "free delivery")]),
+    ("It will arrive by tomorrow.", [("delivery", "delivery tomorrow")]),
+    ("We deliver within 48 hours.", [("delivery", "within 48 hours")]),
+    ("It ships in 2 business days.", [("delivery", "in 2 days")]),
+    ("Delivery in 3-5 working days.", [("delivery", "in 3-5 days")]),
+    ("Same-day delivery is available.", [("delivery", "same-day delivery")]),
+    ("Your order #1234 is on its way.", [("order_number", "#1234")]),
+    ("Order 1234 is confirmed.", [("order_number", "#1234")]),
+    ("Order ID: ORD-1234 is paid.", [("order_number", "ORD-1234")]),
+    ("Order #1234 (ORD-1234) is paid.", [("order_number", "#1234")]),  # one order, said twice
+])
+def test_discounts_delivery_and_orders_as_replies_word_them(text, found):
+    assert [(c.kind, c.value) for c in claims(text)] == found
 
 
 # ---------------------------------------------------------------------------- through the reply path
@@ -169,6 +246,60 @@ def test_offers_policies_and_orders_on_record_match(app, world):
                    ("price", "₹799.00", True), ("discount", "5%", False), ("order_number", "ORD-1001", True)]
 
 
+def _record(app, world, text, offers=None):
+    from app.services import promises, tenant_content
+
+    with app.app_context():
+        t = world.a.tenant_id
+        if offers:
+            db.session.get(Campaign, world.a["campaign"]).closing = offers
+        db.session.add(Product(tenant_id=t, sku="SCARF", name="Silk Scarf", price_minor=120000, stock=5))
+        other = db.session.scalar(select(Customer).where(Customer.tenant_id == world.b.tenant_id))
+        db.session.add(Order(tenant_id=world.b.tenant_id, number="ORD-1234", customer_id=other.id, total_minor=5000))
+        db.session.commit()
+        conv = db.session.get(Conversation, world.a["conversation"])
+        msg = Message(tenant_id=t, conversation_id=conv.id, channel_id=conv.channel_id, direction=Direction.OUT,
+                      sender=Sender.AI, text=text)
+        db.session.add(msg)
+        rows = promises.record(conv, msg, tenant_content.get(t))
+        got = [(str(r.kind), r.value, r.catalog_value_minor, r.matches, r.checked_against) for r in rows]
+        db.session.rollback()
+        db.session.remove()
+    return got
+
+
+@pytest.mark.parametrize("text, found", [
+    # a price for a product the catalog lacks is no match because another product costs the same
+    ("Wool Shawl is ₹799.", [("price", "₹799", None, False, "no product named Wool Shawl in the catalog")]),
+    ("Silk Scraf is ₹1,200.", [("price", "₹1,200", 120000, True, "catalog price of Silk Scarf")]),  # misspelt
+    ("Prod A is ₹799.", [("price", "₹799", 79900, True, "catalog price of Prod-A")]),
+    ("Sure, it is ₹799.", [("price", "₹799", 79900, True, "catalog price of Prod-A")]),  # named earlier
+    ("Prod-A is ₹799 and Silk Scarf is ₹1,200.", [("price", "₹799", 79900, True, "catalog price of Prod-A"),
+                                                   ("price", "₹1,200", 120000, True, "catalog price of Silk Scarf")]),
+    ("Silk Scarf is ₹799 and Prod-A is ₹1,200.", [("price", "₹799", 120000, False, "catalog price of Silk Scarf"),
+                                                   ("price", "₹1,200", 79900, False, "catalog price of Prod-A")]),
+    ("The red variant of Prod-A is ₹899.", [("price", "₹899", 79900, False, "catalog price of Prod-A")]),
+    ("Prod-A was ₹999, now ₹799.", [("price", "₹999", 79900, False, "catalog price of Prod-A"),
+                                    ("price", "₹799", 79900, True, "catalog price of Prod-A")]),
+    ("Prod-A is ₹ 1.299", [("price", "₹ 1.299", None, False, "not an amount in INR: ₹ 1.299")]),
+    ("Your order #1001 is on its way.",
+     [("order_number", "#1001", 79900, True, "order ORD-1001 of this customer (pending_payment)")]),
+    # another tenant's order is not this customer's, whatever its number
+    ("Order 1234 is confirmed.", [("order_number", "#1234", None, False, "not an order of this customer")]),
+    ("Order ID: ORD-1234 is paid.", [("order_number", "ORD-1234", None, False, "not an order of this customer")]),
+    ("Use code DIWALI20 at checkout.", [("discount", "code DIWALI20", None, False, "the campaign offers no code DIWALI20")]),
+    ("Buy 1 get 1 free!", [("discount", "buy 1 get 1", None, False, "the campaign offers no buy-and-get deal")]),
+])
+def test_each_claim_is_checked_against_the_catalog_and_orders(app, world, text, found):
+    assert _record(app, world, text) == found
+
+
+def test_codes_and_deals_the_campaign_offers_match(app, world):
+    offers = "Close with code DIWALI20 or buy one get one free."
+    assert [r[3] for r in _record(app, world, "Use code diwali20, or buy 1 get 1! Or code FEST10, or buy 2 get 1.",
+                                  offers)] == [True, True, False, False]
+
+
 def test_ai_replies_are_recorded_too(app, world, monkeypatch, graph):
     with fake_groq(app, monkeypatch) as route:
         route.side_effect = [
@@ -217,6 +348,15 @@ def test_staff_filter_the_log_and_other_tenants_get_404(app, promo_rule, graph, 
     assert b_browser.get(f"/aipromiseview/show/{a_ids[0]}").status_code == 404
     assert "₹699.00" not in b_browser.get("/aipromiseview/list/").get_data(as_text=True)
     assert api("agency").get("/api/v1/ai_promises/", tenant_id=promo_rule.c.tenant_id).status_code == 403
+
+
+def test_staff_filter_the_page_by_conversation_and_never_by_another_tenants(app, world, browser):
+    staff = browser("staff_a")
+    own = staff.get(f"/aipromiseview/list/?_flt_0_conversation={world.a['conversation']}").get_data(as_text=True)
+    assert "Promise-A" in own
+    other = staff.get(f"/aipromiseview/list/?_flt_0_conversation={world.b['conversation']}")
+    assert other.status_code in (200, 400) and "Promise-" not in other.get_data(as_text=True)
+    assert f'value="{world.b["conversation"]}"' not in staff.get("/aipromiseview/list/").get_data(as_text=True)
 
 
 def test_the_log_is_read_only(app, promo_rule, graph, api, browser):
@@ -269,6 +409,7 @@ def test_an_id_no_row_can_have_is_a_404(world, api, pk):
     "_flt_0_kind=x", "_flt_0_matches=x", "_flt_0_product=99999999999999999999", "_flt_0_text=%00",
     "page_AiPromiseView=-1", "page_AiPromiseView=99999999999999999999", "psize_AiPromiseView=-5",
     "_flt_9_kind=price",  # no 10th filter on the page
+    "psize_AiPromiseView=abc", "page_AiPromiseView=abc", "page_AiPromiseView=1.5",  # FAB's bare int() raised
 ])
 def test_the_page_refuses_a_filter_it_cannot_use_with_a_400(world, browser, query):
     """400, or the list when the database can use the value after all (SQLite compares a

@@ -9,18 +9,38 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
-from app.ai.guardrails import AMOUNT, ORDER_NO, amounts_minor
+from app.ai.guardrails import ORDER_NO
 
 # A sentence ends at ! ? or a newline, or at a full stop followed by a capital or an emoji;
 # not inside "Rs. 799" or "₹799.00".
 _SENTENCES = re.compile(r"(?<=[!?])\s+|(?<=\.)\s+(?=[A-Z\"'(\u2600-\U0001faff])|\n+")
-_AFTER_AMOUNT_DISCOUNT = re.compile(r"^\s*(?:flat\s+)?(?:off|discount)\b", re.I)
-_TOTAL = re.compile(r"\b(total|altogether|in all|comes? to|grand)\b", re.I)
+_AFTER_AMOUNT_DISCOUNT = re.compile(r"^\s*(?:flat\s+)?(?:off|discount|cashback)\b", re.I)
+_BEFORE_AMOUNT_DISCOUNT = re.compile(r"\b(?:save|saving|savings|discount|cashback)\s+(?:of\s+|up\s+to\s+|an?\s+extra\s+)?$",
+                                     re.I)
+# An amount as a reply states one: "₹1,299", "Rs. 1299/-", "Rs1299", "INR 1,299.00", "1,29,999
+# rupees", "₹1.5 lakh". "rs"/"inr" only as words of their own ("colours 2" is no price), commas
+# only between digits (the comma after "₹999," ends the sentence's clause, not the amount), and
+# every decimal digit is read, so "₹ 1.299" is seen for what it is (no amount in rupees and paise)
+# rather than ₹1.29 or ₹1,299.
+_NUMBER = r"([0-9]+(?:,[0-9]+)*(?:\.[0-9]+)?)(?:\s*(lakhs?|lacs?|crores?|cr|k)\b)?"
+AMOUNT = re.compile(
+    r"(?:₹|(?<![A-Za-z])(?:rs\.?|inr)(?![A-Za-z]))\s*" + _NUMBER + r"(?:\s*/-)?"
+    r"|(?<![\w.,₹])" + _NUMBER + r"(?:\s*/-|\s*(?:rupees?|rs|inr)\b\.?)", re.I)
+_SCALE = {"k": 1_000, "lakh": 100_000, "lakhs": 100_000, "lac": 100_000, "lacs": 100_000,
+          "crore": 10_000_000, "crores": 10_000_000, "cr": 10_000_000}
+_TOTAL = re.compile(r"\b(totals?|altogether|in all|comes? to|grand)\b", re.I)
 _PCT = r"\s*(?:%|percent\b|per\s*cent\b|pc\b)"
 PERCENT_OFF = re.compile(
-    r"\b(\d{1,2})" + _PCT + r"\s*(?:off|discount)\b|\b(?:discount|off|save|saving)\s+(?:of\s+|up\s+to\s+)?(\d{1,2})"
+    r"\b(\d{1,2})" + _PCT + r"\s*(?:off|discount|cashback)\b|\b(?:discount|off|save|saving)\s+(?:of\s+|up\s+to\s+)?(\d{1,2})"
     + _PCT, re.I)
+# "buy 1 get 1 (free)", "buy two get one", "BOGO": an offer in kind, stated as said.
+BUY_GET = re.compile(r"\bbuy\s+(\d+|one|two|three)\s*(?:,\s*|and\s+)?get\s+(\d+|one|two|three)\b|\bBOGO\b", re.I)
+_COUNT = {"one": "1", "two": "2", "three": "3"}
+# "use code DIWALI20", "coupon code: SAVE10", "apply promo FEST": the code itself is what is
+# checked, so only a word written as codes are (capitals, perhaps digits) counts as one.
+CODE = re.compile(r"\b(?:code|coupon|promo)\s*(?:code\s*)?[:\-]?\s*[\"'“]?([A-Za-z0-9][A-Za-z0-9_-]{2,23})\b", re.I)
 DISCOUNT_WORD = re.compile(r"\b(discount|coupon|promo code|cashback|offer price)\b", re.I)
 _NEGATION = re.compile(r"\b(no|not|don't|do not|doesn't|can't|cannot|unable|isn't|aren't|without|won't|never)\b",
                        re.I)
@@ -44,6 +64,10 @@ DELIVERY_WORDS = re.compile(
     + _VERB + r"[^.!?\n]{0,30}?\b(today|tomorrow|by (?:monday|tuesday|wednesday|thursday|friday|"
     r"saturday|sunday|the weekend))\b", re.I)
 FREE_DELIVERY = re.compile(r"\bfree\s+(?:delivery|shipping)\b|\b(?:delivery|shipping) is free\b", re.I)
+# An order named by its digits alone: "#1001", "order 1001", "Order ID: 1001", "order no. 1001";
+# not a quantity ("order 100 pcs") or a street number.
+ORDER_REF = re.compile(r"(?:(?<![\w#])#\s?|\border\s*(?:no\.?|number|id|#)?\s*[:#]?\s*)([0-9]{3,12})\b"
+                       r"(?!\s*(?:pcs|pieces|items|units|nos|sets|qty|kg|gm?s?|ml|m|metres|meters)\b)", re.I)
 _HOURS = {"hour": 1, "hr": 1, "day": 24, "week": 24 * 7}
 # The latest a worded promise means, in hours ("tomorrow" = by the end of the next day).
 _WORDED_HOURS = {"same-day": 24, "today": 24, "next-day": 48, "overnight": 48, "tomorrow": 48}
@@ -59,6 +83,7 @@ class Claim:
     within_hours: int | None = None  # delivery: the latest it promises, in hours
     free: bool = False  # delivery: free delivery/shipping
     total: bool = False  # price: a total, not a unit price
+    malformed: bool = False  # price: written as no amount in rupees and paise can be ("₹ 1.299")
     position: int = 0  # where in the sentence (to find the product named before it)
 
 
@@ -121,27 +146,66 @@ def _delivery_terms(sentence: str) -> list[Claim]:
     return found
 
 
-def _discounts(sentence: str) -> list[Claim]:
+def buy_get(m: re.Match) -> str:
+    if m.group(1) is None:
+        return "buy 1 get 1"
+    return f"buy {_COUNT.get(m.group(1).lower(), m.group(1))} get {_COUNT.get(m.group(2).lower(), m.group(2))}"
+
+
+def _code_matches(text: str):
+    seen = set()
+    for m in CODE.finditer(text or ""):
+        code = m.group(1)
+        if (code.isupper() or any(ch.isdigit() for ch in code)) and code.upper() not in seen:
+            seen.add(code.upper())
+            yield code.upper(), m
+
+
+def codes(text: str) -> set[str]:
+    """Discount codes named in `text`, upper-cased ("DIWALI20")."""
+    return {code for code, _ in _code_matches(text)}
+
+
+def _discounts(sentence: str, stated: bool = False) -> list[Claim]:
+    """Discounts in one sentence; `stated`: an amount off was already read from it, so the
+    word "discount" beside it is no second claim."""
     found = [Claim("discount", sentence, f"{m.group(1) or m.group(2)}%", percent=int(m.group(1) or m.group(2)),
                    position=m.start()) for m in PERCENT_OFF.finditer(sentence) if not _refused(sentence, m.start())]
-    if not found and DISCOUNT_WORD.search(sentence) and not _NEGATION.search(sentence):
+    found += [Claim("discount", sentence, buy_get(m), position=m.start())
+              for m in BUY_GET.finditer(sentence) if not _refused(sentence, m.start())]
+    found += [Claim("discount", sentence, f"code {code}", position=m.start())
+              for code, m in _code_matches(sentence) if not _refused(sentence, m.start())]
+    if not found and not stated and DISCOUNT_WORD.search(sentence) and not _NEGATION.search(sentence):
         word = DISCOUNT_WORD.search(sentence)
         found.append(Claim("discount", sentence, word.group(1).lower(), position=word.start()))
     return found
 
 
+def amount_minor(number: str, scale: str | None) -> int | None:
+    """Minor units of a number as written ("1,29,999", "799.50", "1.5" lakh); None when it
+    has more decimals than paise allow and no scale word to explain them."""
+    value = Decimal(number.replace(",", "")) * _SCALE.get((scale or "").lower(), 1) * 100
+    if value != value.to_integral_value():
+        return None
+    return int(value)
+
+
 def _amounts(sentence: str) -> list[Claim]:
     found = []
     total = bool(_TOTAL.search(sentence))
-    for m, minor in zip(AMOUNT.finditer(sentence), amounts_minor(sentence)):
+    for m in AMOUNT.finditer(sentence):
+        number, scale = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        minor = amount_minor(number, scale)
+        stated = m.group(0).strip()
         if _THRESHOLD.search(sentence[:m.start()]):
             continue
-        if _AFTER_AMOUNT_DISCOUNT.match(sentence[m.end():]):
+        if minor is not None and (_AFTER_AMOUNT_DISCOUNT.match(sentence[m.end():])
+                                  or _BEFORE_AMOUNT_DISCOUNT.search(sentence[:m.start()])):
             found.append(Claim("discount", sentence, f"₹{minor / 100:.2f} off", value_minor=minor,
                                position=m.start()))
             continue
-        found.append(Claim("price", sentence, m.group(0).strip(), value_minor=minor, total=total,
-                           position=m.start()))
+        found.append(Claim("price", sentence, stated, value_minor=minor, total=total,
+                           malformed=minor is None, position=m.start()))
     return found
 
 
@@ -149,16 +213,23 @@ def claims(text: str) -> list[Claim]:
     """Every price, discount, delivery promise and order number stated in `text`."""
     out: list[Claim] = []
     for sentence in sentences(text):
-        out += _amounts(sentence)
-        out += _discounts(sentence)
+        amounts = _amounts(sentence)
+        out += amounts
+        out += _discounts(sentence, stated=any(c.kind == "discount" for c in amounts))
         out += delivery_terms(sentence)
         seen = set()
-        for m in ORDER_NO.finditer(sentence):
-            number = m.group(0).upper()
-            if number not in seen:
-                seen.add(number)
-                out.append(Claim("order_number", sentence, number, position=m.start()))
+        for m in sorted([*ORDER_NO.finditer(sentence), *ORDER_REF.finditer(sentence)], key=lambda m: m.start()):
+            number = m.group(0).upper() if m.re is ORDER_NO else m.group(1)
+            if order_digits(number) not in seen:
+                seen.add(order_digits(number))
+                out.append(Claim("order_number", sentence, number if m.re is ORDER_NO else f"#{number}",
+                                 position=m.start()))
     return out
+
+
+def order_digits(number: str) -> str:
+    """The part of an order number people say: "ORD-1001", "#1001" and "order 1001" are one."""
+    return "".join(ch for ch in number if ch.isdigit())
 
 
 def policy_hours(text: str) -> set[int]:

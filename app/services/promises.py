@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 
 from rapidfuzz import fuzz
+from rapidfuzz.utils import default_process
 from sqlalchemy import case, func, select
 
 from app.ai import promises as reading
@@ -19,6 +20,18 @@ from app.models import AiPromise, Conversation, Message, Order, Product, Promise
 from app.money import format_money
 
 NAME_SCORE = 90  # how closely a sentence must spell a product's name to credit the price to it
+# How closely a name the sentence gives (that is no catalog name) must spell one to be read as
+# that product misspelt ("Silk Scraf"): closer than two products of one range usually are.
+MISSPELT_SCORE = 85
+# Words before an amount that name no product: "It's ₹799", "Sure, the price is ₹799".
+_NOT_NAMES = frozenset(
+    "it it's its this that these those the a an our your my price prices total mrp cost costs now only just "
+    "yes sure great ok okay hi hello so and is are was were be at for of to from starts start starting "
+    "each piece one all today offer deal special delivery shipping cod charge charges fee extra "
+    "selling sale priced comes come with you we i order orders totals".split())
+_LINK_WORDS = re.compile(r"(?:\s|[:=\-–—]|\b(?:is|are|was|costs?|priced|at|for|only|just|now|of|"
+                         r"comes?|to|starts?|from)\b)*$", re.I)
+_CLAUSE = re.compile(r"[,;:(]|\b(?:and|but|while|whereas)\b|[.!?]\s", re.I)
 MAX_EXAMPLES = 5
 KINDS = ("price", "discount", "delivery", "order_number")
 
@@ -72,15 +85,40 @@ def _named_product(sentence: str, position: int, products: list):
         best, best_end = None, -1
         for p in products:
             hit = fuzz.partial_ratio_alignment(p.name.lower(), text.lower())
-            if hit is not None and hit.score >= NAME_SCORE and hit.dest_end > best_end:
+            # a window cut short at the text's edge is no spelling of the name ("Prod-" of "Prod-Z")
+            whole = hit is not None and hit.dest_end - hit.dest_start >= len(p.name)
+            if whole and hit.score >= NAME_SCORE and hit.dest_end > best_end:
                 best, best_end = p, hit.dest_end
         if best is not None:
             return best
     return None
 
 
+def _name_stated(sentence: str, position: int) -> str | None:
+    """The name a sentence gives what it prices, when it gives one: "Wool Shawl is ₹1,499"
+    names "Wool Shawl"; "It's ₹799" and "Sure, the price is ₹799" name nothing."""
+    before = _CLAUSE.split(sentence[:position])[-1]
+    before = reading.ORDER_REF.sub(" ", reading.ORDER_NO.sub(" ", before))
+    before = before[:_LINK_WORDS.search(before).start()].strip()
+    words = re.findall(r"[A-Za-z][\w'-]*", before)
+    named = [w for w in words if w.lower() not in _NOT_NAMES]
+    if not any(w[0].isupper() for w in named):
+        return None
+    return before[before.index(named[0]):]
+
+
+def _misspelt_product(name: str, products: list):
+    scored = [(fuzz.ratio(name, p.name, processor=default_process), p) for p in products]
+    score, product = max(scored, key=lambda sp: sp[0], default=(0, None))
+    return product if score >= MISSPELT_SCORE else None
+
+
 def _check_price(row: AiPromise, claim, products: list, orders: list, currency: str) -> None:
     value = claim.value_minor
+    if claim.malformed:
+        row.matches = False
+        row.checked_against = f"not an amount in {currency}: {claim.value}"
+        return
     if claim.total and orders:
         same = next((o for o in orders if o.total_minor == value), None)
         latest = same or orders[0]
@@ -88,6 +126,13 @@ def _check_price(row: AiPromise, claim, products: list, orders: list, currency: 
         row.checked_against = f"total of {latest.number}"
         return
     product = _named_product(claim.sentence, claim.position, products)
+    name = _name_stated(claim.sentence, claim.position) if product is None else None
+    if name is not None:
+        product = _misspelt_product(name, products)
+        if product is None:
+            row.matches = False
+            row.checked_against = f"no product named {name} in the catalog"
+            return
     if product is None:
         product = next((p for p in products if p.price_minor == value), None)
         if product is None:
@@ -119,7 +164,18 @@ def _offer_text(conv: Conversation, content) -> str:
 
 def _check_discount(row: AiPromise, claim, offers: str) -> None:
     offered = reading.percents_offered(offers)
-    if claim.percent is not None:
+    if claim.value.startswith("code "):
+        code = claim.value.removeprefix("code ")
+        row.matches = code in reading.codes(offers)
+        row.checked_against = ("the campaign's offer" if row.matches
+                               else f"the campaign offers no code {code}")
+    elif claim.value.startswith("buy "):
+        offered_kind = {reading.buy_get(m) for m in reading.BUY_GET.finditer(offers)}
+        row.matches = claim.value in offered_kind
+        row.checked_against = ("the campaign's offer" if row.matches else
+                               f"the campaign offers {', '.join(sorted(offered_kind))}" if offered_kind
+                               else "the campaign offers no buy-and-get deal")
+    elif claim.percent is not None:
         row.matches = claim.percent in offered
         row.checked_against = (f"the campaign offers {', '.join(f'{p}%' for p in sorted(offered))}"
                                if offered else "the campaign offers no discount")
@@ -166,7 +222,9 @@ def _check_delivery(row: AiPromise, claim, policies: str) -> None:
 
 
 def _check_order(row: AiPromise, claim, orders: list, conv: Conversation) -> None:
-    order = next((o for o in orders if o.number.upper() == claim.value), None)
+    said = reading.order_digits(claim.value)
+    order = next((o for o in orders if o.number.upper() == claim.value.upper()), None) or next(
+        (o for o in orders if claim.value.startswith("#") and reading.order_digits(o.number) == said), None)
     if order is None:
         row.matches = False
         row.checked_against = "not an order of this customer"

@@ -7,6 +7,8 @@ actions (FAB's `action`/`action_post` load rows without base filters). Subclasse
 """
 from __future__ import annotations
 
+import re
+
 import prison
 from flask import abort, flash, jsonify, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
@@ -180,7 +182,11 @@ class TenantModelView(TenantScopedMixin, ModelView):
     def _list(self, **kwargs):
         """A filter, page or page size from the query string that the database can't use (a
         kind no enum has, text for a yes/no column, a negative page, a filter index the page
-        doesn't have) is the caller's 400, not the error page."""
+        doesn't have) is the caller's 400, not the error page. FAB reads a page or page size
+        with a bare int(), so one that is not a whole number is refused here first."""
+        for arg, value in request.args.items():
+            if arg.startswith(("page_", "psize_")) and not re.fullmatch(r"-?[0-9]{1,30}", value or ""):
+                abort(400, description="This list can't use that filter, page or page size.")
         try:
             return super()._list(**kwargs)
         except (SQLAlchemyError, OverflowError, ApplyFilterException, IndexError) as exc:

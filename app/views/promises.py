@@ -16,7 +16,7 @@ class AiPromiseView(TenantModelView):
     show_title = "AI promise"
     list_columns = LIST_COLUMNS
     show_columns = [*LIST_COLUMNS, "checked_against", "message"]
-    search_columns = ["kind", "matches", "created_at", "product", "text"]
+    search_columns = ["kind", "matches", "created_at", "conversation", "product", "text"]
     label_columns = {"stated": "Stated", "on_record": "On record", "matches": "Matches records",
                      "text": "Said in", "created_at": "When"}
     description_columns = {"matches": "No: contradicts the catalog, the campaign's offer, the delivery "
