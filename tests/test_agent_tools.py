@@ -63,6 +63,8 @@ def test_guardrails_catch_invented_prices_discounts_links_and_orders(ctx_a, worl
     tools.product_details(ctx_a, product_id=world.a["product"])
     assert guardrails.check("Prod-A is ₹799.00", ctx_a).ok
     assert guardrails.check("Prod-A is Rs. 799", ctx_a).ok
+    assert guardrails.check("Prod-A comes in 3 colours 2 sizes, ready in 24 hrs 2 ways", ctx_a).ok
+    assert not guardrails.check("Prod-A is Rs699 or INR 699", ctx_a).ok
     assert not guardrails.check("Prod-A is ₹699", ctx_a).ok
     assert not guardrails.check("Today only 20% off!", ctx_a).ok
     assert not guardrails.check("Pay here: https://rzp.io/fake", ctx_a).ok

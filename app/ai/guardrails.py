@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 from app.ai.tools import ToolContext
 
-AMOUNT = re.compile(r"(?:₹|rs\.?|inr)\s*([0-9][0-9,]*(?:\.[0-9]{1,2})?)", re.IGNORECASE)
+# "Rs" and "INR" only as words: "3 colours 2 sizes" states no price of ₹2
+AMOUNT = re.compile(r"(?:₹|(?<![A-Za-z])(?:rs\.?|inr)(?![A-Za-z]))\s*([0-9][0-9,]*(?:\.[0-9]{1,2})?)",
+                    re.IGNORECASE)
 DISCOUNT = re.compile(r"\b(\d{1,2}\s*%\s*(?:off|discount)|discount|coupon|promo code)\b", re.IGNORECASE)
 LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 ORDER_NO = re.compile(r"\bORD-\d+\b", re.IGNORECASE)
