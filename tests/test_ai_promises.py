@@ -417,3 +417,27 @@ def test_the_page_refuses_a_filter_it_cannot_use_with_a_400(world, browser, quer
     resp = browser("staff_a").get(f"/aipromiseview/list/?{query}")
     assert resp.status_code in (200, 400), resp.status_code
     assert browser("staff_a").get("/aipromiseview/list/?_flt_0_kind=price").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["notadate", "2024-13-45", "yesterday-ish", "2026-02-30"])
+def test_a_date_filter_that_is_no_date_is_a_400_not_every_row(world, api, browser, value):
+    """FAB drops a date filter it can't read, so "created after notadate" listed every row:
+    the caller is told instead, on the API and on the page; a real date still filters."""
+    resp = api("staff_a").get(f"/api/v1/ai_promises/?q=(filters:!((col:created_at,opr:gt,value:'{value}')))")
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
+    page = browser("staff_a").get(f"/aipromiseview/list/?_flt_1_created_at={value}")
+    assert page.status_code == 400
+    assert "Promise-" not in page.get_data(as_text=True)
+    future = api("staff_a").get("/api/v1/ai_promises/?q=(filters:!((col:created_at,opr:gt,value:'2999-01-01')))")
+    assert future.status_code == 200 and future.json["count"] == 0
+    past = api("staff_a").get("/api/v1/ai_promises/?q=(filters:!((col:created_at,opr:gt,value:'2000-01-01')))")
+    assert past.status_code == 200 and past.json["count"] >= 1
+    assert browser("staff_a").get("/aipromiseview/list/?_flt_1_created_at=").status_code == 200  # no filter
+
+
+def test_a_number_or_date_filter_of_another_list_that_is_none_is_a_400(world, api, browser):
+    resp = api("owner_a").get("/api/v1/orders/?q=(filters:!((col:created_at,opr:gt,value:'2024-13-45')))")
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
+    assert api("owner_a").get("/api/v1/orders/?q=(filters:!((col:created_at,opr:gt,value:'2024-12-31')))").status_code == 200
+    assert browser("owner_a").get("/orderview/list/?_flt_1_total_minor=abc").status_code == 400
+    assert browser("owner_a").get("/orderview/list/?_flt_1_total_minor=100").status_code == 200

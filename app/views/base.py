@@ -13,7 +13,7 @@ import prison
 from flask import abort, flash, jsonify, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.exceptions import ApplyFilterException
-from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_appbuilder.models.sqla.filters import FilterInFunction, set_value_to_type
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
@@ -149,6 +149,24 @@ def _value_refused(exc: Exception) -> bool:
     return isinstance(exc, StatementError)  # the column type's own check, before any SQL ran
 
 
+_PAGE_FILTER = re.compile(r"_flt_[0-9]+_(.+)")
+
+
+def unreadable_filter_value(datamodel, filters) -> bool:
+    """Whether a (column, value) filter gives a number, date or time column a value that is
+    none: FAB drops such a filter ("created after notadate" would list every row), so the
+    caller is told instead. An empty value is no filter, as FAB treats it."""
+    for column, value in filters:
+        if value in ("", None) or not isinstance(column, str) or column not in datamodel.list_columns:
+            continue
+        if not any(check(column) for check in (datamodel.is_integer, datamodel.is_float,
+                                                 datamodel.is_date, datamodel.is_datetime)):
+            continue
+        if isinstance(value, bool) or set_value_to_type(datamodel, column, value) is None:
+            return True
+    return False
+
+
 class TenantModelView(TenantScopedMixin, ModelView):
     """A CRUD view over one tenant table."""
 
@@ -187,6 +205,10 @@ class TenantModelView(TenantScopedMixin, ModelView):
         for arg, value in request.args.items():
             if arg.startswith(("page_", "psize_")) and not re.fullmatch(r"-?[0-9]{1,30}", value or ""):
                 abort(400, description="This list can't use that filter, page or page size.")
+        typed = [(m.group(1), value) for arg, value in request.args.items(multi=True)
+                 if (m := _PAGE_FILTER.fullmatch(arg))]
+        if unreadable_filter_value(self.datamodel, typed):
+            abort(400, description="A filter's value is not a number or date this list can use.")
         try:
             return super()._list(**kwargs)
         except (SQLAlchemyError, OverflowError, ApplyFilterException, IndexError) as exc:
@@ -280,7 +302,12 @@ class TenantModelApi(TenantScopedMixin, ModelRestApi):
 
     def get_list_headless(self, **kwargs):
         """A filter or page value the database can't compare is the caller's 400, not FAB's
-        500 "Fatal error"."""
+        500 "Fatal error", and so is a number, date or time filter whose value is none (FAB
+        would drop the filter and answer every row)."""
+        filters = (kwargs.get("rison") or {}).get("filters") if isinstance(kwargs.get("rison"), dict) else None
+        typed = [(f.get("col"), f.get("value")) for f in filters or () if isinstance(f, dict)]
+        if unreadable_filter_value(self.datamodel, typed):
+            return self.response_400(message="a filter value is not a number or date this resource can use")
         try:
             return super().get_list_headless(**kwargs)
         except (SQLAlchemyError, OverflowError, ApplyFilterException) as exc:
