@@ -321,3 +321,50 @@ def test_platform_and_campaign_filters_narrow_the_figures(app, world, browser):
     assert '<option value="whatsapp" selected>' in html
     assert revenue("platform=whatsapp") == "0"
     assert revenue(f"campaign_id={world.a['campaign']}") == "79900"
+
+
+@pytest.mark.parametrize("name", [
+    "=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1", "\n=1+1", "  =1+1",
+])
+def test_export_neutralises_every_formula_start(app, world, browser, name):
+    """OWASP's and ASVS 1.2.10's list: = + - @ tab CR (and LF, NUL), also behind spaces a
+    spreadsheet may trim on import; the name is otherwise kept as it is."""
+    from app.extensions import db
+    from app.models import Campaign
+
+    paid_now(app, world.a)
+    with app.app_context():
+        db.session.get(Campaign, world.a["campaign"]).name = name
+        db.session.commit()
+    rows = read_csv(browser("owner_a").get("/analytics/export.csv"))
+    labels = {r["label"] for r in rows if r["section"] == "campaign"}
+    assert labels == {"'" + name}
+
+
+def test_export_cells_starting_with_nul_are_neutralised_too():
+    """PostgreSQL stores no NUL, but a name may come from elsewhere (ASVS lists it)."""
+    from app.services.analytics_export import _cell
+
+    assert _cell("\0=1+1") == "'\0=1+1"
+    assert _cell("Plain name") == "Plain name" and _cell(-5) == "-5" and _cell(0.25) == "0.25"
+
+
+def test_export_quotes_every_text_cell_so_a_semicolon_starts_no_cell(app, world, browser):
+    """Where the spreadsheet's list separator is ';' (much of Europe), an unquoted
+    `x;=cmd` would open a new cell starting with '='."""
+    from app.extensions import db
+    from app.models import Campaign, Product
+
+    paid_now(app, world.a)
+    with app.app_context():
+        db.session.get(Campaign, world.a["campaign"]).name = "Sale;=1+1"
+        db.session.get(Product, world.a["product"]).name = "साड़ी – ₹ 😀 “silk”"
+        db.session.commit()
+    resp = browser("owner_a").get("/analytics/export.csv")
+    assert resp.mimetype == "text/csv" and resp.mimetype_params.get("charset") == "utf-8"
+    text = resp.get_data(as_text=True)
+    line = next(ln for ln in text.splitlines() if "Sale;" in ln)
+    assert ',"Sale;=1+1",' in line
+    rows = read_csv(resp)
+    assert {r["label"] for r in rows if r["section"] == "product"} == {"साड़ी – ₹ 😀 “silk”"}
+    assert "Prod-B" not in text and "Camp-B" not in text
