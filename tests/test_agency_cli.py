@@ -129,3 +129,14 @@ def test_tenant_create_refuses_a_name_the_agency_already_has(app):
     assert elsewhere.exit_code == 0, elsewhere.output
     with app.app_context():
         assert sorted(db.session.scalars(select(Tenant.slug))) == ["lotus-lamps", "lotus-lamps-2"]
+
+
+def test_a_new_agency_admin_is_told_how_to_add_the_first_business(app):
+    assert invoke(app, "agency", "create", "Bright Agency", "--admin", "bright",
+                  "--email", "bright@example.test", "--password", PW).exit_code == 0
+    client = Browser(app, None)
+    client.login("bright", PW)
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="agency-no-business"' in home and 'href="/tenantsview/add"' in home
+    assert client.get("/tenantsview/add").status_code == 200
+    assert 'id="agency-empty"' in client.get("/agency/").get_data(as_text=True)
