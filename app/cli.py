@@ -27,17 +27,22 @@ def roles_sync():
 @click.option("--password", required=True,
               help="Owner's password (12+ characters, hard to guess, not their name).")
 @click.option("--agency", default=None,
-              help="Agency to attach the tenant to (see `agency create`; created if new).")
+              help="Existing agency to put the tenant in (made with `agency create`).")
 @with_appcontext
 def tenant_create(name, owner, email, password, agency):
     """Create tenant NAME with its owner; prints the new tenant's id."""
     from app.security.passwords import check_password
+    from app.services.agencies import find_agency
     from app.services.team import TeamError
     from app.services.tenants import TenantError, create_tenant
 
     problems = check_password(password, [owner, email, name])
     if problems:
         raise click.BadParameter("; ".join(problems), param_hint="--password")
+    if agency is not None and find_agency(agency) is None:  # a typo must not make a new agency
+        raise click.BadParameter(
+            f"no agency named {agency!r}: create it first with `flask --app run agency create`",
+            param_hint="--agency")
     appbuilder.sm.sync_roles()
     try:
         tenant = create_tenant(

@@ -80,3 +80,63 @@ def test_tenants_created_or_attached_under_the_agency_are_its_admins(app):
     page = html.get("/agency/").get_data(as_text=True)
     rows = re.findall(r'<tr data-tenant-id="\d+">\s*<td>([^<]+)</td>', page)
     assert sorted(rows) == ["Lotus Lamps", "Neem Naturals"]
+
+
+def test_cli_refuses_odd_input_with_a_message_and_leaves_nothing(app):
+    """Each refusal is one line saying what to fix, a non-zero exit, no traceback, no rows."""
+    from flask_appbuilder.security.sqla.models import User
+
+    assert invoke(app, "agency", "create", "Bright Agency", "--admin", "bright",
+                  "--email", "bright@example.test", "--password", PW).exit_code == 0
+    refused = {
+        "bad email": (["agency", "create", "Mail Agency", "--admin", "mail", "--email", "not-an-email",
+                       "--password", PW], "email"),
+        "bad owner email": (["tenant", "create", "Neem", "--owner", "neem", "--email", "neem@",
+                             "--password", PW, "--agency", "Bright Agency"], "email"),
+        "same name but case": (["agency", "create", "bright agency", "--admin", "bright2",
+                                "--email", "b2@example.test", "--password", PW], "already exists"),
+        "long agency name": (["agency", "create", "A" * 121, "--admin", "longname",
+                              "--email", "long@example.test", "--password", PW], "120"),
+        "long tenant name": (["tenant", "create", "T" * 121, "--owner", "longt",
+                              "--email", "longt@example.test", "--password", PW], "120"),
+        "long username": (["agency", "create", "Long User", "--admin", "u" * 65,
+                           "--email", "lu@example.test", "--password", PW], "64"),
+        "unknown agency": (["tenant", "create", "Lost Shop", "--owner", "lost",
+                            "--email", "lost@example.test", "--password", PW,
+                            "--agency", "Brigth Agency"], "agency create"),
+    }
+    for what, (args, hint) in refused.items():
+        result = invoke(app, *args)
+        assert result.exit_code not in (0, None), what
+        assert result.exception is None or isinstance(result.exception, SystemExit), (what, result.exception)
+        assert "Traceback" not in result.output and hint in result.output, (what, result.output)
+    with app.app_context():
+        assert db.session.scalars(select(Agency.name)).all() == ["Bright Agency"]
+        assert db.session.scalars(select(Tenant.name)).all() == []
+        assert db.session.scalars(select(User.username)).all() == ["bright"]
+
+
+def test_tenant_create_refuses_a_name_the_agency_already_has(app):
+    assert invoke(app, "agency", "create", "Bright Agency", "--admin", "bright",
+                  "--email", "bright@example.test", "--password", PW).exit_code == 0
+    assert invoke(app, "tenant", "create", "Lotus Lamps", "--owner", "lotus", "--email",
+                  "lotus@example.test", "--password", PW, "--agency", "Bright Agency").exit_code == 0
+    again = invoke(app, "tenant", "create", "lotus lamps", "--owner", "lotus2", "--email",
+                   "lotus2@example.test", "--password", PW, "--agency", "Bright Agency")
+    assert again.exit_code == 1 and "already has a business named 'Lotus Lamps'" in again.output
+    elsewhere = invoke(app, "tenant", "create", "Lotus Lamps", "--owner", "lotus3", "--email",
+                       "lotus3@example.test", "--password", PW)  # another business, no agency
+    assert elsewhere.exit_code == 0, elsewhere.output
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Tenant.slug))) == ["lotus-lamps", "lotus-lamps-2"]
+
+
+def test_a_new_agency_admin_is_told_how_to_add_the_first_business(app):
+    assert invoke(app, "agency", "create", "Bright Agency", "--admin", "bright",
+                  "--email", "bright@example.test", "--password", PW).exit_code == 0
+    client = Browser(app, None)
+    client.login("bright", PW)
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="agency-no-business"' in home and 'href="/tenantsview/add"' in home
+    assert client.get("/tenantsview/add").status_code == 200
+    assert 'id="agency-empty"' in client.get("/agency/").get_data(as_text=True)

@@ -321,3 +321,88 @@ def test_platform_and_campaign_filters_narrow_the_figures(app, world, browser):
     assert '<option value="whatsapp" selected>' in html
     assert revenue("platform=whatsapp") == "0"
     assert revenue(f"campaign_id={world.a['campaign']}") == "79900"
+
+
+@pytest.mark.parametrize("name", [
+    "=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1", "\n=1+1", "  =1+1",
+])
+def test_export_neutralises_every_formula_start(app, world, browser, name):
+    """OWASP's and ASVS 1.2.10's list: = + - @ tab CR (and LF, NUL), also behind spaces a
+    spreadsheet may trim on import; the name is otherwise kept as it is."""
+    from app.extensions import db
+    from app.models import Campaign
+
+    paid_now(app, world.a)
+    with app.app_context():
+        db.session.get(Campaign, world.a["campaign"]).name = name
+        db.session.commit()
+    rows = read_csv(browser("owner_a").get("/analytics/export.csv"))
+    labels = {r["label"] for r in rows if r["section"] == "campaign"}
+    assert labels == {"'" + name}
+
+
+def test_export_cells_starting_with_nul_are_neutralised_too():
+    """PostgreSQL stores no NUL, but a name may come from elsewhere (ASVS lists it)."""
+    from app.services.analytics_export import _cell
+
+    assert _cell("\0=1+1") == "'\0=1+1"
+    assert _cell("Plain name") == "Plain name" and _cell(-5) == "-5" and _cell(0.25) == "0.25"
+
+
+def test_export_quotes_every_text_cell_so_a_semicolon_starts_no_cell(app, world, browser):
+    """Where the spreadsheet's list separator is ';' (much of Europe), an unquoted
+    `x;=cmd` would open a new cell starting with '='."""
+    from app.extensions import db
+    from app.models import Campaign, Product
+
+    paid_now(app, world.a)
+    with app.app_context():
+        db.session.get(Campaign, world.a["campaign"]).name = "Sale;=1+1"
+        db.session.get(Product, world.a["product"]).name = "साड़ी – ₹ 😀 “silk”"
+        db.session.commit()
+    resp = browser("owner_a").get("/analytics/export.csv")
+    assert resp.mimetype == "text/csv" and resp.mimetype_params.get("charset") == "utf-8"
+    text = resp.get_data(as_text=True)
+    line = next(ln for ln in text.splitlines() if "Sale;" in ln)
+    assert ',"Sale;=1+1",' in line
+    rows = read_csv(resp)
+    assert {r["label"] for r in rows if r["section"] == "product"} == {"साड़ी – ₹ 😀 “silk”"}
+    assert "Prod-B" not in text and "Camp-B" not in text
+
+
+def test_a_business_with_no_conversations_has_no_conversion_rate_on_the_overview(app, world, browser):
+    """As on its dashboard: nothing to divide by is a dash, not a real 0.0%."""
+    from app.extensions import db
+    from app.models import Conversation, Order
+
+    with app.app_context():
+        for model in (Order, Conversation):
+            db.session.query(model).filter(model.tenant_id == world.b.tenant_id).delete()
+        db.session.commit()
+    html = browser("agency").get("/agency/").get_data(as_text=True)
+    row_b = re.search(r'<tr data-tenant-id="%d">(.*?)</tr>' % world.b.tenant_id, html, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row_b)
+    assert cells[:5] == ["Tenant B", "₹0.00", "0", "–", "–"]
+
+
+def test_repeated_filters_are_refused_not_silently_narrowed(world, browser):
+    client = browser("owner_a")
+    for query in ("platform=whatsapp&platform=instagram", "start=2026-01-01&start=2025-01-01",
+                  f"campaign_id={world.a['campaign']}&campaign_id={world.b['campaign']}"):
+        for path in ("/analytics/", "/analytics/export.csv"):
+            resp = client.get(f"{path}?{query}")
+            assert resp.status_code == 400, (path, query)
+            assert "given more than once" in resp.get_data(as_text=True), (path, query)
+    same_twice = client.get("/analytics/?platform=whatsapp&platform=whatsapp")
+    assert same_twice.status_code == 200
+    assert browser("agency").get("/agency/?end=2026-01-01&end=2026-02-01").status_code == 400
+
+
+def test_the_filter_form_shows_the_filters_the_figures_use(world, browser):
+    """A value read leniently (spaces around an id, a compact date) is shown as used, so the
+    next Apply keeps it rather than dropping it."""
+    html = browser("owner_a").get(
+        f"/analytics/?start=20260101&end=2026-01-31&campaign_id=%20{world.a['campaign']}%20"
+    ).get_data(as_text=True)
+    assert 'id="f-start" name="start" class="form-control" value="2026-01-01"' in html
+    assert re.search(r'<option value="%d" selected>' % world.a["campaign"], html)

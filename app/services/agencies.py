@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.analytics.filters import zone_of
 from app.extensions import appbuilder, db
@@ -17,6 +17,14 @@ class AgencyError(ValueError):
     """An agency change the rules refuse (the message is shown to the user)."""
 
 
+MAX_NAME = Agency.__table__.c.name.type.length
+
+
+def find_agency(name: str | None) -> Agency | None:
+    """The agency of exactly this name (surrounding spaces ignored), or None."""
+    return db.session.scalar(select(Agency).where(Agency.name == (name or "").strip()))
+
+
 def create_agency(name: str, *, admin_username: str, admin_email: str, admin_password: str) -> Agency:
     """A new agency and its Agency Admin user, in one transaction (the password policy applies,
     and refuses the agency's own name too)."""
@@ -24,10 +32,14 @@ def create_agency(name: str, *, admin_username: str, admin_email: str, admin_pas
     admin_username = (admin_username or "").strip()
     if not name:
         raise AgencyError("An agency needs a name")
+    if len(name) > MAX_NAME:
+        raise AgencyError(f"Use at most {MAX_NAME} characters for the agency's name")
     if not admin_username:
         raise AgencyError("An agency needs an admin username")
-    if db.session.scalar(select(Agency.id).where(Agency.name == name)) is not None:
-        raise AgencyError(f"An agency named {name!r} already exists")
+    # names differing only in case would read as one agency in every list
+    same = db.session.scalar(select(Agency.name).where(func.lower(Agency.name) == name.lower()))
+    if same is not None:
+        raise AgencyError(f"An agency named {same!r} already exists")
     if appbuilder.sm.find_user(username=admin_username) is not None:
         raise AgencyError(f"The username {admin_username!r} is taken")
     if admin_email and appbuilder.sm.find_user(email=admin_email) is not None:
@@ -54,7 +66,7 @@ def create_agency(name: str, *, admin_username: str, admin_email: str, admin_pas
 
 def attach_tenant(tenant: Tenant, agency_name: str) -> Agency:
     """Put an existing tenant in an existing agency."""
-    agency = db.session.scalar(select(Agency).where(Agency.name == (agency_name or "").strip()))
+    agency = find_agency(agency_name)
     if agency is None:
         raise AgencyError(f"No agency named {agency_name!r}")
     tenant.agency_id = agency.id

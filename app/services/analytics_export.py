@@ -3,8 +3,11 @@
 One long table (section, key, label, metric, value) rather than several tables glued together,
 so a spreadsheet pivot or any CSV reader takes it as it is. Money stays in integer minor units
 (the column name says so) and rates are fractions, exactly as the API gives them. Labels come
-from tenants' own data (campaign and product names), so a value a spreadsheet would run as a
-formula (=, +, -, @ first) is written with a leading apostrophe.
+from tenants' own data (campaign and product names, ad ids from webhooks), so they are written
+as OWASP's CSV-injection guidance says: a text starting with what a spreadsheet would run as a
+formula (=, +, -, @, tab, CR, LF, NUL; also behind spaces an import may trim) gets a leading
+apostrophe, and every cell is quoted, so a ';' in a name opens no new cell where the
+spreadsheet's list separator is ';'.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ HEADER = ["section", "key", "label", "metric", "value"]
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 DAILY_METRICS = ["messages_received", "messages_sent", "conversations", "orders_paid", "revenue_minor"]
 BREAKDOWN_METRICS = ["conversations", "orders_paid", "revenue_minor", "conversion_rate", "quantity"]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 
 
 def _cell(value) -> str:
@@ -28,7 +31,8 @@ def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_START):
+    if isinstance(value, str) and (text.startswith(FORMULA_START)
+                                   or text.lstrip(" ").startswith(FORMULA_START)):
         return "'" + text
     return text
 
@@ -74,7 +78,7 @@ def rows(page: AnalyticsPage) -> Iterator[list]:
 
 def to_csv(page: AnalyticsPage) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(HEADER)
     for row in rows(page):
         writer.writerow([_cell(v) for v in row])

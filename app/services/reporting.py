@@ -60,12 +60,22 @@ def _parse_day(raw: str, name: str) -> date:
     return day
 
 
+def _one(args, name: str) -> str | None:
+    """The single value of a filter; two different values (`?platform=a&platform=b`) are
+    refused rather than one of them silently chosen."""
+    values = args.getlist(name) if hasattr(args, "getlist") else [args.get(name)]
+    if len({(v or "").strip() for v in values}) > 1:
+        raise FilterError(f"{name} given more than once")
+    return values[0] if values else None
+
+
 def parse_range(args, today: date, default_days: int = DEFAULT_DAYS) -> tuple[date, date]:
     """start/end from request args (YYYY-MM-DD, inclusive); by default the last `default_days`
     days up to `today` (or up to the given end)."""
-    end = _parse_day(args.get("end"), "end") if args.get("end") else today
-    if args.get("start"):
-        start = _parse_day(args.get("start"), "start")
+    raw_start, raw_end = _one(args, "start"), _one(args, "end")
+    end = _parse_day(raw_end, "end") if raw_end else today
+    if raw_start:
+        start = _parse_day(raw_start, "start")
     else:
         start = end - timedelta(days=default_days - 1)
     if end < start:
@@ -78,11 +88,11 @@ def parse_range(args, today: date, default_days: int = DEFAULT_DAYS) -> tuple[da
 def parse_filters(tenant: Tenant, args, default_days: int = DEFAULT_DAYS) -> Filters:
     """Filters from request args: start/end (YYYY-MM-DD, inclusive), platform, campaign_id."""
     start, end = parse_range(args, tenant_today(tenant), default_days)
-    platform = (args.get("platform") or "").strip().lower() or None  # as the API reads it
+    platform = (_one(args, "platform") or "").strip().lower() or None  # as the API reads it
     if platform is not None and platform not in PLATFORMS:
         raise FilterError(f"platform must be one of {', '.join(PLATFORMS)}")
     campaign_id = None
-    raw_campaign = (args.get("campaign_id") or "").strip()
+    raw_campaign = (_one(args, "campaign_id") or "").strip()
     if raw_campaign:
         try:
             campaign_id = int(raw_campaign)

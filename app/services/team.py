@@ -8,6 +8,7 @@ belong to another business) is an operator's job on the command line.
 """
 from __future__ import annotations
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select
@@ -19,6 +20,8 @@ from app.security.passwords import WeakPasswordError, ensure_strong
 from app.security.permissions import ROLE_OWNER, ROLE_STAFF
 
 FAB_ROLE_FOR = {Role.OWNER: ROLE_OWNER, Role.STAFF: ROLE_STAFF}
+# The user's first name defaults to the username, and FAB's first_name column holds 64.
+MAX_USERNAME = 64
 
 __all__ = ["Role", "TeamError", "add_member", "business_names", "change_role", "create_user",
            "remove_member"]
@@ -43,7 +46,16 @@ def create_user(username, email, password, fab_role, first_name=None, last_name=
     user's own names and `business_names`. FAB's own add_user() rolls back the whole session
     when it fails, which would silently discard the rest of a caller's unit of work; this only
     adds to it.
+
+    The username and email are checked here too, as the team form checks them, because the
+    command line and the services reach this without a form.
     """
+    username = (username or "").strip()
+    if not username:
+        raise TeamError("A username is required")
+    if len(username) > MAX_USERNAME:
+        raise TeamError(f"Use at most {MAX_USERNAME} characters for the username")
+    check_email(email)
     try:
         ensure_strong(password, [username, email, first_name, last_name, *business_names])
     except WeakPasswordError as exc:
@@ -60,6 +72,15 @@ def create_user(username, email, password, fab_role, first_name=None, last_name=
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def check_email(email: str | None) -> None:
+    """Refuse what is not an email address (its syntax only: nothing is sent or looked up;
+    reserved test domains such as example.test pass, for demos and tests)."""
+    try:
+        validate_email(email or "", check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise TeamError(f"{email!r} is not an email address: {exc}") from None
 
 
 def add_member(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Agency, BusinessProfile, Channel, Platform, Tenant
@@ -13,6 +13,9 @@ from app.services import team
 
 class TenantError(ValueError):
     """A tenant that can't be created as asked (message is shown to the user)."""
+
+
+MAX_NAME = Tenant.__table__.c.name.type.length
 
 
 def slugify(name: str) -> str:
@@ -53,6 +56,8 @@ def prepare_tenant(tenant: Tenant) -> None:
     if not tenant.name or not tenant.name.strip():
         raise TenantError("A tenant needs a name")
     tenant.name = tenant.name.strip()
+    if len(tenant.name) > MAX_NAME:
+        raise TenantError(f"Use at most {MAX_NAME} characters for the business's name")
     tenant.slug = tenant.slug or unique_slug(tenant.name)
     tenant.currency = tenant.currency or current_app.config["DEFAULT_CURRENCY"]
     tenant.timezone = tenant.timezone or current_app.config["DEFAULT_TIMEZONE"]
@@ -77,11 +82,19 @@ def create_tenant(
     owner_password: str | None = None,
     agency_name: str | None = None,
 ) -> Tenant:
-    """Create a tenant (optionally in an agency) with its owner, in one transaction."""
+    """Create a tenant (optionally in an agency) with its owner, in one transaction. An agency
+    keeps its businesses' names apart (in any case): two alike would be one row twice on its
+    overview and in its tenant switcher."""
     tenant = Tenant(name=name)
     prepare_tenant(tenant)
     if agency_name:
-        tenant.agency = get_or_create_agency(agency_name)
+        agency = get_or_create_agency(agency_name)
+        same = db.session.scalar(select(Tenant.name).where(
+            Tenant.agency_id == agency.id, func.lower(Tenant.name) == tenant.name.lower()))
+        if same:
+            db.session.rollback()
+            raise TenantError(f"{agency.name} already has a business named {same!r}")
+        tenant.agency = agency
     db.session.add(tenant)
     try:
         db.session.flush()

@@ -93,4 +93,5 @@ class CloserIndexView(IndexView):
         tenant = db.session.get(Tenant, tenant_id) if tenant_id is not None else None
         if tenant is not None:
             return dashboard.render(self, tenant)
-        return self.render_template(self.index_template, appbuilder=self.appbuilder, tenant=None)
+        return self.render_template(self.index_template, appbuilder=self.appbuilder, tenant=None,
+                                    agency_admin=tenancy.is_agency_admin(g.user))
