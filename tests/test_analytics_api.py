@@ -71,10 +71,14 @@ def test_a_campaign_id_no_row_can_have_is_not_found(shop, api, campaign_id):
     ("start=2026-13-01&end=2026-11-12", "start must be a date"),
     ("start=yesterday", "start must be a date"),
     ("start=2026-11-10&end=11/12/2026", "end must be a date"),
-    ("start=2026-11-12&end=2026-11-10", "end must be on or after start"),
+    ("start=2026-11-12&end=2026-11-10", "end must not be before start"),
+    ("start=20261110&end=2026-11-12", "start must be a date as YYYY-MM-DD"),  # Python reads it; we don't
+    ("start=2026-W45-1&end=2026-11-12", "start must be a date as YYYY-MM-DD"),
+    (f"{RANGE}&platform=whatsapp&platform=instagram", "platform given more than once"),
+    (f"{RANGE}&start=2026-11-01", "start given more than once"),
     ("start=2020-01-01&end=2026-11-10", "at most"),
     (f"{RANGE}&platform=tiktok", "platform must be one of"),
-    (f"{RANGE}&campaign_id=abc", "campaign_id must be an integer"),
+    (f"{RANGE}&campaign_id=abc", "campaign_id must be a whole number"),
     # the calendar's ends: the period before, or the midnight after, would not exist
     ("end=0001-01-01", "end must be between 2000-01-01 and 2999-12-31"),
     ("start=0001-01-01&end=0001-01-03", "start must be between"),

@@ -399,10 +399,10 @@ def test_repeated_filters_are_refused_not_silently_narrowed(world, browser):
 
 
 def test_the_filter_form_shows_the_filters_the_figures_use(world, browser):
-    """A value read leniently (spaces around an id, a compact date) is shown as used, so the
-    next Apply keeps it rather than dropping it."""
+    """A value read leniently (spaces around an id or a date) is shown as used, so the next
+    Apply keeps it rather than dropping it."""
     html = browser("owner_a").get(
-        f"/analytics/?start=20260101&end=2026-01-31&campaign_id=%20{world.a['campaign']}%20"
+        f"/analytics/?start=%202026-01-01%20&end=2026-01-31&campaign_id=%20{world.a['campaign']}%20"
     ).get_data(as_text=True)
     assert 'id="f-start" name="start" class="form-control" value="2026-01-01"' in html
     assert re.search(r'<option value="%d" selected>' % world.a["campaign"], html)

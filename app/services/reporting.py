@@ -7,6 +7,7 @@ reveals nothing). Every figure comes from app.analytics, scoped by the tenant id
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -36,6 +37,9 @@ HEADLINES = [
 ]
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 class FilterError(ValueError):
     """A filter that can't be used as given (the message is shown to the user)."""
 
@@ -50,10 +54,14 @@ def tenant_today(tenant: Tenant) -> date:
 
 
 def _parse_day(raw: str, name: str) -> date:
+    """A day written YYYY-MM-DD and nothing else: Python also reads "20261101" and week dates
+    ("2026-W44-1"), which the message promises no one, and a form would show back changed."""
     try:
+        if not _DAY.fullmatch(raw.strip()):
+            raise ValueError(raw)
         day = date.fromisoformat(raw.strip())
     except (ValueError, AttributeError):
-        raise FilterError(f"{name} must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
+        raise FilterError(f"{name} must be a date as YYYY-MM-DD, got {str(raw)[:40]!r}") from None
     problem = out_of_calendar(day)
     if problem:
         raise FilterError(f"{name} {problem}")
@@ -73,10 +81,9 @@ def parse_range(args, today: date, default_days: int = DEFAULT_DAYS) -> tuple[da
     """start/end from request args (YYYY-MM-DD, inclusive); by default the last `default_days`
     days up to `today` (or up to the given end)."""
     raw_start, raw_end = _one(args, "start"), _one(args, "end")
+    start = _parse_day(raw_start, "start") if raw_start else None
     end = _parse_day(raw_end, "end") if raw_end else today
-    if raw_start:
-        start = _parse_day(raw_start, "start")
-    else:
+    if start is None:
         start = end - timedelta(days=default_days - 1)
     if end < start:
         raise FilterError("end must not be before start")
@@ -87,7 +94,14 @@ def parse_range(args, today: date, default_days: int = DEFAULT_DAYS) -> tuple[da
 
 def parse_filters(tenant: Tenant, args, default_days: int = DEFAULT_DAYS) -> Filters:
     """Filters from request args: start/end (YYYY-MM-DD, inclusive), platform, campaign_id."""
-    start, end = parse_range(args, tenant_today(tenant), default_days)
+    return parse_tenant_filters(tenant.id, tenant_today(tenant), args, default_days)
+
+
+def parse_tenant_filters(tenant_id: int, today: date, args, default_days: int = DEFAULT_DAYS) -> Filters:
+    """parse_filters for a tenant known by id whose local `today` the caller has read (the
+    JSON API): one reading of the filters for the pages, the export and the API.
+    Raises FilterError (the caller's 400) or UnknownCampaign (404)."""
+    start, end = parse_range(args, today, default_days)
     platform = (_one(args, "platform") or "").strip().lower() or None  # as the API reads it
     if platform is not None and platform not in PLATFORMS:
         raise FilterError(f"platform must be one of {', '.join(PLATFORMS)}")
@@ -99,10 +113,10 @@ def parse_filters(tenant: Tenant, args, default_days: int = DEFAULT_DAYS) -> Fil
         except ValueError:
             raise FilterError("campaign_id must be a whole number") from None
         owned = could_be_id(campaign_id) and db.session.scalar(select(Campaign.id).where(
-            Campaign.id == campaign_id, Campaign.tenant_id == tenant.id))
+            Campaign.id == campaign_id, Campaign.tenant_id == tenant_id))
         if not owned:
             raise UnknownCampaign(campaign_id)
-    return Filters(tenant_id=tenant.id, start=start, end=end, platform=platform,
+    return Filters(tenant_id=tenant_id, start=start, end=end, platform=platform,
                    campaign_id=campaign_id)
 
 

@@ -2,12 +2,13 @@
 
 The tenant is the request's active tenant (agency admins and Admins name one with `tenant_id`
 or X-Tenant-ID, refused with 403 when it is not theirs); the agency overview is for agency
-admins (their own agencies) and Admins. Parameters are parsed here, never trusted: a bad date,
-platform or range is a 400 that says what is wrong, a campaign of another tenant is a 404.
+admins (their own agencies) and Admins. Parameters are read as the pages read them
+(app.services.reporting), never trusted: a bad date, platform or range, or a filter given twice
+with different values, is a 400 that says what is wrong; a campaign of another tenant is a 404.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import request
 from flask_appbuilder.api import BaseApi, expose
@@ -15,52 +16,12 @@ from flask_appbuilder.security.decorators import protect
 from sqlalchemy import select
 
 from app import analytics
-from app.analytics.filters import (
-    MAX_RANGE_DAYS as MAX_DAYS,
-    PLATFORMS,
-    could_be_id,
-    out_of_calendar,
-    tenant_facts,
-)
+from app.analytics.filters import tenant_facts
 from app.extensions import db
-from app.models import Agency, AgencyMembership, Campaign
+from app.models import Agency, AgencyMembership
 from app.security import tenancy
 from app.security.permissions import CAN_READ, RESOURCE_ANALYTICS
-from app.services import agencies
-
-DEFAULT_DAYS = 30
-
-
-class BadParameter(ValueError):
-    """A query parameter the caller must fix (its message is the 400's message)."""
-
-
-def _date(name: str) -> date | None:
-    raw = request.args.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    try:
-        day = date.fromisoformat(raw.strip())
-    except ValueError:
-        raise BadParameter(f"{name} must be a date written YYYY-MM-DD, got {raw[:40]!r}") from None
-    problem = out_of_calendar(day)
-    if problem:
-        raise BadParameter(f"{name} {problem}")
-    return day
-
-
-def date_range(today: date) -> tuple[date, date]:
-    """start/end from the query (both inclusive), read as the pages read them: without an end,
-    up to today; without a start, the 30 days up to the end."""
-    start, end = _date("start"), _date("end")
-    end = end or today
-    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-    if end < start:
-        raise BadParameter("end must be on or after start")
-    if (end - start).days + 1 > MAX_DAYS:
-        raise BadParameter(f"a range may span at most {MAX_DAYS} days")
-    return start, end
-
+from app.services import agencies, reporting
 
 def _jsonable(value):
     if isinstance(value, dict):
@@ -85,29 +46,16 @@ class AnalyticsApi(BaseApi):
         if tenant_id is None:
             raise LookupError
         zone, _, _ = tenant_facts(tenant_id)
-        start, end = date_range(datetime.now(zone).date())
-        platform = (request.args.get("platform") or "").strip().lower() or None
-        if platform is not None and platform not in PLATFORMS:
-            raise BadParameter(f"platform must be one of {', '.join(PLATFORMS)}")
-        campaign_id = None
-        raw = (request.args.get("campaign_id") or "").strip()
-        if raw:
-            try:
-                campaign_id = int(raw)
-            except ValueError:
-                raise BadParameter("campaign_id must be an integer") from None
-            owned = could_be_id(campaign_id) and db.session.scalar(select(Campaign.id).where(
-                Campaign.id == campaign_id, Campaign.tenant_id == tenant_id))
-            if not owned:
-                raise LookupError
-        return analytics.Filters(tenant_id=tenant_id, start=start, end=end, platform=platform,
-                                 campaign_id=campaign_id)
+        try:
+            return reporting.parse_tenant_filters(tenant_id, datetime.now(zone).date(), request.args)
+        except reporting.UnknownCampaign:
+            raise LookupError from None
 
     def _answer(self, compute):
         try:
             f = self._filters()
             result = compute(f)
-        except BadParameter as exc:
+        except reporting.FilterError as exc:
             return self.response_400(message=str(exc))
         except LookupError:
             return self.response_404()
@@ -176,8 +124,8 @@ class AnalyticsApi(BaseApi):
                 return self.response_404()
             agency_ids = [wanted]
         try:
-            start, end = date_range(agencies.latest_today(agency_ids))
-        except BadParameter as exc:
+            start, end = reporting.parse_range(request.args, agencies.latest_today(agency_ids))
+        except reporting.FilterError as exc:
             return self.response_400(message=str(exc))
         with tenancy.unguarded():
             rows = analytics.agency_overview(agency_ids, start, end)
