@@ -8,7 +8,7 @@ app = create_app()
 if not app.config.get("REDIS_URL"):  # the embedded default: its jobs run on threads of this process
     from app.jobs.threads import InProcessWorkers
 
-    InProcessWorkers(app)
+    InProcessWorkers.with_first_request(app)
 # The app built here lives as long as the process: keep it out of the garbage collector's
 # full collections, which otherwise walk it all (~250 ms with the GIL held) now and then in
 # every gunicorn worker. Worker processes do the same after their warm-up.

@@ -24,6 +24,9 @@ def test_commands_have_help(app, args):
 
 def test_tenant_create_prints_id(app):
     runner = app.test_cli_runner()
+    made = runner.invoke(args=["agency", "create", "Saree Agency", "--admin", "saree-admin", "--email",
+                               "admin@saree.example.com", "--password", "Quill-Meadow-Copper-82"])
+    assert made.exit_code == 0, made.output
     result = runner.invoke(args=["tenant", "create", "Kiran Sarees", "--owner", "kiran",
                                  "--email", "kiran@example.com", "--password", "Quill-Meadow-Copper-82",
                                  "--agency", "Saree Agency"])
@@ -132,3 +135,24 @@ def test_split_text_keeps_paragraphs_and_limits_size():
     assert chunks[0].startswith("Para one.") and all(len(c) <= 200 for c in chunks)
     assert chunks[-1].endswith("Para three.")
     assert split_text("") == []
+
+
+def test_the_embedded_jobs_start_with_the_first_request_not_with_a_command(tmp_path):
+    """`make run` loads run.py for `db upgrade` and `demo seed` too: the embedded default's
+    job threads (and their periodic sweep) wait for the server's first request, so no job
+    queries tables a migration is still creating."""
+    code = ("import threading, run\n"
+            "jobs = lambda: any(t.name == 'closer-jobs' for t in threading.enumerate())\n"
+            "assert not jobs(), 'started on import'\n"
+            "try:\n"
+            "    run.app.test_client().get('/login/')  # its answer is beside the point: no tables here\n"
+            "except Exception:\n"
+            "    pass\n"
+            "assert jobs(), 'not started by a request'\n"
+            "print('ok')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(CLOSER_ENV="testing", CLOSER_INSTANCE_DIR=str(tmp_path),
+               DATABASE_URL=f"sqlite:///{tmp_path / 'embedded.db'}")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]

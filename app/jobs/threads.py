@@ -291,6 +291,22 @@ class InProcessWorkers:
                     **recovery_settings(app.config)})
         self._thread.start()
 
+    @classmethod
+    def with_first_request(cls, app) -> None:
+        """Start them when the app serves its first request: a command (`db upgrade`, `demo
+        seed`) loads the same app, and its periodic sweep must not query tables a migration is
+        still creating, nor its jobs die half-done when the command ends. Jobs a command queued
+        would be lost with the process's memory either way."""
+        lock, started = threading.Lock(), []
+
+        def start_jobs() -> None:
+            if not started:
+                with lock:
+                    if not started:
+                        started.append(cls(app))
+
+        app.before_request_funcs.setdefault(None, []).insert(0, start_jobs)  # before any that may fail
+
     def stop(self, timeout: float = 30) -> None:
         """Stop after the current jobs (idle threads notice within IDLE_WAKEUP seconds)."""
         self._stop.set()
