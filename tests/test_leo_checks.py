@@ -159,6 +159,46 @@ def test_quarters_and_written_dates(text, start, end):
     assert (p.start.isoformat(), p.end.isoformat()) == (start, end)
 
 
+@pytest.mark.parametrize("text, start, end", [  # 2026-12-02 is a Wednesday
+    ("revenue since monday", "2026-11-30", "2026-12-02"),
+    ("what was revenue on monday", "2026-11-30", "2026-11-30"),
+    ("sales last wednesday", "2026-11-25", "2026-11-25"),  # said on a Wednesday: a week ago
+    ("last weekend sales", "2026-11-28", "2026-11-29"),
+    ("this weekend", "2026-11-28", "2026-11-29"),  # not yet this week: the one just past
+    ("sales from 1 nov to 15 nov", "2026-11-01", "2026-11-15"),
+    ("revenue 1-15 nov", "2026-11-01", "2026-11-15"),
+    ("1 to 15 of october", "2026-10-01", "2026-10-15"),
+    ("from nov 1 till nov 15, 2025", "2025-11-01", "2025-11-15"),  # one year for both
+    ("orders since 5th november", "2026-11-05", "2026-12-02"),
+    ("sales on nov 3rd", "2026-11-03", "2026-11-03"),
+    ("sales on 25 dec", "2025-12-25", "2025-12-25"),  # no year: the latest one up to today
+    ("sales since sept", "2026-09-01", "2026-12-02"),
+    ("conversion from 15 dec to 5 jan", "2025-12-15", "2026-01-05"),
+])
+def test_weekdays_weekends_and_days_in_words(text, start, end):
+    from datetime import date
+
+    from app.ai.leo.periods import parse_period
+
+    p = parse_period(text, date(2026, 12, 2))
+    assert p is not None and (p.start.isoformat(), p.end.isoformat()) == (start, end), (text, p)
+
+
+def test_a_day_in_words_that_is_no_day_names_no_period():
+    from datetime import date
+
+    from app.ai.leo.periods import parse_period
+
+    assert parse_period("revenue on 31 nov", date(2026, 12, 2)) is None
+
+
+def test_a_weekday_is_answered_for_that_day(app, shop):
+    r = ask(app, shop, "revenue since monday")
+    assert r["figures"]["period"]["start"] <= r["figures"]["period"]["end"]
+    assert r["figures"]["period"]["label"].startswith("since ")
+    assert "the last 30 days" not in r["answer"]
+
+
 def test_a_generic_word_does_not_name_a_campaign():
     """Near-spelling of a name is looked for among the question's own words, not "campaign"."""
     from app.ai.leo.offline import _named

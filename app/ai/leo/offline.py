@@ -55,7 +55,7 @@ COMPARED_WITH_LAST = r"\b(?:vs\.?|versus|than|to|with|against)\s+(?:the\s+)?(?:l
 
 def when(label: str) -> str:
     """A period's label as it reads inside a sentence ("in the last 30 days", "today")."""
-    if re.match(r"\d{4}-\d\d-\d\d", label):
+    if re.match(r"\d{4}-\d\d-\d\d|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day \d", label):
         return f"from {label}" if " to " in label else f"on {label}"
     if label.startswith("the last") or label[:1].isupper() or label[:1].isdigit():
         return f"in {label}"

@@ -18,6 +18,7 @@ _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "sev
             "ninety": 90, "a": 1, "an": 1}
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTHS["sept"] = 9
 PLATFORM_WORDS = {
     "instagram": ("instagram", "insta", r"\big\b"),
     "whatsapp": ("whatsapp", "whats app", r"\bwa\b"),
@@ -97,7 +98,7 @@ def parse_period(text: str, today: date) -> Period | None:
         if start <= today:
             end = date(year, 3 * n, calendar.monthrange(year, 3 * n)[1])
             return Period(start, min(end, today), f"Q{n} {year}")
-    found = _dates(q, today)
+    found = _dates(q, today) or _written_days(q, today) or _weekdays(q, today)
     if found is not None:
         return found
     m = re.search(r"\b(?:in|for|during)\s+(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b", q)
@@ -129,6 +130,102 @@ def _dates(q: str, today: date) -> Period | None:
         lo = hi - timedelta(days=MAX_DAYS - 1)
         return Period(lo, hi, f"{lo.isoformat()} to {hi.isoformat()} (the longest I look back)")
     return Period(lo, hi, f"{lo.isoformat()} to {hi.isoformat()}")
+
+
+_MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_ORD = r"(\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?:,?\s+(20\d\d))?"
+# "1 nov", "1st of november 2026", "nov 1", "november 1st, 2026"
+_DAY_MONTH = re.compile(r"\b" + _ORD + r"\s+(?:of\s+)?" + _MONTH + r"\b" + _YEAR)
+_MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+" + _ORD + r"\b" + _YEAR)
+# "1-15 nov", "1 to 15 november": one month, the days run between two numbers
+_DAYS_OF_MONTH = re.compile(r"\b" + _ORD + r"\s*(?:-|–|to|till|until|and)\s*" + _ORD + r"\s+(?:of\s+)?"
+                            + _MONTH + r"\b" + _YEAR)
+_SINCE = re.compile(r"\b(?:since|from)\s+(?:the\s+)?(?:start\s+of\s+|beginning\s+of\s+)?" + _MONTH + r"\b(?!\s+\d)")
+_WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+_WEEKDAYS.update({name.lower(): i for i, name in enumerate(calendar.day_abbr)})
+_WEEKDAY = "(" + "|".join(sorted(_WEEKDAYS, key=len, reverse=True)) + ")"
+
+
+def _day(day: int, month_word: str, year: str | None, today: date) -> date | None:
+    """A day of a month written without a year is the latest such day up to today."""
+    month = _MONTHS[month_word]
+    try:
+        if year:
+            return date(int(year), month, day)
+        written = date(today.year, month, day)
+        return written if written <= today else date(today.year - 1, month, day)
+    except ValueError:
+        return None
+
+
+def _between(lo: date, hi: date, today: date, since: bool = False) -> Period | None:
+    lo, hi = min(lo, hi), max(lo, hi)
+    if lo > today:
+        return None
+    hi = min(hi, today)
+    label = f"{lo.isoformat()} to {hi.isoformat()}" if lo != hi else lo.isoformat()
+    if since:
+        label = f"since {lo.isoformat()}"
+    if (hi - lo).days >= MAX_DAYS:
+        lo = hi - timedelta(days=MAX_DAYS - 1)
+        label = f"{lo.isoformat()} to {hi.isoformat()} (the longest I look back)"
+    return Period(lo, hi, label)
+
+
+def _written_days(q: str, today: date) -> Period | None:
+    """Days written in words: "on 3 nov", "1 nov to 15 nov", "from nov 1 till nov 15",
+    "1-15 november", "since 5th october", "since november"."""
+    m = _DAYS_OF_MONTH.search(q)
+    if m:
+        lo, hi = _day(int(m.group(1)), m.group(3), m.group(4), today), _day(int(m.group(2)), m.group(3), m.group(4), today)
+        return _between(lo, hi, today) if lo and hi else None
+    written = sorted([(m.start(), int(m.group(1)), m.group(2), m.group(3)) for m in _DAY_MONTH.finditer(q)]
+                     + [(m.start(), int(m.group(2)), m.group(1), m.group(3)) for m in _MONTH_DAY.finditer(q)])
+    year = next((y for *_, y in written if y), None)  # "nov 1 till nov 15, 2025": both in 2025
+    found = [(at, _day(day, month, y or year, today)) for at, day, month, y in written]
+    days = [day for _, day in found]
+    if None in days:
+        return None  # "31 nov": no such day, and no other period is read in its place
+    if len(days) >= 2:
+        return _between(days[0], days[1], today)
+    if days:
+        since = re.search(r"\b(?:since|from|after)\s+(?:the\s+)?$", q[:found[0][0]])
+        return _between(days[0], today if since else days[0], today, since=bool(since))
+    m = _SINCE.search(q)
+    if m:
+        month = _MONTHS[m.group(1)]
+        year = today.year if month <= today.month else today.year - 1
+        return _between(date(year, month, 1), today, today, since=True)
+    return None
+
+
+def _weekdays(q: str, today: date) -> Period | None:
+    """"since monday" (the latest Monday up to today, to today), "on monday" / "last
+    monday" (that one day: the latest one before today), "this weekend" (the latest Saturday
+    and Sunday up to today), "last weekend" (the one before the current week)."""
+    week_start = today - timedelta(days=today.weekday())
+    if re.search(r"\b(last|previous|past) weekend\b", q):
+        saturday = week_start - timedelta(days=2)
+        return Period(saturday, saturday + timedelta(days=1), "last weekend")
+    if re.search(r"\b(this|the) weekend\b|\bweekend so far\b", q):
+        saturday = week_start + timedelta(days=5)
+        if saturday > today:  # not yet this week: the one just past
+            saturday -= timedelta(days=7)
+            return Period(saturday, saturday + timedelta(days=1), "last weekend")
+        return Period(saturday, today, "this weekend")
+    m = re.search(r"\b(since|on|last|this|past|previous)\s+" + _WEEKDAY + r"\b", q)
+    if m:
+        weekday = _WEEKDAYS[m.group(2)]
+        back = (today.weekday() - weekday) % 7
+        if m.group(1) in ("last", "past", "previous") and back == 0:
+            back = 7  # "last monday", said on a Monday: a week ago
+        day = today - timedelta(days=back)
+        name = calendar.day_name[weekday]
+        if m.group(1) == "since":
+            return Period(day, today, f"since {name} {day.isoformat()}")
+        return Period(day, day, f"{name} {day.isoformat()}")
+    return None
 
 
 def default_period(today: date) -> Period:
