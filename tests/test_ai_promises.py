@@ -441,3 +441,32 @@ def test_a_number_or_date_filter_of_another_list_that_is_none_is_a_400(world, ap
     assert api("owner_a").get("/api/v1/orders/?q=(filters:!((col:created_at,opr:gt,value:'2024-12-31')))").status_code == 200
     assert browser("owner_a").get("/orderview/list/?_flt_1_total_minor=abc").status_code == 400
     assert browser("owner_a").get("/orderview/list/?_flt_1_total_minor=100").status_code == 200
+
+
+@pytest.mark.parametrize("policy, text, order_total, found", [
+    # the customer's open order (ORD-1001) is below the policy's threshold: promised outright, flagged
+    ("Shipping is free above ₹999.", "Free shipping on this one.", 79900,
+     (False, "the policy: free delivery from ₹999.00; order ORD-1001 is ₹799.00")),
+    ("Shipping is free above ₹999.", "Free shipping on this one.", 129900,
+     (True, "the policy: free delivery from ₹999.00; order ORD-1001 is ₹1,299.00")),
+    # the reply states the condition itself: as the policy's, or a lower one the policy doesn't give
+    ("Shipping is free above ₹999.", "Free shipping on orders above ₹999!", 79900,
+     (True, "the policy: free delivery from ₹999.00")),
+    ("Free delivery on orders over Rs. 999.", "Free shipping on orders over ₹499.", 79900,
+     (False, "the policy: free delivery from ₹999.00")),
+    ("We offer free delivery across India.", "Free shipping on this one.", 79900,
+     (True, "the policy offers free delivery")),
+    ("Delivery charges of ₹50 apply.", "Free shipping on this one.", 79900,
+     (False, "the policy charges for delivery")),
+])
+def test_free_delivery_is_checked_against_the_policys_threshold(app, world, policy, text, order_total, found):
+    with app.app_context():
+        profile = db.session.scalar(select(BusinessProfile).where(BusinessProfile.tenant_id == world.a.tenant_id))
+        profile.policies = policy
+        order = db.session.scalar(select(Order).where(Order.tenant_id == world.a.tenant_id,
+                                                      Order.number == "ORD-1001"))
+        order.total_minor = order_total
+        db.session.commit()
+        db.session.remove()
+    rows = _record(app, world, text)
+    assert [(r[3], r[4]) for r in rows if r[0] == "delivery"] == [found]

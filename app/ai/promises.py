@@ -252,9 +252,25 @@ def free_delivery_stated(text: str) -> bool | None:
     only mentions delivery charges, None if it says nothing about them."""
     if FREE_DELIVERY.search(text or ""):
         return True
-    if re.search(r"(delivery|shipping)\s+(charges?|fees?|costs?)|flat\s+(?:₹|rs\.?)", text or "", re.I):
+    if re.search(r"\b(delivery|shipping)\s+(charges?|fees?|costs?)\b|\bflat\s+(?:₹|rs\.?)", text or "", re.I):
         return False
     return None
+
+
+def free_delivery_above(text: str) -> int | None:
+    """The order value (minor units) from which `text` offers free delivery ("free delivery on
+    orders above ₹999", "shipping is free over Rs 500"): the lowest it names, or None when its
+    free delivery names no threshold."""
+    found = []
+    for sentence in sentences(text or ""):
+        if not FREE_DELIVERY.search(sentence):
+            continue
+        for m in AMOUNT.finditer(sentence):
+            number, scale = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            minor = amount_minor(number, scale)
+            if minor is not None and _THRESHOLD.search(sentence[:m.start()]):
+                found.append(minor)
+    return min(found) if found else None
 
 
 def percents_offered(text: str) -> set[int]:

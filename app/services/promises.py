@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 
 from app.ai import promises as reading
 from app.extensions import db
-from app.models import AiPromise, Conversation, Message, Order, Product, PromiseKind
+from app.models import AiPromise, Conversation, Message, Order, OrderStatus, Product, PromiseKind
 from app.money import format_money
 
 NAME_SCORE = 90  # how closely a sentence must spell a product's name to credit the price to it
@@ -44,7 +44,7 @@ def record(conv: Conversation, message: Message, content) -> list[AiPromise]:
     currency = content.tenant.currency if content is not None else "INR"
     with db.session.no_autoflush:  # the reply is not written until the caller commits it
         products = _products(conv.tenant_id) if any(c.kind == "price" for c in found) else []
-        orders = _orders(conv) if any(c.kind in ("price", "order_number") for c in found) else []
+        orders = _orders(conv) if any(c.kind in ("price", "order_number") or c.free for c in found) else []
     offers = _offer_text(conv, content)
     policies = _policy_text(conv, content)
     rows = []
@@ -57,7 +57,7 @@ def record(conv: Conversation, message: Message, content) -> list[AiPromise]:
         elif claim.kind == "discount":
             _check_discount(row, claim, offers)
         elif claim.kind == "delivery":
-            _check_delivery(row, claim, policies)
+            _check_delivery(row, claim, policies, orders, currency)
         else:
             _check_order(row, claim, orders, conv)
         row.checked_against = (row.checked_against or "")[:255] or None
@@ -203,13 +203,16 @@ def _hours(h: int) -> str:
     return f"{h // 24} days" if h % 24 == 0 and h >= 48 else ("1 day" if h == 24 else f"{h} hours")
 
 
-def _check_delivery(row: AiPromise, claim, policies: str) -> None:
+def _check_delivery(row: AiPromise, claim, policies: str, orders: list, currency: str) -> None:
     if claim.free:
         stated = reading.free_delivery_stated(policies)
         row.matches = stated
         row.checked_against = {True: "the policy offers free delivery",
                                False: "the policy charges for delivery",
                                None: "no delivery charges on record"}[stated]
+        above = reading.free_delivery_above(policies) if stated else None
+        if above is not None:
+            _check_free_above(row, claim, above, orders, currency)
         return
     hours = reading.policy_hours(policies)
     if not hours or claim.within_hours is None:
@@ -219,6 +222,25 @@ def _check_delivery(row: AiPromise, claim, policies: str) -> None:
     fastest = min(hours)  # the quickest the business ever says it delivers
     row.matches = claim.within_hours >= fastest
     row.checked_against = f"the policy: delivery in up to {_hours(fastest)}"
+
+
+_GONE = (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REFUNDED)
+
+
+def _check_free_above(row: AiPromise, claim, above: int, orders: list, currency: str) -> None:
+    """Free delivery the policy gives only from an order value: the promise holds if the
+    reply says the same condition, or if the customer's latest order reaches it; promised
+    outright to an order below it (or with no order to judge), it is flagged."""
+    limit = f"the policy: free delivery from {format_money(above, currency)}"
+    said = reading.free_delivery_above(claim.sentence)
+    if said is not None:
+        row.matches = said >= above
+    else:
+        latest = next((o for o in orders if o.status not in _GONE), None)
+        row.matches = latest is not None and latest.total_minor >= above
+        if latest is not None:
+            limit += f"; order {latest.number} is {format_money(latest.total_minor, currency)}"
+    row.checked_against = limit
 
 
 def _check_order(row: AiPromise, claim, orders: list, conv: Conversation) -> None:
