@@ -79,6 +79,24 @@ def test_bare_referral_event_opens_the_thread_once_and_a_later_one_keeps_the_fir
         assert (conv.referral_ref, conv.ad_id, conv.campaign_id) == ("diwali-link", None, channels["link"])
 
 
+def test_a_bare_referral_opens_the_conversation_at_the_click(app, channels, post_meta):
+    """Processed late (a queue outage), an ad click still opens its conversation when it
+    happened: 23:50 IST yesterday is yesterday's conversation in the analytics."""
+    from datetime import datetime, timedelta, timezone
+
+    ist = timezone(timedelta(hours=5, minutes=30))
+    clicked = (datetime.now(ist) - timedelta(days=1)).replace(hour=23, minute=50, second=0, microsecond=0)
+    event = {"sender": {"id": "psid-late"}, "recipient": {"id": PAGE},
+             "timestamp": int(clicked.timestamp() * 1000),
+             "referral": {"ref": "diwali-link", "source": "SHORTLINK", "type": "OPEN_THREAD"}}
+    post_meta(mp.messenger(PAGE, event))
+    with app.app_context():
+        conv = conv_of("psid-late")
+        opened = conv.created_at if conv.created_at.tzinfo else conv.created_at.replace(tzinfo=timezone.utc)
+        assert opened == clicked and conv.last_inbound_at is None  # a click is no message
+        db.session.remove()
+
+
 def test_postback_referral_and_instagram_referral(app, channels, post_meta):
     pb = mp.postback("psid-3", PAGE, "m_pb3", "Get started", "START")
     pb["postback"]["referral"] = {"ref": "other", "source": "SHORTLINK", "type": "OPEN_THREAD"}

@@ -196,9 +196,10 @@ def _customer(batch: _Batch, channel: Channel, event: InboundEvent, now) -> Cust
 
 
 def conversation_for(batch: _Batch, channel: Channel, customer: Customer,
-                     inbound_at: datetime | None = None) -> Conversation:
+                     inbound_at: datetime | None = None, opened_at: datetime | None = None) -> Conversation:
     """The customer's latest conversation on this channel unless closed; else a new one
-    (opened with `inbound_at` as its start and last inbound time, so the INSERT needs no UPDATE).
+    (opened with `inbound_at` as its start and last inbound time, so the INSERT needs no UPDATE;
+    an event that is no message, such as an ad click, gives only its start, `opened_at`).
 
     Nothing is flushed here: a customer new in this batch has no conversation to look up,
     and the new rows go out together at the batch's one flush, linked by relationship."""
@@ -214,8 +215,9 @@ def conversation_for(batch: _Batch, channel: Channel, customer: Customer,
             conv = Conversation(tenant_id=channel.tenant_id, channel_id=channel.id, customer=customer,
                                 campaign_id=campaign.id if campaign else None,
                                 last_inbound_at=inbound_at, last_message_at=inbound_at)
-            if inbound_at is not None:  # it began when the customer wrote, not when we heard:
-                conv.created_at = inbound_at  # the analytics count it on that (local) day
+            if (inbound_at or opened_at) is not None:  # it began when the customer wrote or
+                conv.created_at = inbound_at or opened_at  # clicked, not when we heard: the
+                # analytics count it on that (local) day
             db.session.add(conv)
         batch.conversations[key] = conv
     return conv
@@ -352,10 +354,10 @@ def _on_status(batch, channel, event: InboundEvent, result, now) -> None:
 def _on_referral(batch, channel, event: InboundEvent, result, now) -> None:
     """An ad or link click opens the thread: the lead shows up before their first message."""
     if event.customer_id:
-        conv = conversation_for(batch, channel, _customer(batch, channel, event, now))
+        at = event.timestamp or now
+        conv = conversation_for(batch, channel, _customer(batch, channel, event, now), opened_at=at)
         if event.referral:
-            attribution.record_referral(conv, str(channel.platform), event.referral,
-                                        event.timestamp or now)
+            attribution.record_referral(conv, str(channel.platform), event.referral, at)
 
 
 def _on_preference(batch, channel, event: InboundEvent, result, now) -> None:
